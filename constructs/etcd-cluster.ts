@@ -1,0 +1,64 @@
+import { Annotations } from 'cdktf';
+import { Image } from '@cdktf/provider-docker/lib/image';
+import { Network } from '@cdktf/provider-docker/lib/network';
+import { Construct } from 'constructs';
+import { type EtcdClusterProps, validateSpec } from '../lib/spec';
+import { buildTopology, expectationOf, LABEL_CLUSTER, type Expectation, type Topology } from '../lib/topology';
+import { EtcdNode } from './etcd-node';
+import { VerifyHook } from './verify-hook';
+
+/**
+ * An etcd cluster on one Docker host: an odd number of voting primaries and any number of stateless
+ * secondaries, plus a post-apply hook that verifies the live membership.
+ *
+ * Construct IDs are a public contract (they become Terraform addresses): `network`, `image`,
+ * `secondary-image` (only with `secondary.image`), `primary-<i>`, `secondary-<j>` and `verify`.
+ */
+export class EtcdCluster extends Construct {
+  public readonly topology: Topology;
+  public readonly expectation: Expectation;
+  public readonly network: Network;
+  public readonly primaries: EtcdNode[];
+  public readonly secondaries: EtcdNode[];
+  public readonly hook?: VerifyHook;
+
+  constructor(scope: Construct, id: string, props: EtcdClusterProps) {
+    super(scope, id);
+    this.topology = buildTopology(validateSpec(props));
+    this.expectation = expectationOf(this.topology);
+    const t = this.topology;
+
+    if (t.primaries.length >= 7) {
+      Annotations.of(this).addWarning(
+        `primaries: ${t.primaries.length} voters tolerate ${(t.primaries.length - 1) / 2} failures, but every write waits for ${(t.primaries.length + 1) / 2} of them; etcd recommends 5 and at most 7`,
+      );
+    }
+
+    this.network = new Network(this, 'network', {
+      name: t.network.name,
+      driver: 'bridge',
+      labels: [{ label: LABEL_CLUSTER, value: t.name }],
+      // The gateway is explicit: one read back from Docker would show as a diff and replace the network.
+      ipamConfig: t.network.subnet ? [{ subnet: t.network.subnet, gateway: t.network.gateway }] : undefined,
+    });
+    // keep_locally: a destroy must not delete an image that may have been built or pulled by hand.
+    const image = new Image(this, 'image', { name: t.image, keepLocally: true });
+    // Present whenever configured, even with 0 secondaries, so that scaling never adds or removes it.
+    const secondaryImage =
+      t.secondaryImage !== t.image ? new Image(this, 'secondary-image', { name: t.secondaryImage, keepLocally: true }) : image;
+
+    this.primaries = t.primaries.map((node) => new EtcdNode(this, `primary-${node.index}`, { node, image, network: this.network }));
+    this.secondaries = t.secondaries.map(
+      (node) => new EtcdNode(this, `secondary-${node.index}`, { node, image: secondaryImage, network: this.network }),
+    );
+
+    if (t.verify.enabled) {
+      this.hook = new VerifyHook(this, 'verify', {
+        expectation: this.expectation,
+        command: t.verify.command,
+        timeoutSeconds: t.verify.timeoutSeconds,
+        dependsOn: [...this.primaries, ...this.secondaries].map((n) => n.container),
+      });
+    }
+  }
+}

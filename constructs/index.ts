@@ -1,0 +1,3 @@
+export * from './etcd-cluster';
+export * from './etcd-node';
+export * from './verify-hook';

@@ -1,0 +1,40 @@
+import { DataResource, type ITerraformDependable } from 'cdktf';
+import { Construct } from 'constructs';
+import { type Expectation, membershipOf } from '../lib/topology';
+
+/** The environment variable through which the hook hands the expectation to `etcd-cluster verify`. */
+export const EXPECTATION_ENV = 'ETCD_CLUSTER_EXPECTED';
+
+export interface VerifyHookProps {
+  readonly expectation: Expectation;
+  /** How to run the CLI, e.g. `npx --no-install etcd-cluster`. */
+  readonly command: string;
+  readonly timeoutSeconds: number;
+  /** Everything the live cluster is made of: the hook runs after all of it. */
+  readonly dependsOn: ITerraformDependable[];
+}
+
+/**
+ * The post-apply hook: a built-in `terraform_data` resource whose local-exec provisioner runs
+ * `etcd-cluster verify`. It is replaced, and so runs again, exactly when the membership changes; a failed
+ * verification fails the apply and taints the resource, so the next apply retries it.
+ */
+export class VerifyHook extends Construct {
+  public readonly resource: DataResource;
+
+  constructor(scope: Construct, id: string, props: VerifyHookProps) {
+    super(scope, id);
+    this.resource = new DataResource(this, 'hook', {
+      triggersReplace: { membership: membershipOf(props.expectation) },
+      input: props.expectation,
+      dependsOn: props.dependsOn,
+      provisioners: [
+        {
+          type: 'local-exec',
+          command: `${props.command} verify --timeout ${props.timeoutSeconds}`,
+          environment: { [EXPECTATION_ENV]: '${jsonencode(self.input)}' },
+        },
+      ],
+    });
+  }
+}

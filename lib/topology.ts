@@ -1,0 +1,254 @@
+/**
+ * The topology: a validated spec turned into members, as plain data (no cdktf here).
+ *
+ * Constructs render it into Docker resources; the verifier checks a live cluster against the
+ * `Expectation` derived from it. Every name, URL, port and flag is computed here and only here.
+ */
+import type { ClusterSpec } from './spec';
+
+/** Client and peer ports inside every etcd container. */
+export const CLIENT_PORT = 2379;
+export const PEER_PORT = 2380;
+/** Where each primary's volume is mounted; etcd creates its data dir (mode 0700) below it. */
+export const DATA_MOUNT = '/var/lib/etcd';
+export const DATA_DIR = `${DATA_MOUNT}/data`;
+export const ETCD_BIN = '/usr/local/bin/etcd';
+export const ETCDCTL_BIN = '/usr/local/bin/etcdctl';
+/** Docker label keys put on every object of a cluster. */
+export const LABEL_CLUSTER = 'cdktf-etcd-cluster.cluster';
+export const LABEL_ROLE = 'cdktf-etcd-cluster.role';
+export const EXPECTATION_KIND = 'cdktf-etcd-cluster/expectation';
+
+/** A Docker healthcheck, durations in Go's canonical form so that the provider reads them back unchanged. */
+export interface Healthcheck {
+  readonly test: string[];
+  readonly interval: string;
+  readonly timeout: string;
+  readonly startPeriod: string;
+  readonly retries: number;
+}
+
+export interface PublishedPort {
+  readonly internal: number;
+  readonly external: number;
+  readonly ip: string;
+}
+
+interface NodeBase {
+  /** 1-based position among its role. */
+  readonly index: number;
+  /** Container name, hostname and (for primaries) etcd member name. */
+  readonly name: string;
+  readonly image: string;
+  readonly command: string[];
+  readonly env: Record<string, string>;
+  readonly port: PublishedPort;
+  /** Where the host reaches this node's client port. */
+  readonly hostClientUrl: string;
+  readonly healthcheck?: Healthcheck;
+  readonly labels: Record<string, string>;
+}
+
+export interface PrimaryNode extends NodeBase {
+  readonly role: 'primary';
+  readonly peerUrl: string;
+  readonly clientUrl: string;
+  readonly volume: string;
+}
+
+export interface SecondaryNode extends NodeBase {
+  readonly role: 'secondary';
+  /** Address the secondary advertises, and the key suffix of its registration (`<prefix>/<address>`). */
+  readonly advertiseAddress: string;
+  readonly registers: boolean;
+}
+
+export interface Topology {
+  readonly name: string;
+  readonly token: string;
+  readonly image: string;
+  /** Image of the secondaries: the cluster's, unless `secondary.image` says otherwise. */
+  readonly secondaryImage: string;
+  readonly network: { readonly name: string; readonly subnet?: string; readonly gateway?: string };
+  /** `--initial-cluster`: every primary as `<name>=<peer url>`. */
+  readonly initialCluster: string;
+  /** Secondaries register under this prefix. */
+  readonly registryPrefix: string;
+  /** The verifier writes its probe keys under this prefix. */
+  readonly verifyPrefix: string;
+  readonly primaries: PrimaryNode[];
+  readonly secondaries: SecondaryNode[];
+  readonly verify: { readonly enabled: boolean; readonly timeoutSeconds: number; readonly command: string };
+}
+
+/** What the verifier needs to know of a cluster; serialized into the hook and read back by the CLI. */
+export interface Expectation {
+  readonly kind: typeof EXPECTATION_KIND;
+  readonly version: 1;
+  readonly cluster: string;
+  readonly registryPrefix: string;
+  readonly verifyPrefix: string;
+  readonly primaries: { name: string; peerUrl: string; clientUrl: string; endpoint: string }[];
+  readonly secondaries: { name: string; registrationKey: string | null; endpoint: string }[];
+}
+
+function gatewayOf(subnet: string): string {
+  const [addr] = subnet.split('/');
+  const octets = addr.split('.').map(Number);
+  octets[3] += 1;
+  return octets.join('.');
+}
+
+/** The address the host uses to reach a published port: a wildcard bind is reached through loopback. */
+function reachableAddress(bindAddress: string): string {
+  return bindAddress === '0.0.0.0' ? '127.0.0.1' : bindAddress;
+}
+
+const fill = (template: string, values: Record<string, string>) =>
+  template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
+
+export function primaryName(cluster: string, i: number): string {
+  return `${cluster}-primary-${i}`;
+}
+
+export function secondaryName(cluster: string, j: number): string {
+  return `${cluster}-secondary-${j}`;
+}
+
+export function buildTopology(spec: ClusterSpec): Topology {
+  const { name } = spec;
+  const token = spec.token ?? `${name}-etcd-cluster`;
+  const hostAddress = reachableAddress(spec.ports.bindAddress);
+  const registryPrefix = `/cdktf-etcd-cluster/${name}/secondaries`;
+  const verifyPrefix = `/cdktf-etcd-cluster/${name}/verify/`;
+  const clusterLabels = { [LABEL_CLUSTER]: name };
+
+  const names = Array.from({ length: spec.primaries }, (_, k) => primaryName(name, k + 1));
+  const peerUrl = (n: string) => `http://${n}:${PEER_PORT}`;
+  const clientUrl = (n: string) => `http://${n}:${CLIENT_PORT}`;
+  // The same host strings as --initial-advertise-peer-urls: etcd compares them as strings before any DNS lookup.
+  const initialCluster = names.map((n) => `${n}=${peerUrl(n)}`).join(',');
+  const tuning: string[] = [];
+  if (spec.etcd.heartbeatIntervalMs !== undefined) tuning.push(`--heartbeat-interval=${spec.etcd.heartbeatIntervalMs}`);
+  if (spec.etcd.electionTimeoutMs !== undefined) tuning.push(`--election-timeout=${spec.etcd.electionTimeoutMs}`);
+
+  const primaries: PrimaryNode[] = names.map((n, k) => {
+    const port = { internal: CLIENT_PORT, external: spec.ports.primaryBase + k, ip: spec.ports.bindAddress };
+    return {
+      role: 'primary',
+      index: k + 1,
+      name: n,
+      image: spec.image,
+      peerUrl: peerUrl(n),
+      clientUrl: clientUrl(n),
+      volume: `${n}-data`,
+      // Flags only: an ETCD_* variable next to its flag makes etcd exit.
+      command: [
+        ETCD_BIN,
+        `--name=${n}`,
+        `--data-dir=${DATA_DIR}`,
+        `--listen-peer-urls=http://0.0.0.0:${PEER_PORT}`,
+        `--listen-client-urls=http://0.0.0.0:${CLIENT_PORT}`,
+        `--advertise-client-urls=${clientUrl(n)}`,
+        `--initial-advertise-peer-urls=${peerUrl(n)}`,
+        `--initial-cluster=${initialCluster}`,
+        '--initial-cluster-state=new',
+        `--initial-cluster-token=${token}`,
+        ...tuning,
+      ],
+      env: {},
+      port,
+      hostClientUrl: `http://${hostAddress}:${port.external}`,
+      // Exec form: official etcd images are distroless, with no shell.
+      healthcheck: {
+        test: ['CMD', ETCDCTL_BIN, `--endpoints=http://127.0.0.1:${CLIENT_PORT}`, '--command-timeout=2s', 'endpoint', 'health'],
+        interval: '5s',
+        timeout: '3s',
+        startPeriod: '10s',
+        retries: 3,
+      },
+      labels: { ...clusterLabels, [LABEL_ROLE]: 'primary' },
+    };
+  });
+
+  const custom = spec.secondary.command !== undefined;
+  const secondaryImage = spec.secondary.image ?? spec.image;
+  const secondaryPort = spec.secondary.clientPort;
+  const endpointsCsv = primaries.map((p) => p.clientUrl).join(',');
+  const secondaries: SecondaryNode[] = Array.from({ length: spec.secondaries }, (_, k) => {
+    const n = secondaryName(name, k + 1);
+    const advertiseAddress = `${n}:${secondaryPort}`;
+    const port = { internal: secondaryPort, external: spec.ports.secondaryBase + k, ip: spec.ports.bindAddress };
+    const values = { endpoints: endpointsCsv, name: n, prefix: registryPrefix };
+    const command = custom
+      ? spec.secondary.command!.map((t) => fill(t, values))
+      : [
+          ETCD_BIN,
+          'grpc-proxy',
+          'start',
+          `--endpoints=${endpointsCsv}`,
+          `--listen-addr=0.0.0.0:${secondaryPort}`,
+          // Each proxy advertises itself, or all proxies would overwrite one registration key.
+          `--advertise-client-url=${advertiseAddress}`,
+          `--resolver-prefix=${registryPrefix}`,
+          `--resolver-ttl=${spec.secondary.registrationTtlSeconds}`,
+        ];
+    const healthTest =
+      spec.secondary.healthcheck ??
+      (custom ? undefined : ['CMD', ETCDCTL_BIN, `--endpoints=http://127.0.0.1:${secondaryPort}`, '--command-timeout=2s', 'endpoint', 'health']);
+    return {
+      role: 'secondary',
+      index: k + 1,
+      name: n,
+      image: secondaryImage,
+      advertiseAddress,
+      registers: spec.secondary.registers ?? !custom,
+      command,
+      // A custom secondary gets the primaries the way etcdctl expects them; the grpc-proxy gets flags only.
+      env: custom ? { ETCDCTL_ENDPOINTS: endpointsCsv, ...spec.secondary.env } : { ...spec.secondary.env },
+      port,
+      hostClientUrl: `http://${hostAddress}:${port.external}`,
+      healthcheck: healthTest && { test: healthTest, interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 },
+      labels: { ...clusterLabels, [LABEL_ROLE]: 'secondary' },
+    };
+  });
+
+  return {
+    name,
+    token,
+    image: spec.image,
+    secondaryImage,
+    network: {
+      name: `${name}-net`,
+      ...(spec.network.subnet ? { subnet: spec.network.subnet, gateway: gatewayOf(spec.network.subnet) } : {}),
+    },
+    initialCluster,
+    registryPrefix,
+    verifyPrefix,
+    primaries,
+    secondaries,
+    verify: { ...spec.verify },
+  };
+}
+
+/** The part of a topology the verifier checks; the hook carries it, the CLI reads it back. */
+export function expectationOf(t: Topology): Expectation {
+  return {
+    kind: EXPECTATION_KIND,
+    version: 1,
+    cluster: t.name,
+    registryPrefix: t.registryPrefix,
+    verifyPrefix: t.verifyPrefix,
+    primaries: t.primaries.map((p) => ({ name: p.name, peerUrl: p.peerUrl, clientUrl: p.clientUrl, endpoint: p.hostClientUrl })),
+    secondaries: t.secondaries.map((s) => ({
+      name: s.name,
+      registrationKey: s.registers ? `${t.registryPrefix}/${s.advertiseAddress}` : null,
+      endpoint: s.hostClientUrl,
+    })),
+  };
+}
+
+/** One line per member, for `triggers_replace`: it changes exactly when membership does. */
+export function membershipOf(e: Expectation): string {
+  return [...e.primaries.map((p) => `${p.name}=${p.peerUrl}`), ...e.secondaries.map((s) => `${s.name}=${s.registrationKey ?? s.endpoint}`)].join(',');
+}

@@ -1,0 +1,23 @@
+import { TerraformStack } from 'cdktf';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { Construct } from 'constructs';
+import { EtcdCluster } from '../constructs/etcd-cluster';
+import type { EtcdClusterProps } from '../lib/spec';
+
+export interface EtcdClusterStackProps {
+  /** The cluster; its `name` names the stack too. */
+  readonly cluster: EtcdClusterProps;
+  /** Docker daemon to deploy to (`unix://...`, `ssh://user@host`). @default - the provider's default (DOCKER_HOST or the local socket) */
+  readonly dockerHost?: string;
+}
+
+/** A stack named after the cluster, holding the Docker provider (ID `docker`) and the cluster (ID `cluster`). */
+export class EtcdClusterStack extends TerraformStack {
+  public readonly cluster: EtcdCluster;
+
+  constructor(scope: Construct, props: EtcdClusterStackProps) {
+    super(scope, props.cluster.name);
+    new DockerProvider(this, 'docker', props.dockerHost ? { host: props.dockerHost } : {});
+    this.cluster = new EtcdCluster(this, 'cluster', props.cluster);
+  }
+}

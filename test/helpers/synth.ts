@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Testing } from 'cdktf';
+import type { EtcdClusterProps } from '../../lib/spec';
+import { EtcdClusterStack } from '../../stacks/etcd-cluster-stack';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+/** Scratch space inside the repository (git-ignored): npx resolves our own bin from below it. */
+export const WORK_DIR = join(REPO_ROOT, '.work');
+
+export type Resources = Record<string, Record<string, Record<string, unknown>>>;
+export interface TfJson {
+  resource: Resources;
+  provider?: Record<string, unknown>;
+  terraform?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** Synthesizes the repository's stack for these props, the way `cdktf synth` would (minus the backend). */
+export function synthStack(props: EtcdClusterProps, dockerHost?: string): TfJson {
+  const app = Testing.app();
+  const stack = new EtcdClusterStack(app, { cluster: props, dockerHost });
+  return JSON.parse(Testing.synth(stack, true));
+}
+
+/** Flattens resources to `type.name` -> config. */
+export function resourcesOf(tf: TfJson): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const [type, byName] of Object.entries(tf.resource ?? {})) {
+    for (const [name, config] of Object.entries(byName)) out.set(`${type}.${name}`, config);
+  }
+  return out;
+}
+
+export function scratchDir(prefix: string): string {
+  mkdirSync(WORK_DIR, { recursive: true });
+  return mkdtempSync(join(WORK_DIR, `${prefix}-`));
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion and collects its output; never throws on a non-zero exit. */
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** `cdktf synth` of this repository's app on a spec text, into a fresh output directory. */
+export async function cdktfSynth(specText: string | null, specName = 'cluster.yaml'): Promise<RunResult & { outDir: string; specPath: string }> {
+  const dir = scratchDir('synth');
+  const specPath = join(dir, specName);
+  if (specText !== null) writeFileSync(specPath, specText);
+  const outDir = join(dir, 'out');
+  const result = await run(join(REPO_ROOT, 'node_modules', '.bin', 'cdktf'), ['synth', '--output', outDir], {
+    cwd: REPO_ROOT,
+    env: { ETCD_CLUSTER_CONFIG: specPath, CHECKPOINT_DISABLE: '1', CI: 'true', FORCE_COLOR: '0' },
+    timeoutMs: 120_000,
+  });
+  return { ...result, outDir, specPath };
+}

@@ -1,0 +1,3 @@
+// cdktf's jest matchers (toHaveResourceWithProperties, ...) on the global expect.
+const cdktf = require('cdktf');
+cdktf.Testing.setupJest();
