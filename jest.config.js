@@ -7,5 +7,6 @@ module.exports = {
   setupFilesAfterEnv: ['<rootDir>/test/setup.js'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   maxWorkers: 2,
+  maxConcurrency: 2,
   verbose: true,
 };

@@ -9,6 +9,12 @@ export const REPO_ROOT = resolve(__dirname, '..', '..');
 /** Scratch space inside the repository (git-ignored): npx resolves our own bin from below it. */
 export const WORK_DIR = join(REPO_ROOT, '.work');
 
+/**
+ * Terraform and cdktf without any call home (checkpoint) and without a user's CLI config:
+ * the only network these tests may touch is loopback and our own containers.
+ */
+export const QUIET_TERRAFORM_ENV = { CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null', TF_IN_AUTOMATION: '1' };
+
 export type Resources = Record<string, Record<string, Record<string, unknown>>>;
 export interface TfJson {
   resource: Resources;
@@ -69,7 +75,7 @@ export async function cdktfSynth(specText: string | null, specName = 'cluster.ya
   const outDir = join(dir, 'out');
   const result = await run(join(REPO_ROOT, 'node_modules', '.bin', 'cdktf'), ['synth', '--output', outDir], {
     cwd: REPO_ROOT,
-    env: { ETCD_CLUSTER_CONFIG: specPath, CHECKPOINT_DISABLE: '1', CI: 'true', FORCE_COLOR: '0' },
+    env: { ETCD_CLUSTER_CONFIG: specPath, ...QUIET_TERRAFORM_ENV, CI: 'true', FORCE_COLOR: '0' },
     timeoutMs: 120_000,
   });
   return { ...result, outDir, specPath };

@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSpecFile, SpecError } from '../lib/spec';
+import { cdktfSynth } from './helpers/synth';
+
+/** [case, spec file text (null: no file), file name, the one-line message after "<file>: "] */
+const BAD: [string, string | null, string, string][] = [
+  ['even primaries', 'name: bad\nprimaries: 4\n', 'cluster.yaml', 'primaries: an even count can split the vote into equal halves and tolerates no more failures than 3; use 1, 3, 5, 7 or 9 (got 4)'],
+  ['two primaries', 'name: bad\nprimaries: 2\n', 'cluster.yaml', 'primaries: an even count can split the vote into equal halves and tolerates no more failures than 1; use 1, 3, 5, 7 or 9 (got 2)'],
+  ['zero primaries', 'name: bad\nprimaries: 0\n', 'cluster.yaml', 'primaries: a cluster needs at least one voting member; use 1, 3, 5, 7 or 9 (got 0)'],
+  ['too many primaries', 'name: bad\nprimaries: 11\n', 'cluster.yaml', 'primaries: more than 9 voters only slow every write, since each waits for a majority; use 1, 3, 5, 7 or 9 (got 11)'],
+  ['fractional primaries', 'name: bad\nprimaries: 3.5\n', 'cluster.yaml', 'primaries: must be a whole number: 1, 3, 5, 7 or 9 (got 3.5)'],
+  ['primaries as text', 'name: bad\nprimaries: "three"\n', 'cluster.yaml', 'primaries: must be a whole number: 1, 3, 5, 7 or 9 (got "three")'],
+  ['negative secondaries', 'name: bad\nsecondaries: -1\n', 'cluster.yaml', 'secondaries: must be 0 or more (got -1)'],
+  ['fractional secondaries', 'name: bad\nsecondaries: 1.5\n', 'cluster.yaml', 'secondaries: must be a whole number, 0 or more (got 1.5)'],
+  ['uppercase name', 'name: Bad_Name\n', 'cluster.yaml', 'name: must be a DNS label: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (got "Bad_Name")'],
+  ['name ending in a hyphen', 'name: bad-\n', 'cluster.yaml', 'name: must be a DNS label: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (got "bad-")'],
+  ['too long name', `name: ${'n'.repeat(41)}\n`, 'cluster.yaml', `name: is longer than 40 characters (got "${'n'.repeat(41)}")`],
+  ['missing name', 'primaries: 3\n', 'cluster.yaml', 'name: is required'],
+  ['name of the wrong type', 'name: 42\n', 'cluster.yaml', 'name: must be a string (got 42)'],
+  ['clashing ports', 'name: bad\nsecondaries: 2\nports:\n  primaryBase: 30000\n  secondaryBase: 30002\n', 'cluster.yaml', "ports.secondaryBase: 30002 clashes with the primaries' ports 30000-30002 (secondaries need 30002-30003)"],
+  ['port out of range', 'name: bad\nports:\n  primaryBase: 70000\n', 'cluster.yaml', 'ports.primaryBase: must be 1 to 65535 (got 70000)'],
+  ['ports running past 65535', 'name: bad\nprimaries: 5\nports:\n  primaryBase: 65533\n', 'cluster.yaml', 'ports.primaryBase: 65533 leaves no room for 5 primaries (last port 65537 > 65535)'],
+  ['bind address not an address', 'name: bad\nports:\n  bindAddress: localhost\n', 'cluster.yaml', 'ports.bindAddress: must be an IPv4 address (got "localhost")'],
+  ['unknown key', 'name: bad\nreplicas: 3\n', 'cluster.yaml', 'replicas: unknown key (allowed: name, primaries, secondaries, image, token, ports, network, secondary, verify, etcd)'],
+  ['unknown nested key', 'name: bad\nports:\n  base: 1\n', 'cluster.yaml', 'ports.base: unknown key (allowed: bindAddress, primaryBase, secondaryBase)'],
+  ['bad subnet', 'name: bad\nnetwork:\n  subnet: 10.1.2.3/24\n', 'cluster.yaml', 'network.subnet: must be an IPv4 subnet in CIDR form with a prefix of /8 to /29, e.g. 172.28.0.0/24 (got "10.1.2.3/24")'],
+  ['ETCD_ variable for a secondary', 'name: bad\nsecondary:\n  env:\n    ETCD_NAME: x\n', 'cluster.yaml', 'secondary.env.ETCD_NAME: ETCD_* variables conflict with etcd flags; pass flags in command instead (got "x")'],
+  ['list instead of a mapping', '- name: bad\n', 'cluster.yaml', 'the spec must be a mapping of keys to values (got [{"name":"bad"}])'],
+  ['empty file', '', 'cluster.yaml', 'the spec is empty; expected a mapping with at least "name"'],
+  ['broken YAML', 'name: [bad\n', 'cluster.yaml', 'not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1'],
+  ['duplicate key', 'name: bad\nname: worse\n', 'cluster.yaml', 'not valid YAML: Map keys must be unique at line 2, column 1'],
+  ['broken JSON', '{"name": "bad",}', 'cluster.json', 'not valid JSON: Expected double-quoted property name in JSON at position 15'],
+  ['missing file', null, 'cluster.yaml', 'spec file not found (set ETCD_CLUSTER_CONFIG to use another file)'],
+];
+
+// Each case runs the real `cdktf synth` (a few seconds each); two at a time on a 2-core machine.
+jest.setTimeout(180_000);
+
+describe('bad specs are refused with one line naming the field and value', () => {
+  test.concurrent.each(BAD)('%s', async (_case, text, fileName, message) => {
+    const r = await cdktfSynth(text, fileName);
+    expect(r.code).not.toBe(0);
+    const line = `error: ${r.specPath}: ${message}`;
+    expect(r.stderr + r.stdout).toContain(line);
+    // No stack was written, not even an empty one.
+    expect(existsSync(join(r.outDir, 'stacks'))).toBe(false);
+    // The same message comes from the library itself, as one line.
+    let thrown: unknown;
+    try {
+      loadSpecFile(r.specPath);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(SpecError);
+    expect((thrown as Error).message).toContain(`${r.specPath}: ${message}`);
+    expect((thrown as Error).message).not.toContain('\n');
+  });
+});
+
+describe('good specs synthesize a stack', () => {
+  test.concurrent.each([
+    [1, 0],
+    [3, 2],
+    [5, 7],
+    [7, 1],
+    [9, 3],
+  ])('%i primaries and %i secondaries', async (primaries, secondaries) => {
+    const name = `good-${primaries}-${secondaries}`;
+    const r = await cdktfSynth(`name: ${name}\nprimaries: ${primaries}\nsecondaries: ${secondaries}\n`);
+    expect(r.code).toBe(0);
+    const file = join(r.outDir, 'stacks', name, 'cdk.tf.json');
+    expect(existsSync(file)).toBe(true);
+    const tf = JSON.parse(require('node:fs').readFileSync(file, 'utf8'));
+    expect(Object.keys(tf.resource.docker_container)).toHaveLength(primaries + secondaries);
+  });
+});

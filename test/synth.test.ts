@@ -1,0 +1,135 @@
+import { TerraformStack, Testing } from 'cdktf';
+import 'cdktf/lib/testing/adapters/jest';
+import { Image } from '@cdktf/provider-docker/lib/image';
+import { EtcdCluster } from '../constructs/etcd-cluster';
+import { SpecError } from '../lib/spec';
+import { resourcesOf, synthStack } from './helpers/synth';
+
+const BASE = { ports: { primaryBase: 12379, secondaryBase: 22379 } };
+
+describe('snapshots of the synthesized stack', () => {
+  test.each([
+    [1, 0],
+    [1, 2],
+    [3, 0],
+    [3, 2],
+    [5, 0],
+    [5, 2],
+  ])('%i primaries, %i secondaries', (primaries, secondaries) => {
+    expect(synthStack({ name: 'snap', primaries, secondaries, image: 'etcd:snapshot', ...BASE })).toMatchSnapshot();
+  });
+});
+
+describe('synthesized resources', () => {
+  const tf = synthStack({ name: 'c', primaries: 3, secondaries: 2, ...BASE });
+  const all = resourcesOf(tf);
+  const ofType = (type: string) => [...all.entries()].filter(([k]) => k.startsWith(`${type}.`)).map(([, v]) => v);
+
+  test('one network, one image, three volumes, five containers, one hook', () => {
+    expect(ofType('docker_network')).toHaveLength(1);
+    expect(ofType('docker_image')).toHaveLength(1);
+    expect(ofType('docker_volume').map((v) => v.name)).toEqual(['c-primary-1-data', 'c-primary-2-data', 'c-primary-3-data']);
+    expect(ofType('docker_container').map((c) => c.name).sort()).toEqual(
+      ['c-primary-1', 'c-primary-2', 'c-primary-3', 'c-secondary-1', 'c-secondary-2'].sort(),
+    );
+    expect(ofType('terraform_data')).toHaveLength(1);
+  });
+
+  test('construct IDs give stable Terraform addresses', () => {
+    expect([...all.keys()].map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort()).toEqual(
+      [
+        'docker_container.cluster_primary-1_container',
+        'docker_container.cluster_primary-2_container',
+        'docker_container.cluster_primary-3_container',
+        'docker_container.cluster_secondary-1_container',
+        'docker_container.cluster_secondary-2_container',
+        'docker_image.cluster_image',
+        'docker_network.cluster_network',
+        'docker_volume.cluster_primary-1_data',
+        'docker_volume.cluster_primary-2_data',
+        'docker_volume.cluster_primary-3_data',
+        'terraform_data.cluster_verify_hook',
+      ].sort(),
+    );
+  });
+
+  test('image is kept locally; containers use its id', () => {
+    expect(JSON.stringify(tf)).toHaveResourceWithProperties(Image, { keep_locally: true });
+    for (const c of ofType('docker_container')) expect(c.image).toMatch(/^\$\{docker_image\.cluster_image_[0-9A-F]+\.image_id\}$/);
+  });
+
+  test('primary containers: restart policy, volume, loopback client port, never the peer port', () => {
+    for (const c of ofType('docker_container').filter((c) => String(c.name).includes('primary'))) {
+      expect(c.restart).toBe('unless-stopped');
+      expect(c.ports).toEqual([{ internal: 2379, external: expect.any(Number), ip: '127.0.0.1', protocol: 'tcp' }]);
+      expect((c.ports as { internal: number }[]).some((p) => p.internal === 2380)).toBe(false);
+      expect(c.volumes).toEqual([{ container_path: '/var/lib/etcd', volume_name: expect.stringMatching(/^\$\{docker_volume\./) }]);
+      expect(c.env).toBeUndefined();
+      expect((c.healthcheck as { test: string[] }).test[0]).toBe('CMD');
+    }
+  });
+
+  test('the hook depends on every container and carries the expectation', () => {
+    const [hook] = ofType('terraform_data');
+    expect(hook.depends_on).toHaveLength(5);
+    expect((hook.input as { cluster: string }).cluster).toBe('c');
+    expect(hook.provisioner).toEqual([
+      {
+        'local-exec': {
+          command: 'npx --no-install etcd-cluster verify --timeout 60',
+          environment: { ETCD_CLUSTER_EXPECTED: '${jsonencode(self.input)}' },
+        },
+      },
+    ]);
+  });
+
+  test('the verify hook can be turned off', () => {
+    const off = resourcesOf(synthStack({ name: 'c', verify: { enabled: false } }));
+    expect([...off.keys()].some((k) => k.startsWith('terraform_data.'))).toBe(false);
+  });
+
+  test('a subnet comes with an explicit gateway', () => {
+    const net = resourcesOf(synthStack({ name: 'c', network: { subnet: '172.29.3.0/24' } }));
+    const [network] = [...net.entries()].filter(([k]) => k.startsWith('docker_network.')).map(([, v]) => v);
+    expect(network.ipam_config).toEqual([{ subnet: '172.29.3.0/24', gateway: '172.29.3.1' }]);
+  });
+
+  test('a custom secondary image is its own resource, present even with no secondaries', () => {
+    const r = resourcesOf(synthStack({ name: 'c', secondaries: 0, secondary: { image: 'app:1', command: ['/app'] } }));
+    expect([...r.keys()].filter((k) => k.startsWith('docker_image.')).map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'docker_image.cluster_image',
+      'docker_image.cluster_secondary-image',
+    ]);
+  });
+
+  test('the provider takes the docker host', () => {
+    const withHost = synthStack({ name: 'c' }, 'unix:///run/other.sock');
+    expect(withHost.provider).toEqual({ docker: [{ host: 'unix:///run/other.sock' }] });
+  });
+});
+
+describe('primary count rules', () => {
+  test.each([7, 9])('%i primaries synthesize with a warning', (n) => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'w');
+    const cluster = new EtcdCluster(stack, 'cluster', { name: 'w', primaries: n });
+    const warnings = cluster.node.metadata.filter((m) => m.type === '@cdktf/warn');
+    expect(warnings.map((w) => w.data)).toEqual([expect.stringContaining(`primaries: ${n} voters tolerate ${(n - 1) / 2} failures`)]);
+  });
+
+  test.each([5, 3, 1])('%i primaries synthesize without a warning', (n) => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'w');
+    const cluster = new EtcdCluster(stack, 'cluster', { name: 'w', primaries: n });
+    expect(cluster.node.metadata.filter((m) => /warn/.test(m.type))).toEqual([]);
+  });
+
+  test('props get the same validation as spec files', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'w');
+    expect(() => new EtcdCluster(stack, 'cluster', { name: 'w', primaries: 4 })).toThrow(SpecError);
+    expect(() => new EtcdCluster(stack, 'cluster2', { name: 'w', primaries: 4 })).toThrow(
+      'primaries: an even count can split the vote into equal halves and tolerates no more failures than 3; use 1, 3, 5, 7 or 9 (got 4)',
+    );
+  });
+});
