@@ -1,9 +1,7 @@
 import { DataResource, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
+import { EXPECTATION_ENV } from '../lib/expectation';
 import { type Expectation, membershipOf } from '../lib/topology';
-
-/** The environment variable through which the hook hands the expectation to `etcd-cluster verify`. */
-export const EXPECTATION_ENV = 'ETCD_CLUSTER_EXPECTED';
 
 export interface VerifyHookProps {
   readonly expectation: Expectation;

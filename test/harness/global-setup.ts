@@ -1,1 +1,27 @@
-export default async function globalSetup(): Promise<void> {}
+/**
+ * Before any suite: check the Docker engine (in CI its absence fails the run; elsewhere the integration
+ * suites are skipped with one line), and remove what crashed earlier test runs left behind.
+ */
+import { LABEL_CLUSTER } from '../../lib/topology';
+import { DockerApi } from './docker-api';
+import { SKIP_ENV, TEST_IMAGE, TEST_NAME_PREFIX } from './env';
+
+export default async function globalSetup(): Promise<void> {
+  const docker = new DockerApi();
+  const up = await docker.ping();
+  const image = up ? await docker.inspect('images', TEST_IMAGE) : undefined;
+  if (!up || !image) {
+    const reason = !up ? `no Docker engine answers at ${docker.socketPath}` : `image ${TEST_IMAGE} is missing`;
+    if (process.env.CI) throw new Error(`integration tests need the Docker engine and the etcd image (CI=true): ${reason}; run scripts/prepare-machine.sh`);
+    process.env[SKIP_ENV] = reason;
+    process.stderr.write(`\nSKIPPING the integration suites: ${reason} (run scripts/prepare-machine.sh)\n`);
+    return;
+  }
+  // Leftovers of earlier runs: containers restart with dockerd and would hold their ports.
+  const leftover = (labels: Record<string, string> | null | undefined) => (labels?.[LABEL_CLUSTER] ?? '').startsWith(TEST_NAME_PREFIX);
+  const containers = (await docker.listByLabel('containers', LABEL_CLUSTER)).filter((c) => leftover(c.Labels));
+  for (const c of containers) await docker.removeContainer(c.Id);
+  for (const v of (await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((x) => leftover(x.Labels))) await docker.removeVolume(v.Name);
+  for (const n of (await docker.listByLabel('networks', LABEL_CLUSTER)).filter((x) => leftover(x.Labels))) await docker.removeNetwork(n.Id);
+  if (containers.length) process.stderr.write(`\nremoved ${containers.length} containers left by earlier test runs\n`);
+}

@@ -1,0 +1,151 @@
+/**
+ * `etcd-cluster`: verify a live cluster against its expectation, or show its members.
+ * Exit codes: 0 matches, 1 the live cluster differs, 2 bad input (one line on stderr, never a stack trace).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { InputError, loadExpectation, type ExpectationSource } from './expectation';
+import { SpecError } from './spec';
+import type { Expectation } from './topology';
+import { inspectCluster, verifyCluster, type MemberReport, type Report } from './verify';
+
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  /** Whether stderr is a terminal (progress then rewrites one line). */
+  readonly tty: boolean;
+}
+
+const EXIT_MISMATCH = 1;
+const EXIT_USAGE = 2;
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError(`expected seconds between 0 and 3600, got "${value}"`);
+  return n;
+}
+
+/** A plain text table: one header row, columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('   ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+function memberRows(members: MemberReport[]): string[][] {
+  return members.map((m) => [
+    m.name,
+    m.role,
+    m.state,
+    m.id ?? '-',
+    m.endpoint ?? '-',
+    m.role === 'primary' ? m.clientUrl ?? '-' : '-',
+    m.peerUrl ?? '-',
+    m.ttlSeconds !== undefined ? `${m.ttlSeconds}s` : m.raftIndex !== undefined ? `raft ${m.raftIndex}` : '-',
+  ]);
+}
+
+function membersTable(r: Pick<Report, 'members'>): string {
+  return table(['NAME', 'ROLE', 'STATE', 'ID', 'ENDPOINT', 'CLIENT-URL', 'PEER-URL', 'TTL/INDEX'], memberRows(r.members));
+}
+
+function summary(r: Report): string {
+  const lines = [`cluster ${r.cluster}: ${r.ok ? 'matches the spec' : `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`} (${r.attempts} look${r.attempts === 1 ? '' : 's'}, ${(r.elapsedMs / 1000).toFixed(1)}s)`];
+  for (const p of r.problems) lines.push(`  - ${p.subject}: ${p.message}`);
+  return lines.join('\n') + '\n';
+}
+
+function progressLine(r: Report): string {
+  const first = r.problems[0];
+  const more = r.problems.length > 1 ? ` (+${r.problems.length - 1} more)` : '';
+  return `waiting for ${r.cluster} (${(r.elapsedMs / 1000).toFixed(1)}s): ${first ? `${first.subject}: ${first.message}` : 'checking'}${more}`;
+}
+
+function addSourceOptions(cmd: Command): Command {
+  return cmd
+    .option('--stack <dir>', 'a synthesized stack directory, e.g. cdktf.out/stacks/<name>')
+    .option('--spec <file>', 'a cluster spec file (cluster.yaml)')
+    .option('--cluster <name>', 'which cluster, when the stack holds several')
+    .option('--json', 'print JSON for programs instead of a table');
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('etcd-cluster')
+    .description('Checks a live etcd cluster made by cdktf-etcd-cluster against its declared topology.')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: () => undefined, outputError: () => undefined })
+    .showSuggestionAfterError(false);
+
+  addSourceOptions(
+    program
+      .command('verify')
+      .description('wait until the live cluster matches the spec; exit 0 if it does, 1 with a report if not')
+      .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(60)),
+  ).action(async (opts: ExpectationSource & { json?: boolean; timeout: number }) => {
+    const expectation = loadExpectation(opts, io.env);
+    let lastProgress = 0;
+    const report = await verifyCluster(expectation, {
+      timeoutMs: opts.timeout * 1000,
+      onProgress: (r) => {
+        // At most one line a second; a terminal gets it rewritten in place.
+        if (r.elapsedMs - lastProgress < 1000) return;
+        lastProgress = r.elapsedMs;
+        io.err(io.tty ? `\r\x1b[K${progressLine(r)}` : `${progressLine(r)}\n`);
+      },
+    });
+    if (io.tty && lastProgress) io.err('\r\x1b[K');
+    if (opts.json) io.out(JSON.stringify(report, null, 2) + '\n');
+    else io.out(summary(report) + (report.ok ? '' : '\n' + membersTable(report)));
+    exitCode = report.ok ? 0 : EXIT_MISMATCH;
+  });
+
+  addSourceOptions(program.command('members').description('show every declared and live member, once, without waiting')).action(
+    async (opts: ExpectationSource & { json?: boolean }) => {
+      const expectation: Expectation = loadExpectation(opts, io.env);
+      const started = Date.now();
+      const look = await inspectCluster(expectation);
+      const report: Report = { ...look, attempts: 1, elapsedMs: Date.now() - started };
+      if (opts.json) io.out(JSON.stringify(report, null, 2) + '\n');
+      else {
+        io.out(membersTable(report));
+        if (!report.ok) io.out('\n' + summary(report));
+      }
+      exitCode = report.ok ? 0 : EXIT_MISMATCH;
+    },
+  );
+
+  if (argv.length === 0) {
+    io.err(program.helpInformation());
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.executeSubCommandAsync') return 0;
+      io.err(`etcd-cluster: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof InputError || e instanceof SpecError) {
+      io.err(`etcd-cluster: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.err(`etcd-cluster: unexpected failure: ${(e as Error)?.message ?? String(e)}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+/** The `bin` entry. */
+export function main(): void {
+  runCli(process.argv.slice(2), {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    env: process.env,
+    tty: Boolean(process.stderr.isTTY),
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

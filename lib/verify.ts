@@ -1,0 +1,320 @@
+/**
+ * The verifier: compares a live cluster with its expectation through etcd itself.
+ *
+ * Primaries are asked directly, never through a proxy (a grpc-proxy's member list is synthetic and can be
+ * stale). Secondaries are checked by their registration under the cluster prefix and by a read through
+ * their published port.
+ */
+import { randomBytes } from 'node:crypto';
+import { noop } from 'cockatiel';
+import { Etcd3, type IOptions } from 'etcd3';
+import type { Expectation } from './topology';
+
+export type MemberState =
+  | 'leader'
+  | 'follower'
+  | 'learner'
+  | 'unreachable'
+  | 'missing'
+  | 'foreign'
+  | 'registered'
+  | 'unregistered'
+  | 'unknown'
+  | 'extra';
+
+export interface MemberReport {
+  readonly name: string;
+  readonly role: 'primary' | 'secondary';
+  readonly state: MemberState;
+  /** etcd member ID (hex), for primaries that are members. */
+  readonly id?: string;
+  /** Where the host reaches it. */
+  readonly endpoint?: string;
+  readonly clientUrl?: string;
+  readonly peerUrl?: string;
+  /** Seconds left on a secondary's registration lease. */
+  readonly ttlSeconds?: number;
+  /** etcd's raft index as this primary reported it. */
+  readonly raftIndex?: string;
+}
+
+export interface Problem {
+  /** The member (or `cluster`) the problem is about. */
+  readonly subject: string;
+  readonly message: string;
+}
+
+export interface Report {
+  readonly cluster: string;
+  readonly ok: boolean;
+  readonly clusterId?: string;
+  readonly leader?: string;
+  readonly members: MemberReport[];
+  readonly problems: Problem[];
+  readonly attempts: number;
+  readonly elapsedMs: number;
+}
+
+export interface InspectOptions {
+  /** Deadline of each etcd call, in milliseconds. @default 2000 */
+  readonly callTimeoutMs?: number;
+  /** Extra etcd3 client options (credentials, auth). */
+  readonly client?: Partial<IOptions>;
+}
+
+export interface VerifyOptions extends InspectOptions {
+  /** Give up after this many milliseconds. @default 60000 */
+  readonly timeoutMs?: number;
+  /** Called after every failed attempt that will be retried. */
+  readonly onProgress?: (report: Report) => void;
+}
+
+const hex = (id: string | undefined) => (id ? BigInt(id).toString(16) : undefined);
+/** grpc wraps the cause in boilerplate ("14 UNAVAILABLE: No connection established. Last error: ..."). */
+const errorText = (e: unknown) => {
+  const msg = ((e as Error)?.message ?? String(e)).replace(/\s+/g, ' ');
+  const cause = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/.exec(msg);
+  return (cause ? cause[1] : msg).slice(0, 200);
+};
+
+function client(endpoint: string, opts: InspectOptions): Etcd3 {
+  const timeout = opts.callTimeoutMs ?? 2000;
+  return new Etcd3({
+    hosts: endpoint,
+    dialTimeout: timeout,
+    // One try per call: the verifier has its own retry loop, and must see each failure as it is.
+    faultHandling: { global: noop, host: () => noop },
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+    ...opts.client,
+  });
+}
+
+interface PrimaryView {
+  readonly clusterId: string;
+  readonly memberId: string;
+  readonly leader: string;
+  readonly raftIndex: string;
+  readonly members: { ID: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean }[];
+}
+
+/** One look at the live cluster, no retries. */
+export async function inspectCluster(e: Expectation, opts: InspectOptions = {}): Promise<Omit<Report, 'attempts' | 'elapsedMs'>> {
+  const problems: Problem[] = [];
+  const problem = (subject: string, message: string) => problems.push({ subject, message });
+  const clients = new Map<string, Etcd3>();
+  const clientFor = (endpoint: string) => {
+    let c = clients.get(endpoint);
+    if (!c) clients.set(endpoint, (c = client(endpoint, opts)));
+    return c;
+  };
+
+  try {
+    // 1. Every primary, directly.
+    const views = await Promise.all(
+      e.primaries.map(async (p): Promise<PrimaryView | Error> => {
+        try {
+          const c = clientFor(p.endpoint);
+          const [status, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: false })]);
+          return {
+            clusterId: status.header.cluster_id,
+            memberId: status.header.member_id,
+            leader: status.leader,
+            raftIndex: status.raftIndex,
+            members: list.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner })),
+          };
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
+
+    // The cluster is what most reachable primaries agree on.
+    const counts = new Map<string, number>();
+    for (const v of views) if (!(v instanceof Error)) counts.set(v.clusterId, (counts.get(v.clusterId) ?? 0) + 1);
+    const clusterId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    const inCluster = views.filter((v): v is PrimaryView => !(v instanceof Error) && v.clusterId === clusterId);
+    // Prefer the view of a member that knows a leader, and whose list the others share.
+    const reference = inCluster.find((v) => v.leader !== '0') ?? inCluster[0];
+    const live = reference?.members ?? [];
+    const leaders = new Set(inCluster.map((v) => v.leader));
+    const leaderMember = reference && live.find((m) => m.ID === reference.leader);
+
+    const members: MemberReport[] = [];
+    const matched = new Set<string>();
+    e.primaries.forEach((p, k) => {
+      const view = views[k];
+      const m = live.find((x) => x.name === p.name) ?? live.find((x) => x.peerURLs.includes(p.peerUrl));
+      if (m) matched.add(m.ID);
+      let state: MemberState;
+      if (view instanceof Error) {
+        state = 'unreachable';
+        problem(p.name, `unreachable at ${p.endpoint}: ${errorText(view)}`);
+      } else if (view.clusterId !== clusterId) {
+        state = 'foreign';
+        problem(p.name, `belongs to cluster ${hex(view.clusterId)}, not ${hex(clusterId)} (started with another --initial-cluster-token or --initial-cluster?)`);
+      } else if (!m) {
+        state = 'missing';
+        problem(p.name, 'is not a member of the cluster');
+      } else if (m.isLearner) {
+        state = 'learner';
+        problem(p.name, 'is a learner, not a voting member');
+      } else state = m.ID === reference?.leader ? 'leader' : 'follower';
+
+      if (m && !m.name) problem(p.name, 'was added as a member but never started (no name in the member list)');
+      if (m && (m.peerURLs.length !== 1 || m.peerURLs[0] !== p.peerUrl)) {
+        problem(p.name, `has peer URL ${m.peerURLs.join(',') || 'none'}, declared ${p.peerUrl}`);
+      }
+      if (m && m.name && (m.clientURLs.length !== 1 || m.clientURLs[0] !== p.clientUrl)) {
+        problem(p.name, `has client URL ${m.clientURLs.join(',') || 'none'}, declared ${p.clientUrl}`);
+      }
+      if (!(view instanceof Error) && m && view.clusterId === clusterId && view.memberId !== m.ID) {
+        problem(p.name, `answers as member ${hex(view.memberId)}, but the member list has ${hex(m.ID)} under its name`);
+      }
+      members.push({
+        name: p.name,
+        role: 'primary',
+        state,
+        id: m ? hex(m.ID) : undefined,
+        endpoint: p.endpoint,
+        clientUrl: m?.clientURLs[0] ?? p.clientUrl,
+        peerUrl: m?.peerURLs[0] ?? p.peerUrl,
+        raftIndex: view instanceof Error ? undefined : view.raftIndex,
+      });
+    });
+
+    for (const m of live.filter((x) => !matched.has(x.ID))) {
+      const label = m.name || `(unstarted ${hex(m.ID)})`;
+      problem(label, `is an extra member (peer URLs ${m.peerURLs.join(',')}) that the spec does not declare`);
+      members.push({ name: label, role: 'primary', state: 'extra', id: hex(m.ID), peerUrl: m.peerURLs[0], clientUrl: m.clientURLs[0] });
+    }
+    if (inCluster.length && (leaders.size > 1 || leaders.has('0'))) {
+      problem('cluster', leaders.has('0') && leaders.size === 1 ? 'has no leader' : 'primaries disagree on the leader');
+    } else if (reference && !leaderMember) {
+      problem('cluster', `leader ${hex(reference.leader)} is not in the member list`);
+    }
+    for (const v of inCluster) {
+      const ids = (x: PrimaryView) => x.members.map((m) => `${m.ID}=${m.peerURLs.join(',')}`).sort().join(' ');
+      if (reference && ids(v) !== ids(reference)) {
+        problem('cluster', 'primaries report different member lists');
+        break;
+      }
+    }
+
+    // 2. A linearizable write and read, on a short lease, through a healthy primary; read back everywhere.
+    const healthy = e.primaries.filter((_, k) => {
+      const v = views[k];
+      return !(v instanceof Error) && v.clusterId === clusterId;
+    });
+    const probeKey = `${e.verifyPrefix}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    const probeValue = randomBytes(8).toString('hex');
+    let written = false;
+    const writer = healthy.find((p) => p.name === leaderMember?.name) ?? healthy[0];
+    // A short lease: the probe key goes away by itself even if the revoke below never happens.
+    const lease = writer && clientFor(writer.endpoint).lease(10, { autoKeepAlive: false });
+    if (writer && lease) {
+      try {
+        await lease.put(probeKey).value(probeValue).exec();
+        written = true;
+      } catch (err) {
+        problem('cluster', `a write through ${writer.name} failed: ${errorText(err)}`);
+      }
+      if (written) {
+        await Promise.all(
+          healthy.map(async (p) => {
+            try {
+              const got = await clientFor(p.endpoint).get(probeKey).string();
+              if (got !== probeValue) problem(p.name, 'a linearizable read did not return the value just written');
+            } catch (err) {
+              problem(p.name, `a linearizable read failed: ${errorText(err)}`);
+            }
+          }),
+        );
+      }
+    }
+
+    // 3. Secondaries: registered under the prefix, and serving reads.
+    let registrations: { key: string; lease: string }[] | undefined;
+    if (writer) {
+      try {
+        const res = await clientFor(writer.endpoint).getAll().prefix(`${e.registryPrefix}/`).exec();
+        registrations = res.kvs.map((kv) => ({ key: kv.key.toString(), lease: kv.lease }));
+      } catch (err) {
+        problem('cluster', `reading registrations under ${e.registryPrefix} failed: ${errorText(err)}`);
+      }
+    }
+    const ttlOf = async (leaseId: string): Promise<number | undefined> => {
+      if (!writer || leaseId === '0') return undefined;
+      try {
+        const r = await clientFor(writer.endpoint).leaseClient.leaseTimeToLive({ ID: leaseId, keys: false });
+        return Number(r.TTL);
+      } catch {
+        return undefined;
+      }
+    };
+    await Promise.all(
+      e.secondaries.map(async (s) => {
+        let state: MemberState = s.registrationKey && !registrations ? 'unknown' : 'registered';
+        let ttlSeconds: number | undefined;
+        if (s.registrationKey && registrations) {
+          const reg = registrations.find((r) => r.key === s.registrationKey);
+          if (!reg) {
+            state = 'unregistered';
+            problem(s.name, `is not registered under ${e.registryPrefix} (expected key ${s.registrationKey})`);
+          } else ttlSeconds = await ttlOf(reg.lease);
+        }
+        if (written) {
+          try {
+            const got = await clientFor(s.endpoint).get(probeKey).string();
+            if (got !== probeValue) problem(s.name, `a read through ${s.endpoint} did not return the value just written`);
+          } catch (err) {
+            if (state === 'registered') state = 'unreachable';
+            problem(s.name, `does not serve reads at ${s.endpoint}: ${errorText(err)}`);
+          }
+        }
+        members.push({ name: s.name, role: 'secondary', state, endpoint: s.endpoint, ttlSeconds });
+      }),
+    );
+    // Keep the declared order of secondaries, after the primaries.
+    members.sort((a, b) => (a.role === b.role ? 0 : a.role === 'primary' ? -1 : 1));
+    const order = new Map(e.secondaries.map((s, k) => [s.name, k]));
+    members.sort((a, b) => (a.role === 'secondary' && b.role === 'secondary' ? order.get(a.name)! - order.get(b.name)! : 0));
+
+    const declared = new Set(e.secondaries.map((s) => s.registrationKey));
+    for (const r of registrations ?? []) {
+      if (declared.has(r.key)) continue;
+      const ttl = await ttlOf(r.lease);
+      const name = r.key.slice(e.registryPrefix.length + 1);
+      problem(name, `registration ${r.key} belongs to no declared secondary (stale${ttl !== undefined ? `, lapses in ${ttl}s` : ''})`);
+      members.push({ name, role: 'secondary', state: 'extra', ttlSeconds: ttl });
+    }
+
+    if (written && lease) await lease.revoke().catch(() => undefined);
+    return {
+      cluster: e.cluster,
+      ok: problems.length === 0,
+      clusterId: hex(clusterId),
+      leader: leaderMember?.name || undefined,
+      members,
+      problems,
+    };
+  } finally {
+    for (const c of clients.values()) c.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Looks until the live cluster matches, or the timeout passes; the last look is the report. */
+export async function verifyCluster(e: Expectation, opts: VerifyOptions = {}): Promise<Report> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const started = Date.now();
+  let delay = 50;
+  for (let attempts = 1; ; attempts++) {
+    const look = await inspectCluster(e, opts);
+    const report = { ...look, attempts, elapsedMs: Date.now() - started };
+    if (report.ok || report.elapsedMs + delay >= timeoutMs) return report;
+    opts.onProgress?.(report);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 500);
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * A small client for the Docker Engine API over its unix socket: the test harness speaks the same API
+ * the kreuzwerker/docker provider does (the CLI cannot express exec-form healthchecks, among others).
+ */
+import { request } from 'node:http';
+
+export class DockerApiError extends Error {
+  constructor(
+    message: string,
+    public readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export class DockerApi {
+  constructor(public readonly socketPath = DockerApi.socketFromEnv()) {}
+
+  static socketFromEnv(host = process.env.DOCKER_HOST): string {
+    if (!host) return '/var/run/docker.sock';
+    if (host.startsWith('unix://')) return host.slice('unix://'.length);
+    throw new Error(`test harness: only unix:// Docker hosts are supported (DOCKER_HOST=${host})`);
+  }
+
+  call<T = any>(method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {},
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            let parsed: any = undefined;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              parsed = text;
+            }
+            if (status >= 400) {
+              const msg = (parsed && parsed.message) || text || `HTTP ${status}`;
+              reject(new DockerApiError(`docker ${method} ${path}: ${msg}`, status));
+            } else resolve(parsed as T);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`docker ${method} ${path}: no answer in ${timeoutMs} ms`)));
+      req.on('error', reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.call('GET', '/_ping', undefined, 3000);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Inspect, or undefined when Docker says 404. */
+  async inspect(kind: 'containers' | 'networks' | 'volumes' | 'images', name: string): Promise<any | undefined> {
+    try {
+      return await this.call('GET', `/${kind}/${encodeURIComponent(name)}${kind === 'networks' || kind === 'volumes' ? '' : '/json'}`);
+    } catch (e) {
+      if (e instanceof DockerApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async listByLabel(kind: 'containers' | 'networks' | 'volumes', label: string): Promise<any[]> {
+    const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
+    const res = await this.call('GET', `/${kind}${kind === 'containers' ? '/json?all=1&' : '?'}filters=${filters}`);
+    return kind === 'volumes' ? res.Volumes ?? [] : res;
+  }
+
+  async stop(name: string, timeoutS = 10): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(name)}/stop?t=${timeoutS}`, undefined, (timeoutS + 30) * 1000);
+  }
+
+  async kill(name: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(name)}/kill`);
+  }
+
+  async start(name: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(name)}/start`);
+  }
+
+  async removeContainer(name: string): Promise<void> {
+    try {
+      await this.call('DELETE', `/containers/${encodeURIComponent(name)}?force=1&v=1`);
+    } catch (e) {
+      if (!(e instanceof DockerApiError && e.status === 404)) throw e;
+    }
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.call('DELETE', `/networks/${encodeURIComponent(name)}`);
+    } catch (e) {
+      if (!(e instanceof DockerApiError && e.status === 404)) throw e;
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.call('DELETE', `/volumes/${encodeURIComponent(name)}`);
+    } catch (e) {
+      if (!(e instanceof DockerApiError && e.status === 404)) throw e;
+    }
+  }
+
+  /** Runs a command in a container and returns its exit code and output (stdout and stderr mixed). */
+  async exec(container: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
+    const created = await this.call('POST', `/containers/${encodeURIComponent(container)}/exec`, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const raw: Buffer = await new Promise((resolve, reject) => {
+      const payload = Buffer.from(JSON.stringify({ Detach: false, Tty: false }));
+      const req = request(
+        { socketPath: this.socketPath, method: 'POST', path: `/exec/${created.Id}/start`, headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+        },
+      );
+      req.on('error', reject);
+      req.write(payload);
+      req.end();
+    });
+    // Demultiplex the stream: 8-byte frame headers (stream, 0, 0, 0, size as big-endian uint32).
+    let output = '';
+    for (let i = 0; i + 8 <= raw.length; ) {
+      const size = raw.readUInt32BE(i + 4);
+      output += raw.subarray(i + 8, i + 8 + size).toString('utf8');
+      i += 8 + size;
+    }
+    const info = await this.call('GET', `/exec/${created.Id}/json`);
+    return { exitCode: info.ExitCode, output };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * What the integration suites share: the Docker engine check, names and ports that cannot collide with
+ * another run, and the locally built etcd image.
+ */
+import { createServer } from 'node:net';
+import { DockerApi } from './docker-api';
+
+/** The image scripts/prepare-machine.sh builds from Debian's etcd binaries. */
+export const TEST_IMAGE = process.env.ETCD_TEST_IMAGE ?? 'cdktf-etcd-cluster/etcd:3.4.23-local';
+/** Cluster names of test runs start with this, so that a sweep can find leftovers of crashed runs. */
+export const TEST_NAME_PREFIX = 'it';
+/** Set by the global setup when there is no engine outside CI: the integration suites are then skipped. */
+export const SKIP_ENV = 'CDKTF_ETCD_IT_SKIP';
+
+/** A short tag unique to this process: names of clusters it creates carry it. */
+export const RUN_TAG = `${(Date.now() % 36 ** 5).toString(36).padStart(5, '0')}${(process.pid % 36 ** 2).toString(36).padStart(2, '0')}`;
+
+export function clusterName(suffix: string): string {
+  const name = `${TEST_NAME_PREFIX}${RUN_TAG}-${suffix}`;
+  if (name.length > 40) throw new Error(`test cluster name too long: ${name}`);
+  return name;
+}
+
+export function dockerSkipReason(): string | undefined {
+  return process.env[SKIP_ENV];
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A run of `count` consecutive free loopback ports, from a random base so that parallel workers and
+ * leftover containers (which keep their ports across engine restarts) do not collide.
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 40000);
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found on 127.0.0.1`);
+}
+
+export async function requireEngine(): Promise<DockerApi> {
+  const docker = new DockerApi();
+  if (!(await docker.ping())) throw new Error(`no Docker engine answers at ${docker.socketPath}: run scripts/prepare-machine.sh`);
+  const image = await docker.inspect('images', TEST_IMAGE);
+  if (!image) throw new Error(`image ${TEST_IMAGE} is missing: run scripts/prepare-machine.sh`);
+  return docker;
+}

@@ -1,0 +1,113 @@
+/**
+ * One cluster under test: synthesizes the repository's stack for a spec, applies it with the strict
+ * applier, and tears everything down, even after a failure.
+ */
+import { Etcd3 } from 'etcd3';
+import { noop } from 'cockatiel';
+import type { EtcdClusterProps } from '../../lib/spec';
+import { buildTopology, expectationOf, type Expectation, type Topology } from '../../lib/topology';
+import { validateSpec } from '../../lib/spec';
+import { scratchDir, synthStack, type TfJson } from '../helpers/synth';
+import { DockerApplier, type Action } from './applier';
+import { LABEL_CLUSTER } from '../../lib/topology';
+import { clusterName, freePortRange, TEST_IMAGE } from './env';
+
+export type Overrides = Omit<EtcdClusterProps, 'name'>;
+
+export class TestCluster {
+  readonly applier: DockerApplier;
+  readonly workDir: string;
+  readonly log: string[] = [];
+  private props: EtcdClusterProps;
+
+  private constructor(
+    readonly name: string,
+    props: EtcdClusterProps,
+  ) {
+    this.props = props;
+    this.workDir = scratchDir(name);
+    this.applier = new DockerApplier({ workDir: this.workDir, log: (l) => this.say(l) });
+  }
+
+  /** A cluster with its own name and free ports; the image is the locally built one. */
+  static async create(suffix: string, overrides: Overrides = {}): Promise<TestCluster> {
+    const name = clusterName(suffix);
+    const primaryBase = await freePortRange(9);
+    const secondaryBase = await freePortRange(30);
+    return new TestCluster(name, {
+      image: TEST_IMAGE,
+      ...overrides,
+      name,
+      ports: { primaryBase, secondaryBase, ...overrides.ports },
+      verify: { timeoutSeconds: 60, ...overrides.verify },
+    });
+  }
+
+  say(line: string): void {
+    this.log.push(line);
+    process.stdout.write(`[${this.name}] ${line}\n`);
+  }
+
+  get spec(): EtcdClusterProps {
+    return this.props;
+  }
+
+  get topology(): Topology {
+    return buildTopology(validateSpec(this.props));
+  }
+
+  get expectation(): Expectation {
+    return expectationOf(this.topology);
+  }
+
+  synth(changes: Overrides = {}): TfJson {
+    return synthStack({ ...this.props, ...changes, name: this.name });
+  }
+
+  /** Applies the spec with these changes (kept for later applies); returns the actions taken. */
+  async apply(changes: Overrides = {}, edit?: (tf: TfJson) => void): Promise<Action[]> {
+    this.props = { ...this.props, ...changes };
+    const tf = this.synth();
+    edit?.(tf);
+    return this.applier.apply(tf);
+  }
+
+  /** A client for primary i (1-based) directly, or for a list of endpoints. */
+  client(endpoints: string | string[] = this.topology.primaries.map((p) => p.hostClientUrl)): Etcd3 {
+    return new Etcd3({
+      hosts: endpoints,
+      dialTimeout: 2000,
+      faultHandling: { global: noop, host: () => noop },
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 3000 }),
+    });
+  }
+
+  /** Destroys everything; then sweeps anything still labelled with this cluster's name. */
+  async teardown(): Promise<void> {
+    let error: unknown;
+    try {
+      await this.applier.destroyAll();
+    } catch (e) {
+      error = e;
+    }
+    const d = this.applier.docker;
+    const mine = (labels: Record<string, string> | null | undefined) => labels?.[LABEL_CLUSTER] === this.name;
+    for (const c of (await d.listByLabel('containers', LABEL_CLUSTER)).filter((x) => mine(x.Labels))) await d.removeContainer(c.Id);
+    for (const v of (await d.listByLabel('volumes', LABEL_CLUSTER)).filter((x) => mine(x.Labels))) await d.removeVolume(v.Name);
+    for (const n of (await d.listByLabel('networks', LABEL_CLUSTER)).filter((x) => mine(x.Labels))) await d.removeNetwork(n.Id);
+    if (error) throw error;
+  }
+}
+
+/** Retries `fn` until it returns without throwing, or the time is up (then throws the last error). */
+export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 30_000, stepMs = 200): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
+}
