@@ -73,6 +73,7 @@ const hex = (id: string | undefined) => (id ? BigInt(id).toString(16) : undefine
 /** grpc wraps the cause in boilerplate ("14 UNAVAILABLE: No connection established. Last error: ..."). */
 const errorText = (e: unknown) => {
   const msg = ((e as Error)?.message ?? String(e)).replace(/\s+/g, ' ');
+  if (/DEADLINE_EXCEEDED/.test(msg)) return 'no answer before the deadline';
   const cause = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/.exec(msg);
   return (cause ? cause[1] : msg).slice(0, 200);
 };
@@ -160,11 +161,17 @@ export async function inspectCluster(e: Expectation, opts: InspectOptions = {}):
         problem(p.name, 'is a learner, not a voting member');
       } else state = m.ID === reference?.leader ? 'leader' : 'follower';
 
-      if (m && !m.name) problem(p.name, 'was added as a member but never started (no name in the member list)');
+      // A member that never published its client URLs never joined: etcd bootstraps names from
+      // --initial-cluster, but a node started with another token (or another --initial-cluster) stays out.
+      const neverJoined = m !== undefined && m.clientURLs.length === 0;
+      if (m && neverJoined && !m.name) problem(p.name, 'was added as a member but never started');
+      else if (m && neverJoined) {
+        problem(p.name, 'is listed but has never joined (no client URL published): was it started with another --initial-cluster-token or --initial-cluster, or can it not reach its peers?');
+      }
       if (m && (m.peerURLs.length !== 1 || m.peerURLs[0] !== p.peerUrl)) {
         problem(p.name, `has peer URL ${m.peerURLs.join(',') || 'none'}, declared ${p.peerUrl}`);
       }
-      if (m && m.name && (m.clientURLs.length !== 1 || m.clientURLs[0] !== p.clientUrl)) {
+      if (m && !neverJoined && (m.clientURLs.length !== 1 || m.clientURLs[0] !== p.clientUrl)) {
         problem(p.name, `has client URL ${m.clientURLs.join(',') || 'none'}, declared ${p.clientUrl}`);
       }
       if (!(view instanceof Error) && m && view.clusterId === clusterId && view.memberId !== m.ID) {
