@@ -9,4 +9,5 @@ module.exports = {
   maxWorkers: 2,
   maxConcurrency: 2,
   verbose: true,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
