@@ -81,7 +81,8 @@ export interface SecondaryProps {
   readonly image?: string;
   /**
    * Command of every secondary, for an application node that is an etcd client. The tokens
-   * `{{endpoints}}` (primaries' client URLs, comma-separated), `{{name}}` (the container name) and
+   * `{{endpoints}}` (primaries' client URLs, comma-separated), `{{addresses}}` (the same as host:port),
+   * `{{name}}` (the container name) and
    * `{{prefix}}` (the registration prefix) are replaced. The container also gets `ETCDCTL_ENDPOINTS`.
    * @default - `etcd grpc-proxy start` against every primary
    */

@@ -175,11 +175,12 @@ export function buildTopology(spec: ClusterSpec): Topology {
   const secondaryImage = spec.secondary.image ?? spec.image;
   const secondaryPort = spec.secondary.clientPort;
   const endpointsCsv = primaries.map((p) => p.clientUrl).join(',');
+  const addressesCsv = primaries.map((p) => `${p.name}:${CLIENT_PORT}`).join(',');
   const secondaries: SecondaryNode[] = Array.from({ length: spec.secondaries }, (_, k) => {
     const n = secondaryName(name, k + 1);
     const advertiseAddress = `${n}:${secondaryPort}`;
     const port = { internal: secondaryPort, external: spec.ports.secondaryBase + k, ip: spec.ports.bindAddress };
-    const values = { endpoints: endpointsCsv, name: n, prefix: registryPrefix };
+    const values = { endpoints: endpointsCsv, addresses: addressesCsv, name: n, prefix: registryPrefix };
     const command = custom
       ? spec.secondary.command!.map((t) => fill(t, values))
       : [

@@ -134,7 +134,7 @@ describe('topology options', () => {
     const t = topo({
       name: 'app',
       secondaries: 1,
-      secondary: { image: 'easegress:test', command: ['/bin/app', '--cluster={{endpoints}}', '--name={{name}}', '--prefix={{prefix}}'], env: { MODE: 'secondary' } },
+      secondary: { image: 'easegress:test', command: ['/bin/app', '--cluster={{endpoints}}', '--name={{name}}', '--prefix={{prefix}}', '--peers={{addresses}}'], env: { MODE: 'secondary' } },
     });
     const s = t.secondaries[0];
     expect(s.image).toBe('easegress:test');
@@ -144,6 +144,7 @@ describe('topology options', () => {
       '--cluster=http://app-primary-1:2379,http://app-primary-2:2379,http://app-primary-3:2379',
       '--name=app-secondary-1',
       '--prefix=/cdktf-etcd-cluster/app/secondaries',
+      '--peers=app-primary-1:2379,app-primary-2:2379,app-primary-3:2379',
     ]);
     expect(s.env).toEqual({ ETCDCTL_ENDPOINTS: 'http://app-primary-1:2379,http://app-primary-2:2379,http://app-primary-3:2379', MODE: 'secondary' });
     expect(s.registers).toBe(false);

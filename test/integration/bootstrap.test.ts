@@ -76,3 +76,36 @@ describeEngine.each([
     expect(t.secondaries).toHaveLength(secondaries);
   });
 });
+
+describeEngine('an application secondary: the etcd gateway as a custom command', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.create('appsec', {
+      primaries: 3,
+      secondaries: 2,
+      secondary: { command: ['/usr/local/bin/etcd', 'gateway', 'start', '--endpoints={{addresses}}', '--listen-addr=0.0.0.0:2379'] },
+    });
+    await cluster.apply();
+  });
+  afterAll(async () => cluster && (await cluster.teardown()));
+
+  test('the hook verified that each serves reads, without expecting a registration', () => {
+    expect(cluster.expectation.secondaries.map((s) => s.registrationKey)).toEqual([null, null]);
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+  });
+
+  test('it received the primaries and ETCDCTL_ENDPOINTS', async () => {
+    const s = cluster.topology.secondaries[0];
+    const info = await cluster.applier.docker.inspect('containers', s.name);
+    expect(info.Config.Cmd).toContain(`--endpoints=${cluster.topology.primaries.map((p) => `${p.name}:2379`).join(',')}`);
+    expect(info.Config.Env).toContain(`ETCDCTL_ENDPOINTS=${cluster.topology.primaries.map((p) => p.clientUrl).join(',')}`);
+    const c = cluster.client(s.hostClientUrl);
+    try {
+      await c.put('/it/through-gateway').value('ok');
+      expect(await c.get('/it/through-gateway').string()).toBe('ok');
+    } finally {
+      c.close();
+    }
+  });
+});
