@@ -322,6 +322,6 @@ export async function verifyCluster(e: Expectation, opts: VerifyOptions = {}): P
     if (report.ok || report.elapsedMs + delay >= timeoutMs) return report;
     opts.onProgress?.(report);
     await sleep(delay);
-    delay = Math.min(delay * 2, 500);
+    delay = Math.min(delay * 2, 250);
   }
 }
