@@ -38,6 +38,8 @@ const fmt = (s: Stats, d = 0, unit = '') => `${f(s.median, d)}${unit} (${f(s.min
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sections: string[] = [];
+/** Bench clusters are named `bn...`: a test run's sweep of leftover `it...` clusters never touches them. */
+const BENCH_PREFIX = 'bn';
 const headlines: string[] = [];
 
 function client(hosts: string | string[]): Etcd3 {
@@ -174,7 +176,7 @@ async function baselineDeploy(docker: DockerApi, primaries: number, proxies: num
  * moment the apply starts (no secondaries: their registration would be what is measured).
  */
 async function verifyLag(primaries: number): Promise<{ afterFirstWrite: number; afterAllServe: number }> {
-  const cluster = await TestCluster.create(`lag${primaries}`, { primaries, secondaries: 0, verify: { enabled: false } });
+  const cluster = await TestCluster.create(`lag${primaries}`, { primaries, secondaries: 0, verify: { enabled: false } }, BENCH_PREFIX);
   cluster.say = () => undefined;
   try {
     const started = Date.now();
@@ -217,7 +219,7 @@ async function oursDeploy(primaries: number, secondaries: number, tuned: boolean
     secondaries,
     verify: { enabled: false },
     ...(tuned ? { etcd: { heartbeatIntervalMs: 50, electionTimeoutMs: 500 } } : {}),
-  });
+  }, BENCH_PREFIX);
   cluster.say = () => undefined;
   try {
     const started = Date.now();
@@ -285,7 +287,7 @@ first accepted write.`);
 
 // ---- 3. verification latency on 5+20 ----
 async function benchVerify(): Promise<void> {
-  const cluster = await TestCluster.create('bench520', { primaries: 5, secondaries: 20, verify: { enabled: false } });
+  const cluster = await TestCluster.create('bench520', { primaries: 5, secondaries: 20, verify: { enabled: false } }, BENCH_PREFIX);
   cluster.say = () => undefined;
   try {
     await cluster.apply();
@@ -351,7 +353,7 @@ async function load(endpoint: string, kind: 'put' | 'get', seconds: number, conc
 }
 
 async function benchThroughput(): Promise<void> {
-  const cluster = await TestCluster.create('benchtp', { primaries: 3, secondaries: 1, verify: { enabled: false } });
+  const cluster = await TestCluster.create('benchtp', { primaries: 3, secondaries: 1, verify: { enabled: false } }, BENCH_PREFIX);
   cluster.say = () => undefined;
   const SECONDS = 3;
   const CONC = 16;

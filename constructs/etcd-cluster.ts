@@ -2,7 +2,8 @@ import { Annotations } from 'cdktf';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Construct } from 'constructs';
-import { type EtcdClusterProps, validateSpec } from '../lib/spec';
+import { checkPki, PkiError } from '../lib/pki';
+import { type EtcdClusterProps, SpecError, validateSpec } from '../lib/spec';
 import { buildTopology, expectationOf, LABEL_CLUSTER, type Expectation, type Topology } from '../lib/topology';
 import { EtcdNode } from './etcd-node';
 import { VerifyHook } from './verify-hook';
@@ -28,6 +29,22 @@ export class EtcdCluster extends Construct {
     this.expectation = expectationOf(this.topology);
     const t = this.topology;
 
+    // Certificates are checked before anything is rendered: a bad one is a synth-time error.
+    let sourceHashes: Record<string, string> | undefined;
+    if (t.tls) {
+      let pki;
+      try {
+        pki = checkPki(t.tls.dir, t.tls.nodes);
+      } catch (e) {
+        throw e instanceof PkiError ? new SpecError(e.message) : e;
+      }
+      sourceHashes = { [pki.ca]: pki.caHash, [pki.upstream.cert]: pki.upstream.certHash, [pki.upstream.key]: pki.upstream.keyHash };
+      for (const pair of Object.values(pki.nodes)) Object.assign(sourceHashes, { [pair.cert]: pair.certHash, [pair.key]: pair.keyHash });
+    }
+    const bind = t.primaries[0].port.ip;
+    if (!t.tls && bind !== '127.0.0.1') {
+      Annotations.of(this).addWarning(`ports.bindAddress: ${bind} exposes the cluster beyond loopback without TLS; anyone who reaches it can read and write everything (set tls.dir)`);
+    }
     if (t.primaries.length >= 7) {
       Annotations.of(this).addWarning(
         `primaries: ${t.primaries.length} voters tolerate ${(t.primaries.length - 1) / 2} failures, but every write waits for ${(t.primaries.length + 1) / 2} of them; etcd recommends 5 and at most 7`,
@@ -47,9 +64,9 @@ export class EtcdCluster extends Construct {
     const secondaryImage =
       t.secondaryImage !== t.image ? new Image(this, 'secondary-image', { name: t.secondaryImage, keepLocally: true }) : image;
 
-    this.primaries = t.primaries.map((node) => new EtcdNode(this, `primary-${node.index}`, { node, image, network: this.network }));
+    this.primaries = t.primaries.map((node) => new EtcdNode(this, `primary-${node.index}`, { node, image, network: this.network, sourceHashes }));
     this.secondaries = t.secondaries.map(
-      (node) => new EtcdNode(this, `secondary-${node.index}`, { node, image: secondaryImage, network: this.network }),
+      (node) => new EtcdNode(this, `secondary-${node.index}`, { node, image: secondaryImage, network: this.network, sourceHashes }),
     );
 
     if (t.verify.enabled) {

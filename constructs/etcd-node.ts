@@ -10,6 +10,8 @@ export interface EtcdNodeProps {
   readonly node: PrimaryNode | SecondaryNode;
   readonly image: Image;
   readonly network: Network;
+  /** Content hash of each upload source, by path: a changed file replaces the container. */
+  readonly sourceHashes?: Record<string, string>;
 }
 
 /**
@@ -44,6 +46,10 @@ export class EtcdNode extends Construct {
       ports: [{ internal: node.port.internal, external: node.port.external, ip: node.port.ip, protocol: 'tcp' }],
       volumes: this.volume ? [{ volumeName: this.volume.name, containerPath: DATA_MOUNT }] : undefined,
       healthcheck: node.healthcheck && { ...node.healthcheck },
+      // `source`, not `content`: private keys stay out of the Terraform state and plan output.
+      upload: node.uploads.length
+        ? node.uploads.map((u) => ({ file: u.file, source: u.source, sourceHash: props.sourceHashes?.[u.source], permissions: u.permissions }))
+        : undefined,
     });
   }
 }

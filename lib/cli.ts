@@ -4,7 +4,10 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { InputError, loadExpectation, type ExpectationSource } from './expectation';
-import { SpecError } from './spec';
+import { resolve } from 'node:path';
+import { PkiError } from './pki';
+import { loadSpecFile, SpecError } from './spec';
+import { buildTopology } from './topology';
 import type { Expectation } from './topology';
 import { inspectCluster, verifyCluster, type MemberReport, type Report } from './verify';
 
@@ -119,6 +122,27 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(program.helpInformation());
     return EXIT_USAGE;
   }
+  program
+    .command('pki')
+    .description("make the CA and certificates a TLS cluster needs; keeps what exists, adds what is missing")
+    .requiredOption('--spec <file>', 'the cluster spec (its tls.dir is where files go unless --out says otherwise)')
+    .option('--out <dir>', 'directory to write to')
+    .option('--days <n>', 'validity of new certificates in days', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 3650) throw new InvalidArgumentError(`expected 1 to 3650 days, got "${v}"`);
+      return n;
+    }, 825)
+    .action(async (opts: { spec: string; out?: string; days: number }) => {
+      const spec = loadSpecFile(opts.spec);
+      const dir = opts.out ? resolve(opts.out) : spec.tls?.dir;
+      if (!dir) throw new InputError(`${opts.spec}: has no tls.dir; add one, or pass --out <dir>`);
+      const topology = buildTopology({ ...spec, tls: { dir } });
+      const { ensurePki } = await import('./pki-make');
+      const r = await ensurePki(dir, topology.tls!.nodes, opts.days);
+      io.out(`${dir}: created ${r.created.length ? r.created.join(', ') : 'nothing'}; kept ${r.kept.length} existing\n`);
+      io.out('private keys (*.key, ca.key) stay in this directory: keep it out of version control\n');
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
@@ -129,7 +153,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`etcd-cluster: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`);
       return EXIT_USAGE;
     }
-    if (e instanceof InputError || e instanceof SpecError) {
+    if (e instanceof InputError || e instanceof SpecError || e instanceof PkiError) {
       io.err(`etcd-cluster: ${e.message}\n`);
       return EXIT_USAGE;
     }

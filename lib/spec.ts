@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import * as YAML from 'yaml';
 import { z } from 'zod';
 
@@ -57,6 +58,16 @@ export interface EtcdClusterProps {
   readonly verify?: VerifyProps;
   /** etcd timing flags of the primaries. @default - etcd's own defaults */
   readonly etcd?: EtcdTuningProps;
+  /** Mutual TLS for peers and clients. @default - no TLS */
+  readonly tls?: TlsProps;
+}
+
+export interface TlsProps {
+  /**
+   * Directory made by `etcd-cluster pki`: `ca.crt`, `<node>.crt`/`<node>.key` per primary and secondary, and
+   * `client.crt`/`client.key` for the verifier. Relative to the spec file (or, for props, the working directory).
+   */
+  readonly dir: string;
 }
 
 export interface PortsProps {
@@ -210,6 +221,11 @@ const schema = z.strictObject({
       electionTimeoutMs: z.int({ error: 'must be a whole number of milliseconds' }).min(50, { error: 'must be at least 50' }).max(50000, { error: 'must be at most 50000' }).optional(),
     })
     .prefault({}),
+  tls: z
+    .strictObject({
+      dir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must not be empty' }),
+    })
+    .optional(),
 });
 
 /** A validated spec with every default filled in. */
@@ -360,7 +376,9 @@ export function loadSpecFile(path: string): ClusterSpec {
   } catch (e) {
     throw new SpecError(`${path}: cannot read the spec file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return parseSpecText(text, path);
+  const spec = parseSpecText(text, path);
+  // A spec file's paths are relative to the file, wherever synthesis runs.
+  return spec.tls ? { ...spec, tls: { ...spec.tls, dir: resolve(dirname(path), spec.tls.dir) } } : spec;
 }
 
 /** The spec file `main.ts` reads: `ETCD_CLUSTER_CONFIG`, else `cluster.yaml`. */

@@ -4,6 +4,7 @@
  * Constructs render it into Docker resources; the verifier checks a live cluster against the
  * `Expectation` derived from it. Every name, URL, port and flag is computed here and only here.
  */
+import { join, resolve } from 'node:path';
 import type { ClusterSpec } from './spec';
 
 /** Client and peer ports inside every etcd container. */
@@ -18,6 +19,22 @@ export const ETCDCTL_BIN = '/usr/local/bin/etcdctl';
 export const LABEL_CLUSTER = 'cdktf-etcd-cluster.cluster';
 export const LABEL_ROLE = 'cdktf-etcd-cluster.role';
 export const EXPECTATION_KIND = 'cdktf-etcd-cluster/expectation';
+/** Where certificates land inside every container of a TLS cluster. */
+export const PKI_MOUNT = '/etc/etcd/pki';
+const IN_CA = `${PKI_MOUNT}/ca.crt`;
+const IN_CERT = `${PKI_MOUNT}/node.crt`;
+const IN_KEY = `${PKI_MOUNT}/node.key`;
+const IN_UPSTREAM_CERT = `${PKI_MOUNT}/upstream.crt`;
+const IN_UPSTREAM_KEY = `${PKI_MOUNT}/upstream.key`;
+
+/** A file delivered into a container (the provider's `upload` with `source`: never stored in state). */
+export interface Upload {
+  /** Path inside the container. */
+  readonly file: string;
+  /** Path on the deploying machine. */
+  readonly source: string;
+  readonly permissions: string;
+}
 
 /** A Docker healthcheck, durations in Go's canonical form so that the provider reads them back unchanged. */
 export interface Healthcheck {
@@ -47,6 +64,8 @@ interface NodeBase {
   readonly hostClientUrl: string;
   readonly healthcheck?: Healthcheck;
   readonly labels: Record<string, string>;
+  /** Files to deliver before start (certificates of a TLS cluster). */
+  readonly uploads: Upload[];
 }
 
 export interface PrimaryNode extends NodeBase {
@@ -79,6 +98,15 @@ export interface Topology {
   readonly primaries: PrimaryNode[];
   readonly secondaries: SecondaryNode[];
   readonly verify: { readonly enabled: boolean; readonly timeoutSeconds: number; readonly command: string };
+  /** TLS material on the deploying machine, when the cluster uses TLS. */
+  readonly tls?: {
+    readonly dir: string;
+    /** Every node needing a certificate, with the IPs it must cover besides 127.0.0.1. */
+    readonly nodes: { name: string; ips: string[] }[];
+    readonly ca: string;
+    readonly clientCert: string;
+    readonly clientKey: string;
+  };
 }
 
 /** What the verifier needs to know of a cluster; serialized into the hook and read back by the CLI. */
@@ -90,6 +118,8 @@ export interface Expectation {
   readonly verifyPrefix: string;
   readonly primaries: { name: string; peerUrl: string; clientUrl: string; endpoint: string }[];
   readonly secondaries: { name: string; registrationKey: string | null; endpoint: string }[];
+  /** Client certificate the verifier presents, when the cluster uses TLS. */
+  readonly tls: { ca: string; cert: string; key: string } | null;
 }
 
 function gatewayOf(subnet: string): string {
@@ -124,8 +154,25 @@ export function buildTopology(spec: ClusterSpec): Topology {
   const clusterLabels = { [LABEL_CLUSTER]: name };
 
   const names = Array.from({ length: spec.primaries }, (_, k) => primaryName(name, k + 1));
-  const peerUrl = (n: string) => `http://${n}:${PEER_PORT}`;
-  const clientUrl = (n: string) => `http://${n}:${CLIENT_PORT}`;
+  const tlsDir = spec.tls ? resolve(spec.tls.dir) : undefined;
+  const scheme = tlsDir ? 'https' : 'http';
+  const peerUrl = (n: string) => `${scheme}://${n}:${PEER_PORT}`;
+  const clientUrl = (n: string) => `${scheme}://${n}:${CLIENT_PORT}`;
+  // Each node's own certificate and key, and the CA, delivered into the container.
+  const uploadsFor = (n: string): Upload[] =>
+    tlsDir
+      ? [
+          { file: IN_CA, source: join(tlsDir, 'ca.crt'), permissions: '0644' },
+          { file: IN_CERT, source: join(tlsDir, `${n}.crt`), permissions: '0644' },
+          { file: IN_KEY, source: join(tlsDir, `${n}.key`), permissions: '0600' },
+        ]
+      : [];
+  const serverTls = tlsDir
+    ? [`--cert-file=${IN_CERT}`, `--key-file=${IN_KEY}`, `--trusted-ca-file=${IN_CA}`, '--client-cert-auth',
+       `--peer-cert-file=${IN_CERT}`, `--peer-key-file=${IN_KEY}`, `--peer-trusted-ca-file=${IN_CA}`, '--peer-client-cert-auth']
+    : [];
+  const etcdctlTls = tlsDir ? [`--cacert=${IN_CA}`, `--cert=${IN_CERT}`, `--key=${IN_KEY}`] : [];
+  const healthTest = (port: number) => ['CMD', ETCDCTL_BIN, `--endpoints=${scheme}://127.0.0.1:${port}`, ...etcdctlTls, '--command-timeout=2s', 'endpoint', 'health'];
   // The same host strings as --initial-advertise-peer-urls: etcd compares them as strings before any DNS lookup.
   const initialCluster = names.map((n) => `${n}=${peerUrl(n)}`).join(',');
   const tuning: string[] = [];
@@ -147,27 +194,29 @@ export function buildTopology(spec: ClusterSpec): Topology {
         ETCD_BIN,
         `--name=${n}`,
         `--data-dir=${DATA_DIR}`,
-        `--listen-peer-urls=http://0.0.0.0:${PEER_PORT}`,
-        `--listen-client-urls=http://0.0.0.0:${CLIENT_PORT}`,
+        `--listen-peer-urls=${scheme}://0.0.0.0:${PEER_PORT}`,
+        `--listen-client-urls=${scheme}://0.0.0.0:${CLIENT_PORT}`,
         `--advertise-client-urls=${clientUrl(n)}`,
         `--initial-advertise-peer-urls=${peerUrl(n)}`,
         `--initial-cluster=${initialCluster}`,
         '--initial-cluster-state=new',
         `--initial-cluster-token=${token}`,
+        ...serverTls,
         ...tuning,
       ],
       env: {},
       port,
-      hostClientUrl: `http://${hostAddress}:${port.external}`,
+      hostClientUrl: `${scheme}://${hostAddress}:${port.external}`,
       // Exec form: official etcd images are distroless, with no shell.
       healthcheck: {
-        test: ['CMD', ETCDCTL_BIN, `--endpoints=http://127.0.0.1:${CLIENT_PORT}`, '--command-timeout=2s', 'endpoint', 'health'],
+        test: healthTest(CLIENT_PORT),
         interval: '5s',
         timeout: '3s',
         startPeriod: '10s',
         retries: 3,
       },
       labels: { ...clusterLabels, [LABEL_ROLE]: 'primary' },
+      uploads: uploadsFor(n),
     };
   });
 
@@ -193,10 +242,10 @@ export function buildTopology(spec: ClusterSpec): Topology {
           `--advertise-client-url=${advertiseAddress}`,
           `--resolver-prefix=${registryPrefix}`,
           `--resolver-ttl=${spec.secondary.registrationTtlSeconds}`,
+          // TLS towards the primaries (client side), then towards its own clients (server side).
+          ...(tlsDir ? [`--cacert=${IN_CA}`, `--cert=${IN_UPSTREAM_CERT}`, `--key=${IN_UPSTREAM_KEY}`, `--cert-file=${IN_CERT}`, `--key-file=${IN_KEY}`, `--trusted-ca-file=${IN_CA}`] : []),
         ];
-    const healthTest =
-      spec.secondary.healthcheck ??
-      (custom ? undefined : ['CMD', ETCDCTL_BIN, `--endpoints=http://127.0.0.1:${secondaryPort}`, '--command-timeout=2s', 'endpoint', 'health']);
+    const health = spec.secondary.healthcheck ?? (custom ? undefined : healthTest(secondaryPort));
     return {
       role: 'secondary',
       index: k + 1,
@@ -206,11 +255,21 @@ export function buildTopology(spec: ClusterSpec): Topology {
       registers: spec.secondary.registers ?? !custom,
       command,
       // A custom secondary gets the primaries the way etcdctl expects them; the grpc-proxy gets flags only.
-      env: custom ? { ETCDCTL_ENDPOINTS: endpointsCsv, ...spec.secondary.env } : { ...spec.secondary.env },
+      env: custom
+        ? { ETCDCTL_ENDPOINTS: endpointsCsv, ...(tlsDir ? { ETCDCTL_CACERT: IN_CA, ETCDCTL_CERT: IN_CERT, ETCDCTL_KEY: IN_KEY } : {}), ...spec.secondary.env }
+        : { ...spec.secondary.env },
       port,
-      hostClientUrl: `http://${hostAddress}:${port.external}`,
-      healthcheck: healthTest && { test: healthTest, interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 },
+      hostClientUrl: `${scheme}://${hostAddress}:${port.external}`,
+      healthcheck: health && { test: health, interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 },
       labels: { ...clusterLabels, [LABEL_ROLE]: 'secondary' },
+      uploads:
+        tlsDir && !custom
+          ? [
+              ...uploadsFor(n),
+              { file: IN_UPSTREAM_CERT, source: join(tlsDir, 'upstream.crt'), permissions: '0644' },
+              { file: IN_UPSTREAM_KEY, source: join(tlsDir, 'upstream.key'), permissions: '0600' },
+            ]
+          : uploadsFor(n),
     };
   });
 
@@ -229,6 +288,18 @@ export function buildTopology(spec: ClusterSpec): Topology {
     primaries,
     secondaries,
     verify: { ...spec.verify },
+    ...(tlsDir
+      ? {
+          tls: {
+            dir: tlsDir,
+            // A certificate must also cover the address clients are published on, unless that is a wildcard.
+            nodes: [...primaries, ...secondaries].map((n) => ({ name: n.name, ips: hostAddress === '127.0.0.1' ? [] : [hostAddress] })),
+            ca: join(tlsDir, 'ca.crt'),
+            clientCert: join(tlsDir, 'client.crt'),
+            clientKey: join(tlsDir, 'client.key'),
+          },
+        }
+      : {}),
   };
 }
 
@@ -246,6 +317,7 @@ export function expectationOf(t: Topology): Expectation {
       registrationKey: s.registers ? `${t.registryPrefix}/${s.advertiseAddress}` : null,
       endpoint: s.hostClientUrl,
     })),
+    tls: t.tls ? { ca: t.tls.ca, cert: t.tls.clientCert, key: t.tls.clientKey } : null,
   };
 }
 

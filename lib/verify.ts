@@ -6,6 +6,7 @@
  * their published port.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
 import { Etcd3, type IOptions } from 'etcd3';
 import type { Expectation } from './topology';
@@ -78,6 +79,19 @@ const errorText = (e: unknown) => {
   return (cause ? cause[1] : msg).slice(0, 200);
 };
 
+/** Client credentials for a TLS cluster, read from the files the expectation names. */
+export function tlsCredentials(e: Expectation): IOptions['credentials'] | undefined {
+  if (!e.tls) return undefined;
+  const read = (path: string) => {
+    try {
+      return readFileSync(path);
+    } catch {
+      throw new Error(`cannot read ${path} (the verifier's TLS material; see tls.dir)`);
+    }
+  };
+  return { rootCertificate: read(e.tls.ca), certChain: read(e.tls.cert), privateKey: read(e.tls.key) };
+}
+
 function client(endpoint: string, opts: InspectOptions): Etcd3 {
   const timeout = opts.callTimeoutMs ?? 2000;
   return new Etcd3({
@@ -103,9 +117,11 @@ export async function inspectCluster(e: Expectation, opts: InspectOptions = {}):
   const problems: Problem[] = [];
   const problem = (subject: string, message: string) => problems.push({ subject, message });
   const clients = new Map<string, Etcd3>();
+  const credentials = tlsCredentials(e);
+  const withTls: InspectOptions = credentials ? { ...opts, client: { credentials, ...opts.client } } : opts;
   const clientFor = (endpoint: string) => {
     let c = clients.get(endpoint);
-    if (!c) clients.set(endpoint, (c = client(endpoint, opts)));
+    if (!c) clients.set(endpoint, (c = client(endpoint, withTls)));
     return c;
   };
 

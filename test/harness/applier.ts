@@ -7,7 +7,7 @@
  * and attributes it knows and throws on anything else, so it cannot drift silently from what the library
  * emits. `terraform_data` resources are run by real Terraform in a directory that holds only them.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QUIET_TERRAFORM_ENV, run, type TfJson } from '../helpers/synth';
 import { DockerApi } from './docker-api';
@@ -58,6 +58,7 @@ const SCHEMA: Record<string, Record<string, true | Record<string, true>>> = {
     ports: { internal: true, external: true, ip: true, protocol: true },
     volumes: { volume_name: true, container_path: true, read_only: true },
     healthcheck: { test: true, interval: true, timeout: true, start_period: true, retries: true },
+    upload: { file: true, source: true, source_hash: true, permissions: true },
     depends_on: true,
   },
   terraform_data: { triggers_replace: true, input: true, provisioner: true, depends_on: true },
@@ -334,6 +335,12 @@ export class DockerApplier {
     for (const n of networks.slice(1)) {
       await this.docker.call('POST', `/networks/${encodeURIComponent(n.name as string)}/connect`, { Container: res.Id, EndpointConfig: endpoint(n) });
     }
+    // Uploads go in before the first start, as the provider does.
+    const uploads = (c.upload as Config[] | undefined) ?? [];
+    if (uploads.length) {
+      const tar = tarOf(uploads.map((u) => ({ path: u.file as string, data: readFileSync(u.source as string), mode: parseInt((u.permissions as string | undefined) ?? '0644', 8) })));
+      await this.docker.putArchive(res.Id, '/', tar);
+    }
     if (c.start !== false && c.must_run !== false) await this.docker.start(res.Id);
     return { id: res.Id, name: c.name as string };
   }
@@ -410,6 +417,42 @@ export class HookFailed extends ApplierError {
   ) {
     super(message);
   }
+}
+
+/** A ustar archive of these files (and their parent directories), as Docker's archive endpoint takes. */
+export function tarOf(files: { path: string; data: Buffer; mode: number }[]): Buffer {
+  const blocks: Buffer[] = [];
+  const header = (name: string, size: number, mode: number, type: '0' | '5') => {
+    const h = Buffer.alloc(512);
+    if (Buffer.byteLength(name) > 100) throw new ApplierError(`applier: upload path too long for the harness tar: ${name}`);
+    h.write(name, 0, 100, 'utf8');
+    h.write(mode.toString(8).padStart(7, '0') + '\0', 100);
+    h.write('0000000\0', 108); // uid
+    h.write('0000000\0', 116); // gid
+    h.write(size.toString(8).padStart(11, '0') + '\0', 124);
+    h.write(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136);
+    h.write('        ', 148); // checksum placeholder
+    h.write(type, 156);
+    h.write('ustar\0' + '00', 257);
+    let sum = 0;
+    for (const byte of h) sum += byte;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+    return h;
+  };
+  const dirs = new Set<string>();
+  for (const f of files) {
+    const parts = f.path.replace(/^\//, '').split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/') + '/';
+      if (!dirs.has(dir)) {
+        dirs.add(dir);
+        blocks.push(header(dir, 0, 0o755, '5'));
+      }
+    }
+    blocks.push(header(parts.join('/'), f.data.length, f.mode, '0'), f.data, Buffer.alloc((512 - (f.data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
 }
 
 function lastLines(text: string, n = 15): string {

@@ -59,6 +59,27 @@ export class DockerApi {
     });
   }
 
+  /** Extracts a tar archive into a container's filesystem at `path`. */
+  putArchive(container: string, path: string, tar: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          method: 'PUT',
+          path: `/containers/${encodeURIComponent(container)}/archive?path=${encodeURIComponent(path)}`,
+          headers: { 'Content-Type': 'application/x-tar', 'Content-Length': tar.length },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => ((res.statusCode ?? 500) >= 400 ? reject(new DockerApiError(`docker PUT archive ${container}: ${text}`, res.statusCode ?? 500)) : resolve()));
+        },
+      );
+      req.on('error', reject);
+      req.end(tar);
+    });
+  }
+
   async ping(): Promise<boolean> {
     try {
       await this.call('GET', '/_ping', undefined, 3000);

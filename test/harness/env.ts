@@ -15,8 +15,9 @@ export const SKIP_ENV = 'CDKTF_ETCD_IT_SKIP';
 /** A short tag unique to this process: names of clusters it creates carry it. */
 export const RUN_TAG = `${(Date.now() % 36 ** 5).toString(36).padStart(5, '0')}${(process.pid % 36 ** 2).toString(36).padStart(2, '0')}`;
 
-export function clusterName(suffix: string): string {
-  const name = `${TEST_NAME_PREFIX}${RUN_TAG}-${suffix}`;
+/** A cluster name unique to this run; benchmarks pass their own prefix so that a test run never sweeps them. */
+export function clusterName(suffix: string, prefix = TEST_NAME_PREFIX): string {
+  const name = `${prefix}${RUN_TAG}-${suffix}`;
   if (name.length > 40) throw new Error(`test cluster name too long: ${name}`);
   return name;
 }

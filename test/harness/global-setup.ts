@@ -20,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
   // Leftovers of earlier runs: containers restart with dockerd and would hold their ports.
   const leftover = (labels: Record<string, string> | null | undefined) => (labels?.[LABEL_CLUSTER] ?? '').startsWith(TEST_NAME_PREFIX);
   const containers = (await docker.listByLabel('containers', LABEL_CLUSTER)).filter((c) => leftover(c.Labels));
-  for (const c of containers) await docker.removeContainer(c.Id);
+  for (const c of containers) await docker.removeContainer(c.Id).catch((e) => process.stderr.write(`sweep: ${(e as Error).message}\n`));
   for (const v of (await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((x) => leftover(x.Labels))) await docker.removeVolume(v.Name);
   for (const n of (await docker.listByLabel('networks', LABEL_CLUSTER)).filter((x) => leftover(x.Labels))) await docker.removeNetwork(n.Id);
   if (containers.length) process.stderr.write(`\nremoved ${containers.length} containers left by earlier test runs\n`);

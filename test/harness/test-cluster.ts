@@ -30,8 +30,8 @@ export class TestCluster {
   }
 
   /** A cluster with its own name and free ports; the image is the locally built one. */
-  static async create(suffix: string, overrides: Overrides = {}): Promise<TestCluster> {
-    const name = clusterName(suffix);
+  static async create(suffix: string, overrides: Overrides = {}, namePrefix?: string): Promise<TestCluster> {
+    const name = clusterName(suffix, namePrefix);
     const primaryBase = await freePortRange(9);
     const secondaryBase = await freePortRange(30);
     return new TestCluster(name, {

@@ -1,0 +1,104 @@
+/**
+ * Certificates for a TLS cluster: `etcd-cluster pki` makes them (lib/pki-make.ts), synthesis checks them
+ * here, with node:crypto, before a single resource is rendered.
+ *
+ * Layout of the directory: `ca.crt` and `ca.key` (the CA key never leaves the directory), one
+ * `<node>.crt` / `<node>.key` pair per primary and secondary (serverAuth and clientAuth; SANs: the
+ * container name, `localhost`, 127.0.0.1 and the bind address), `client.crt` / `client.key` for the
+ * verifier, and `upstream.crt` / `upstream.key` (no Common Name) for grpc-proxies towards the primaries. Existing files are kept: running it again after scaling adds only what is missing.
+ */
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const CA_CERT = 'ca.crt';
+export const CA_KEY = 'ca.key';
+export const CLIENT_NAME = 'client';
+/**
+ * The grpc-proxies' certificate towards the primaries. etcd's grpc-proxy refuses one with a Common Name
+ * ("cert has non empty Common Name"): with auth on, a CN would act as a user name.
+ */
+export const UPSTREAM_NAME = 'upstream';
+/** The verifier's certificate subject: deliberately not an etcd user, so it grants no RBAC role by itself. */
+export const CLIENT_CN = 'etcd-cluster-verifier';
+
+export class PkiError extends Error {}
+
+export interface PkiNode {
+  /** Container name; also the file stem and the certificate's CN. */
+  readonly name: string;
+  /** IP addresses the certificate must cover besides 127.0.0.1. */
+  readonly ips: string[];
+}
+
+/** A checked pair: paths on the deploying machine and content hashes (for `source_hash`). */
+export interface CheckedPair {
+  readonly cert: string;
+  readonly key: string;
+  readonly certHash: string;
+  readonly keyHash: string;
+}
+
+export interface CheckedPki {
+  readonly ca: string;
+  readonly caHash: string;
+  readonly nodes: Record<string, CheckedPair>;
+  readonly client: CheckedPair;
+  readonly upstream: CheckedPair;
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * Checks every file synthesis will deliver: present, issued by the CA, not expired, key matching, and
+ * names covering the node. Throws one line naming the file and what is wrong.
+ */
+export function checkPki(dir: string, nodes: PkiNode[], now = new Date()): CheckedPki {
+  const hint = 'run `etcd-cluster pki --spec <spec>` to make what is missing';
+  const read = (file: string) => {
+    const path = join(dir, file);
+    if (!existsSync(path)) throw new PkiError(`tls.dir: ${path} is missing; ${hint}`);
+    return { path, data: readFileSync(path) };
+  };
+  const ca = read(CA_CERT);
+  let caCert: X509Certificate;
+  try {
+    caCert = new X509Certificate(ca.data);
+  } catch {
+    throw new PkiError(`tls.dir: ${ca.path} is not a PEM certificate`);
+  }
+  if (new Date(caCert.validTo) <= now) throw new PkiError(`tls.dir: ${ca.path} expired on ${new Date(caCert.validTo).toISOString()}`);
+
+  const pair = (stem: string, node?: PkiNode): CheckedPair => {
+    const c = read(`${stem}.crt`);
+    const k = read(`${stem}.key`);
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(c.data);
+    } catch {
+      throw new PkiError(`tls.dir: ${c.path} is not a PEM certificate`);
+    }
+    if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) throw new PkiError(`tls.dir: ${c.path} was not issued by ${ca.path}`);
+    if (new Date(cert.validTo) <= now) throw new PkiError(`tls.dir: ${c.path} expired on ${new Date(cert.validTo).toISOString()}`);
+    if (new Date(cert.validFrom) > now) throw new PkiError(`tls.dir: ${c.path} is not valid before ${new Date(cert.validFrom).toISOString()}`);
+    try {
+      if (!cert.checkPrivateKey(createPrivateKey(k.data))) throw new Error('mismatch');
+    } catch {
+      throw new PkiError(`tls.dir: ${k.path} does not belong to ${c.path}`);
+    }
+    if (node) {
+      const sans = (cert.subjectAltName ?? '').split(', ');
+      const missing = [`DNS:${node.name}`, ...['127.0.0.1', ...node.ips].map((ip) => `IP Address:${ip}`)].filter((n) => !sans.includes(n));
+      if (missing.length) throw new PkiError(`tls.dir: ${c.path} does not cover ${missing.map((m) => m.replace('IP Address:', '')).join(', ').replace(/DNS:/g, '')} (it names ${cert.subjectAltName ?? 'nothing'})`);
+    }
+    return { cert: c.path, key: k.path, certHash: sha256(c.data), keyHash: sha256(k.data) };
+  };
+
+  return {
+    ca: ca.path,
+    caHash: sha256(ca.data),
+    nodes: Object.fromEntries(nodes.map((n) => [n.name, pair(n.name, n)])),
+    client: pair(CLIENT_NAME),
+    upstream: pair(UPSTREAM_NAME),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Issue 5: a 3+2 cluster with mutual TLS on the real engine. It forms and verifies (hook and CLI over TLS);
+ * plaintext clients, clients without a certificate and clients with another CA's certificate are refused.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { noop } from 'cockatiel';
+import { dockerSkipReason } from '../harness/env';
+import { TestCluster } from '../harness/test-cluster';
+import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
+
+const describeEngine = dockerSkipReason() ? describe.skip : describe;
+jest.setTimeout(300_000);
+const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
+
+describeEngine('a 3+2 cluster with mutual TLS', () => {
+  let cluster: TestCluster;
+  let pki: string;
+  let otherPki: string;
+
+  beforeAll(async () => {
+    pki = join(scratchDir('pki'), 'pki');
+    otherPki = join(scratchDir('pki-other'), 'pki');
+    cluster = await TestCluster.create('tls', { primaries: 3, secondaries: 2, tls: { dir: pki } });
+    // Certificates come from the CLI, as a user makes them: a spec file whose tls.dir is relative to it.
+    const specDir = join(pki, '..');
+    writeFileSync(join(specDir, 'cluster.json'), JSON.stringify({ ...cluster.spec, tls: { dir: 'pki' } }));
+    const made = await run(process.execPath, [BIN, 'pki', '--spec', join(specDir, 'cluster.json')]);
+    expect(made.stderr).toBe('');
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain('created ca.crt, ');
+    const other = await run(process.execPath, [BIN, 'pki', '--spec', join(specDir, 'cluster.json'), '--out', otherPki]);
+    expect(other.code).toBe(0);
+    await cluster.apply();
+  });
+  afterAll(async () => cluster && (await cluster.teardown()));
+
+  const creds = (dir: string, withCert = true) => ({
+    rootCertificate: readFileSync(join(pki, 'ca.crt')),
+    ...(withCert ? { certChain: readFileSync(join(dir, 'client.crt')), privateKey: readFileSync(join(dir, 'client.key')) } : {}),
+  });
+  const tryPut = async (hosts: string, credentials?: ReturnType<typeof creds>) => {
+    const c = new Etcd3({ hosts, credentials, dialTimeout: 2000, faultHandling: { global: noop, host: () => noop }, defaultCallOptions: () => ({ deadline: Date.now() + 3000 }) });
+    try {
+      await c.put('/it/tls').value('x');
+      return 'accepted';
+    } catch (e) {
+      return `refused: ${(e as Error).message}`;
+    } finally {
+      c.close();
+    }
+  };
+
+  test('it forms and the hook verified it over TLS', () => {
+    expect(cluster.topology.primaries[0].hostClientUrl).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+  });
+
+  test('members over TLS shows a leader, followers and registered secondaries', async () => {
+    const dir = join(cluster.workDir, 'stack');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(cluster.synth()));
+    const r = await run(process.execPath, [BIN, 'members', '--stack', dir, '--json']);
+    expect(r.code).toBe(0);
+    const states = JSON.parse(r.stdout).members.map((m: { state: string }) => m.state).sort();
+    expect(states).toEqual(['follower', 'follower', 'leader', 'registered', 'registered']);
+  });
+
+  test('a client with a certificate from the cluster CA is accepted, directly and through a secondary', async () => {
+    expect(await tryPut(cluster.topology.primaries[0].hostClientUrl, creds(pki))).toBe('accepted');
+    expect(await tryPut(cluster.topology.secondaries[0].hostClientUrl, creds(pki))).toBe('accepted');
+  });
+
+  test('a plaintext client is refused', async () => {
+    const plain = cluster.topology.primaries[0].hostClientUrl.replace('https://', 'http://');
+    expect(await tryPut(plain)).toMatch(/^refused: /);
+  });
+
+  test('a client without a certificate is refused by every primary', async () => {
+    for (const p of cluster.topology.primaries) expect(await tryPut(p.hostClientUrl, creds(pki, false))).toMatch(/^refused: /);
+  });
+
+  test('a plaintext client is refused by a secondary, which serves TLS', async () => {
+    expect(await tryPut(cluster.topology.secondaries[1].hostClientUrl.replace('https://', 'http://'))).toMatch(/^refused: /);
+  });
+
+  test('a client whose certificate comes from another CA is refused', async () => {
+    expect(await tryPut(cluster.topology.primaries[2].hostClientUrl, creds(otherPki))).toMatch(/^refused: /);
+  });
+
+  test('peers talk TLS: the member list advertises https peer URLs', async () => {
+    const c = new Etcd3({ hosts: cluster.topology.primaries[0].hostClientUrl, credentials: creds(pki) });
+    try {
+      const { members } = await c.cluster.memberList({ linearizable: false });
+      expect(members.map((m) => m.peerURLs[0]).sort()).toEqual(cluster.topology.primaries.map((p) => p.peerUrl).sort());
+      expect(members.every((m) => m.peerURLs[0].startsWith('https://'))).toBe(true);
+    } finally {
+      c.close();
+    }
+  });
+});
