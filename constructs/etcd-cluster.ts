@@ -41,6 +41,9 @@ export class EtcdCluster extends Construct {
       sourceHashes = { [pki.ca]: pki.caHash, [pki.upstream.cert]: pki.upstream.certHash, [pki.upstream.key]: pki.upstream.keyHash };
       for (const pair of Object.values(pki.nodes)) Object.assign(sourceHashes, { [pair.cert]: pair.certHash, [pair.key]: pair.keyHash });
     }
+    if (t.auth && !t.tls) {
+      Annotations.of(this).addWarning('auth: passwords and tokens travel in plaintext without TLS (set tls.dir)');
+    }
     const bind = t.primaries[0].port.ip;
     if (!t.tls && bind !== '127.0.0.1') {
       Annotations.of(this).addWarning(`ports.bindAddress: ${bind} exposes the cluster beyond loopback without TLS; anyone who reaches it can read and write everything (set tls.dir)`);

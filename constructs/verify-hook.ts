@@ -29,7 +29,8 @@ export class VerifyHook extends Construct {
       provisioners: [
         {
           type: 'local-exec',
-          command: `${props.command} verify --timeout ${props.timeoutSeconds}`,
+          // With RBAC, the same run first turns authentication on (idempotent), then verifies as root.
+          command: `${props.command} verify${props.expectation.auth ? ' --enable-auth' : ''} --timeout ${props.timeoutSeconds}`,
           environment: { [EXPECTATION_ENV]: '${jsonencode(self.input)}' },
         },
       ],

@@ -9,7 +9,7 @@ import { PkiError } from './pki';
 import { loadSpecFile, SpecError } from './spec';
 import { buildTopology } from './topology';
 import type { Expectation } from './topology';
-import { inspectCluster, verifyCluster, type MemberReport, type Report } from './verify';
+import { enableAuth, inspectCluster, verifyCluster, type MemberReport, type Report } from './verify';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -64,6 +64,14 @@ function progressLine(r: Report): string {
   return `waiting for ${r.cluster} (${(r.elapsedMs / 1000).toFixed(1)}s): ${first ? `${first.subject}: ${first.message}` : 'checking'}${more}`;
 }
 
+/** The root password of a cluster with auth, from the environment variable its spec names. */
+function passwordFor(e: Expectation, env: NodeJS.ProcessEnv): string | undefined {
+  if (!e.auth) return undefined;
+  const password = env[e.auth.passwordEnv];
+  if (!password) throw new InputError(`auth: set ${e.auth.passwordEnv} to the root password of cluster ${e.cluster}`);
+  return password;
+}
+
 function addSourceOptions(cmd: Command): Command {
   return cmd
     .option('--stack <dir>', 'a synthesized stack directory, e.g. cdktf.out/stacks/<name>')
@@ -84,12 +92,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     program
       .command('verify')
       .description('wait until the live cluster matches the spec; exit 0 if it does, 1 with a report if not')
-      .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(60)),
-  ).action(async (opts: ExpectationSource & { json?: boolean; timeout: number }) => {
+      .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(60))
+      .option('--enable-auth', 'with auth in the spec: create the root user and enable authentication first (the hook does)'),
+  ).action(async (opts: ExpectationSource & { json?: boolean; timeout: number; enableAuth?: boolean }) => {
     const expectation = loadExpectation(opts, io.env);
+    const password = passwordFor(expectation, io.env);
+    const started = Date.now();
+    if (opts.enableAuth) {
+      if (!expectation.auth) throw new InputError('--enable-auth: the spec has no auth section');
+      const done = await enableAuth(expectation, { timeoutMs: opts.timeout * 1000, password: password! });
+      io.err(`authentication ${done}\n`);
+    }
     let lastProgress = 0;
     const report = await verifyCluster(expectation, {
-      timeoutMs: opts.timeout * 1000,
+      password,
+      timeoutMs: Math.max(1, opts.timeout * 1000 - (Date.now() - started)),
       onProgress: (r) => {
         // At most one line a second; a terminal gets it rewritten in place.
         if (r.elapsedMs - lastProgress < 1000) return;
@@ -107,7 +124,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     async (opts: ExpectationSource & { json?: boolean }) => {
       const expectation: Expectation = loadExpectation(opts, io.env);
       const started = Date.now();
-      const look = await inspectCluster(expectation);
+      const look = await inspectCluster(expectation, { password: passwordFor(expectation, io.env) });
       const report: Report = { ...look, attempts: 1, elapsedMs: Date.now() - started };
       if (opts.json) io.out(JSON.stringify(report, null, 2) + '\n');
       else {

@@ -24,6 +24,7 @@ const expectationSchema = z.object({
   primaries: z.array(z.object({ name: z.string().min(1), peerUrl: url, clientUrl: url, endpoint: url })).min(1),
   secondaries: z.array(z.object({ name: z.string().min(1), registrationKey: z.string().min(1).nullable(), endpoint: url })),
   tls: z.object({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }).nullable(),
+  auth: z.object({ user: z.literal('root'), passwordEnv: z.string().min(1) }).nullable(),
 });
 
 export function parseExpectation(data: unknown, source: string): Expectation {

@@ -60,6 +60,17 @@ export interface EtcdClusterProps {
   readonly etcd?: EtcdTuningProps;
   /** Mutual TLS for peers and clients. @default - no TLS */
   readonly tls?: TlsProps;
+  /** etcd RBAC: a root user, enabled by the post-apply hook. @default - no authentication */
+  readonly auth?: AuthProps;
+}
+
+export interface AuthProps {
+  /**
+   * Environment variable holding the root password, read by the hook and the CLI at run time; the password
+   * itself never appears in the spec or the synthesized config.
+   * @default 'ETCD_ROOT_PASSWORD'
+   */
+  readonly passwordEnv?: string;
 }
 
 export interface TlsProps {
@@ -224,6 +235,14 @@ const schema = z.strictObject({
   tls: z
     .strictObject({
       dir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must not be empty' }),
+    })
+    .optional(),
+  auth: z
+    .strictObject({
+      passwordEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
+        .default('ETCD_ROOT_PASSWORD'),
     })
     .optional(),
 });

@@ -98,6 +98,8 @@ export interface Topology {
   readonly primaries: PrimaryNode[];
   readonly secondaries: SecondaryNode[];
   readonly verify: { readonly enabled: boolean; readonly timeoutSeconds: number; readonly command: string };
+  /** etcd RBAC, enabled by the hook after bootstrap. */
+  readonly auth?: { readonly passwordEnv: string };
   /** TLS material on the deploying machine, when the cluster uses TLS. */
   readonly tls?: {
     readonly dir: string;
@@ -120,6 +122,8 @@ export interface Expectation {
   readonly secondaries: { name: string; registrationKey: string | null; endpoint: string }[];
   /** Client certificate the verifier presents, when the cluster uses TLS. */
   readonly tls: { ca: string; cert: string; key: string } | null;
+  /** etcd RBAC: the verifier logs in as `user` with the password from `passwordEnv`. */
+  readonly auth: { user: 'root'; passwordEnv: string } | null;
 }
 
 function gatewayOf(subnet: string): string {
@@ -221,6 +225,8 @@ export function buildTopology(spec: ClusterSpec): Topology {
   });
 
   const custom = spec.secondary.command !== undefined;
+  // etcd 3.4's grpc-proxy has no credentials for its own writes: with RBAC on it cannot register.
+  const proxyRegisters = !custom && !spec.auth;
   const secondaryImage = spec.secondary.image ?? spec.image;
   const secondaryPort = spec.secondary.clientPort;
   const endpointsCsv = primaries.map((p) => p.clientUrl).join(',');
@@ -240,8 +246,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
           `--listen-addr=0.0.0.0:${secondaryPort}`,
           // Each proxy advertises itself, or all proxies would overwrite one registration key.
           `--advertise-client-url=${advertiseAddress}`,
-          `--resolver-prefix=${registryPrefix}`,
-          `--resolver-ttl=${spec.secondary.registrationTtlSeconds}`,
+          ...(proxyRegisters ? [`--resolver-prefix=${registryPrefix}`, `--resolver-ttl=${spec.secondary.registrationTtlSeconds}`] : []),
           // TLS towards the primaries (client side), then towards its own clients (server side).
           ...(tlsDir ? [`--cacert=${IN_CA}`, `--cert=${IN_UPSTREAM_CERT}`, `--key=${IN_UPSTREAM_KEY}`, `--cert-file=${IN_CERT}`, `--key-file=${IN_KEY}`, `--trusted-ca-file=${IN_CA}`] : []),
         ];
@@ -252,7 +257,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
       name: n,
       image: secondaryImage,
       advertiseAddress,
-      registers: spec.secondary.registers ?? !custom,
+      registers: spec.secondary.registers ?? proxyRegisters,
       command,
       // A custom secondary gets the primaries the way etcdctl expects them; the grpc-proxy gets flags only.
       env: custom
@@ -288,6 +293,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
     primaries,
     secondaries,
     verify: { ...spec.verify },
+    ...(spec.auth ? { auth: { passwordEnv: spec.auth.passwordEnv } } : {}),
     ...(tlsDir
       ? {
           tls: {
@@ -318,6 +324,7 @@ export function expectationOf(t: Topology): Expectation {
       endpoint: s.hostClientUrl,
     })),
     tls: t.tls ? { ca: t.tls.ca, cert: t.tls.clientCert, key: t.tls.clientKey } : null,
+    auth: t.auth ? { user: 'root', passwordEnv: t.auth.passwordEnv } : null,
   };
 }
 

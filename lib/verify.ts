@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3, EtcdRoleExistsError, EtcdUserExistsError, type IOptions } from 'etcd3';
 import type { Expectation } from './topology';
 
 export type MemberState =
@@ -19,6 +19,7 @@ export type MemberState =
   | 'missing'
   | 'foreign'
   | 'registered'
+  | 'serving'
   | 'unregistered'
   | 'unknown'
   | 'extra';
@@ -59,6 +60,8 @@ export interface Report {
 export interface InspectOptions {
   /** Deadline of each etcd call, in milliseconds. @default 2000 */
   readonly callTimeoutMs?: number;
+  /** The root password, for a cluster with `auth`. */
+  readonly password?: string;
   /** Extra etcd3 client options (credentials, auth). */
   readonly client?: Partial<IOptions>;
 }
@@ -92,6 +95,54 @@ export function tlsCredentials(e: Expectation): IOptions['credentials'] | undefi
   return { rootCertificate: read(e.tls.ca), certChain: read(e.tls.cert), privateKey: read(e.tls.key) };
 }
 
+/** Options with the cluster's TLS credentials and, with `auth`, the root login. */
+function securedOptions(e: Expectation, opts: InspectOptions, login = true): InspectOptions {
+  const credentials = tlsCredentials(e);
+  if (e.auth && login && opts.password === undefined) throw new Error(`the root password is needed: set ${e.auth.passwordEnv}`);
+  const auth = e.auth && login ? { username: e.auth.user, password: opts.password! } : undefined;
+  return { ...opts, client: { ...(credentials ? { credentials } : {}), ...(auth ? { auth } : {}), ...opts.client } };
+}
+
+/**
+ * Turns etcd RBAC on, once: creates the root role and user (with the given password) and enables auth.
+ * Does nothing when root can already log in. Retries until the cluster answers or the timeout passes.
+ */
+export async function enableAuth(e: Expectation, opts: VerifyOptions & { password: string }): Promise<'enabled' | 'already enabled'> {
+  const until = Date.now() + (opts.timeoutMs ?? 60_000);
+  let delay = 50;
+  for (;;) {
+    const endpoint = e.primaries[Math.floor(Math.random() * e.primaries.length)].endpoint;
+    const authed = client(endpoint, securedOptions(e, opts));
+    const plain = client(endpoint, securedOptions(e, opts, false));
+    try {
+      try {
+        await authed.get(`${e.verifyPrefix}auth-check`).string();
+        return 'already enabled';
+      } catch (err) {
+        if (!/authentication is not enabled/.test(errorText(err))) throw err;
+      }
+      await plain.role('root').create().catch((err) => {
+        if (!(err instanceof EtcdRoleExistsError)) throw err;
+      });
+      await plain.user('root').create(opts.password).catch((err) => {
+        if (!(err instanceof EtcdUserExistsError)) throw err;
+      });
+      await plain.user('root').addRole('root');
+      await plain.auth.authEnable();
+      return 'enabled';
+    } catch (err) {
+      // A wrong password is final; anything else (not up yet, no leader) is worth another try.
+      if (/authentication failed|invalid user ID or password/.test(errorText(err))) throw new Error(`auth: root cannot log in: ${errorText(err)}`);
+      if (Date.now() + delay >= until) throw new Error(`auth: could not enable authentication: ${errorText(err)}`);
+    } finally {
+      authed.close();
+      plain.close();
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 250);
+  }
+}
+
 function client(endpoint: string, opts: InspectOptions): Etcd3 {
   const timeout = opts.callTimeoutMs ?? 2000;
   return new Etcd3({
@@ -117,8 +168,7 @@ export async function inspectCluster(e: Expectation, opts: InspectOptions = {}):
   const problems: Problem[] = [];
   const problem = (subject: string, message: string) => problems.push({ subject, message });
   const clients = new Map<string, Etcd3>();
-  const credentials = tlsCredentials(e);
-  const withTls: InspectOptions = credentials ? { ...opts, client: { credentials, ...opts.client } } : opts;
+  const withTls = securedOptions(e, opts);
   const clientFor = (endpoint: string) => {
     let c = clients.get(endpoint);
     if (!c) clients.set(endpoint, (c = client(endpoint, withTls)));
@@ -274,9 +324,11 @@ export async function inspectCluster(e: Expectation, opts: InspectOptions = {}):
         return undefined;
       }
     };
-    await Promise.all(
-      e.secondaries.map(async (s) => {
-        let state: MemberState = s.registrationKey && !registrations ? 'unknown' : 'registered';
+    // Promise.all keeps the declared order of the secondaries.
+    const secondaryReports = await Promise.all(
+      e.secondaries.map(async (s): Promise<MemberReport> => {
+        // A secondary that does not register (a custom client, or a proxy under RBAC) is judged by serving reads.
+        let state: MemberState = !s.registrationKey ? 'serving' : registrations ? 'registered' : 'unknown';
         let ttlSeconds: number | undefined;
         if (s.registrationKey && registrations) {
           const reg = registrations.find((r) => r.key === s.registrationKey);
@@ -290,17 +342,14 @@ export async function inspectCluster(e: Expectation, opts: InspectOptions = {}):
             const got = await clientFor(s.endpoint).get(probeKey).string();
             if (got !== probeValue) problem(s.name, `a read through ${s.endpoint} did not return the value just written`);
           } catch (err) {
-            if (state === 'registered') state = 'unreachable';
+            if (state === 'registered' || state === 'serving') state = 'unreachable';
             problem(s.name, `does not serve reads at ${s.endpoint}: ${errorText(err)}`);
           }
         }
-        members.push({ name: s.name, role: 'secondary', state, endpoint: s.endpoint, ttlSeconds });
+        return { name: s.name, role: 'secondary', state, endpoint: s.endpoint, ttlSeconds };
       }),
     );
-    // Keep the declared order of secondaries, after the primaries.
-    members.sort((a, b) => (a.role === b.role ? 0 : a.role === 'primary' ? -1 : 1));
-    const order = new Map(e.secondaries.map((s, k) => [s.name, k]));
-    members.sort((a, b) => (a.role === 'secondary' && b.role === 'secondary' ? order.get(a.name)! - order.get(b.name)! : 0));
+    members.push(...secondaryReports);
 
     const declared = new Set(e.secondaries.map((s) => s.registrationKey));
     for (const r of registrations ?? []) {

@@ -23,6 +23,7 @@ const goodExpectation = {
   primaries: [{ name: 'x-primary-1', peerUrl: 'http://x-primary-1:2380', clientUrl: 'http://x-primary-1:2379', endpoint: 'http://127.0.0.1:1' }],
   secondaries: [],
   tls: null,
+  auth: null,
 };
 
 // Every row has all four cells: jest takes a test function with one parameter more than the row for `done`.

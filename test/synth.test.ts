@@ -83,6 +83,21 @@ describe('synthesized resources', () => {
     ]);
   });
 
+  test('with auth, the hook enables authentication first and no password is synthesized', () => {
+    const r = resourcesOf(synthStack({ name: 'c', auth: { passwordEnv: 'MY_ROOT_PW' } }));
+    const [hook] = [...r.entries()].filter(([k]) => k.startsWith('terraform_data.')).map(([, v]) => v);
+    expect((hook.provisioner as { 'local-exec': { command: string } }[])[0]['local-exec'].command).toBe(
+      'npx --no-install etcd-cluster verify --enable-auth --timeout 60',
+    );
+    expect((hook.input as { auth: unknown }).auth).toEqual({ user: 'root', passwordEnv: 'MY_ROOT_PW' });
+  });
+
+  test('auth without TLS warns that passwords travel in plaintext', () => {
+    const stack = new TerraformStack(Testing.app(), 'w');
+    const cluster = new EtcdCluster(stack, 'cluster', { name: 'w', auth: {} });
+    expect(cluster.node.metadata.map((m) => m.data)).toContain('auth: passwords and tokens travel in plaintext without TLS (set tls.dir)');
+  });
+
   test('the verify hook can be turned off', () => {
     const off = resourcesOf(synthStack({ name: 'c', verify: { enabled: false } }));
     expect([...off.keys()].some((k) => k.startsWith('terraform_data.'))).toBe(false);

@@ -152,6 +152,16 @@ describe('topology options', () => {
     expect(expectationOf(t).secondaries[0].registrationKey).toBeNull();
   });
 
+  test('with auth, proxies do not register (etcd 3.4 gives them no credentials) and the hook enables auth', () => {
+    const t = topo({ name: 'a', secondaries: 1, auth: {} });
+    expect(t.auth).toEqual({ passwordEnv: 'ETCD_ROOT_PASSWORD' });
+    expect(t.secondaries[0].command.some((f) => f.startsWith('--resolver-'))).toBe(false);
+    expect(t.secondaries[0].registers).toBe(false);
+    const e = expectationOf(t);
+    expect(e.auth).toEqual({ user: 'root', passwordEnv: 'ETCD_ROOT_PASSWORD' });
+    expect(e.secondaries[0].registrationKey).toBeNull();
+  });
+
   test.each([1, 3, 5, 7, 9])('%i primaries get distinct names and ports', (n) => {
     const t = topo({ name: 'c', primaries: n, secondaries: 3 });
     expect(new Set(t.primaries.map((p) => p.name)).size).toBe(n);

@@ -23,14 +23,16 @@ export class TestCluster {
   private constructor(
     readonly name: string,
     props: EtcdClusterProps,
+    hookEnv?: NodeJS.ProcessEnv,
   ) {
     this.props = props;
     this.workDir = scratchDir(name);
-    this.applier = new DockerApplier({ workDir: this.workDir, log: (l) => this.say(l) });
+    this.applier = new DockerApplier({ workDir: this.workDir, log: (l) => this.say(l), hookEnv });
   }
 
   /** A cluster with its own name and free ports; the image is the locally built one. */
-  static async create(suffix: string, overrides: Overrides = {}, namePrefix?: string): Promise<TestCluster> {
+  /** @param hookEnv environment of Terraform, and so of the hooks (e.g. the root password). */
+  static async create(suffix: string, overrides: Overrides = {}, namePrefix?: string, hookEnv?: NodeJS.ProcessEnv): Promise<TestCluster> {
     const name = clusterName(suffix, namePrefix);
     const primaryBase = await freePortRange(9);
     const secondaryBase = await freePortRange(30);
@@ -40,7 +42,7 @@ export class TestCluster {
       name,
       ports: { primaryBase, secondaryBase, ...overrides.ports },
       verify: { timeoutSeconds: 60, ...overrides.verify },
-    });
+    }, hookEnv);
   }
 
   say(line: string): void {

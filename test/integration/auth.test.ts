@@ -1,0 +1,91 @@
+/**
+ * Issue 5: etcd RBAC on a TLS cluster. The hook turns authentication on after bootstrap and verifies as
+ * root; an unauthenticated write is refused, an authenticated one succeeds; the CLI authenticates.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { noop } from 'cockatiel';
+import { ensurePki } from '../../lib/pki-make';
+import { dockerSkipReason } from '../harness/env';
+import { TestCluster } from '../harness/test-cluster';
+import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
+
+const describeEngine = dockerSkipReason() ? describe.skip : describe;
+jest.setTimeout(300_000);
+const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
+const PASSWORD_ENV = 'IT_ETCD_ROOT_PASSWORD';
+
+describeEngine('a 3+1 TLS cluster with authentication', () => {
+  let cluster: TestCluster;
+  let pki: string;
+  let stackDir: string;
+  const password = randomBytes(12).toString('hex');
+
+  beforeAll(async () => {
+    pki = join(scratchDir('pki-auth'), 'pki');
+    cluster = await TestCluster.create('auth', { primaries: 3, secondaries: 1, tls: { dir: pki }, auth: { passwordEnv: PASSWORD_ENV } }, undefined, {
+      [PASSWORD_ENV]: password,
+    });
+    await ensurePki(pki, cluster.topology.tls!.nodes);
+    await cluster.apply();
+    stackDir = join(cluster.workDir, 'stack');
+    mkdirSync(stackDir, { recursive: true });
+    writeFileSync(join(stackDir, 'cdk.tf.json'), JSON.stringify(cluster.synth()));
+  });
+  afterAll(async () => cluster && (await cluster.teardown()));
+
+  const connect = (endpoint: string, auth?: { username: string; password: string }) =>
+    new Etcd3({
+      hosts: endpoint,
+      credentials: { rootCertificate: readFileSync(join(pki, 'ca.crt')), certChain: readFileSync(join(pki, 'client.crt')), privateKey: readFileSync(join(pki, 'client.key')) },
+      auth,
+      dialTimeout: 2000,
+      faultHandling: { global: noop, host: () => noop },
+    });
+  const tryPut = async (endpoint: string, auth?: { username: string; password: string }) => {
+    const c = connect(endpoint, auth);
+    try {
+      await c.put('/it/auth').value('x');
+      return 'accepted';
+    } catch (e) {
+      return `refused: ${(e as Error).message}`;
+    } finally {
+      c.close();
+    }
+  };
+
+  test('the hook enabled authentication and verified as root', () => {
+    expect(cluster.applier.lastHookOutput).toContain('verify --enable-auth --timeout 60');
+    expect(cluster.applier.lastHookOutput).toMatch(/authentication enabled/);
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.applier.lastHookOutput).not.toContain(password);
+  });
+
+  test('an unauthenticated write is refused, directly and through the secondary', async () => {
+    expect(await tryPut(cluster.topology.primaries[0].hostClientUrl)).toMatch(/^refused: .*(user name is empty|permission denied|user name not found)/);
+    expect(await tryPut(cluster.topology.secondaries[0].hostClientUrl)).toMatch(/^refused: /);
+  });
+
+  test('a wrong password is refused', async () => {
+    expect(await tryPut(cluster.topology.primaries[1].hostClientUrl, { username: 'root', password: 'wrong' })).toMatch(/^refused: .*authentication failed/);
+  });
+
+  test('an authenticated write succeeds, directly and through the secondary', async () => {
+    expect(await tryPut(cluster.topology.primaries[2].hostClientUrl, { username: 'root', password })).toBe('accepted');
+    expect(await tryPut(cluster.topology.secondaries[0].hostClientUrl, { username: 'root', password })).toBe('accepted');
+  });
+
+  test('members and verify authenticate; without the password they stop with one line', async () => {
+    const ok = await run(process.execPath, [BIN, 'members', '--stack', stackDir, '--json'], { env: { [PASSWORD_ENV]: password } });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).members.map((m: { state: string }) => m.state).sort()).toEqual(['follower', 'follower', 'leader', 'serving']);
+    const again = await run(process.execPath, [BIN, 'verify', '--enable-auth', '--stack', stackDir, '--timeout', '20'], { env: { [PASSWORD_ENV]: password } });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('authentication already enabled');
+    const missing = await run(process.execPath, [BIN, 'verify', '--stack', stackDir], { env: { [PASSWORD_ENV]: '' } });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`etcd-cluster: auth: set ${PASSWORD_ENV} to the root password of cluster ${cluster.name}\n`);
+  });
+});
