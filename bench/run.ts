@@ -223,11 +223,14 @@ async function oursDeploy(primaries: number, secondaries: number, tuned: boolean
   cluster.say = () => undefined;
   try {
     const started = Date.now();
-    // The applier creates network, volumes, then containers; then the verifier runs, as the hook does.
+    // The applier creates network, volumes, then containers; the verifier polls from the start. (The
+    // applier runs Terraform once per wave of hooks, where a real deploy runs one apply for all of them, so
+    // timing the verifier rather than the applier's return keeps that harness cost out.)
+    const verified = verifyCluster(cluster.expectation, { timeoutMs: 120_000 }).then((report) => ({ report, at: Date.now() }));
     await cluster.apply();
-    const report = await verifyCluster(cluster.expectation, { timeoutMs: 120_000 });
+    const { report, at } = await verified;
     if (!report.ok) throw new Error(`bench cluster did not verify: ${JSON.stringify(report.problems)}`);
-    return Date.now() - started;
+    return at - started;
   } finally {
     await cluster.teardown();
   }
@@ -267,7 +270,7 @@ async function benchDeploy(docker: DockerApi): Promise<void> {
 
 Method: *ours* is the synthesized stack applied by the test-side applier through the Docker API (network,
 volumes, then containers in dependency order), timed from the start of the apply until the verifier (in
-process, the same code the hook runs) reports a match: every member listed, one leader, a linearizable
+process, the same code the hook runs, polling from the start) first reports a match: every member listed, one leader, a linearizable
 write read back from every primary, every grpc-proxy registered and serving reads. The *baseline* starts the
 same containers (the etcd members and the grpc-proxies) with plain \`docker run\` and minimal static flags,
 one after another, timed until its first successful write. Baseline and ours alternate, ${RUNS} runs each.

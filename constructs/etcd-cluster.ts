@@ -1,12 +1,14 @@
-import { Annotations } from 'cdktf';
+import { Annotations, TerraformStack } from 'cdktf';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Construct } from 'constructs';
 import { checkPki, PkiError } from '../lib/pki';
 import { type EtcdClusterProps, SpecError, validateSpec } from '../lib/spec';
-import { buildTopology, expectationOf, LABEL_CLUSTER, type Expectation, type Topology } from '../lib/topology';
-import { EtcdNode } from './etcd-node';
+import { buildTopology, expectationOf, LABEL_CLUSTER, memberOpOf, type Expectation, type Topology } from '../lib/topology';
+import { EtcdNode, memberProvisioner } from './etcd-node';
 import { VerifyHook } from './verify-hook';
+
+const withoutType = <T extends { type: string }>({ type: _type, ...rest }: T) => rest;
 
 /**
  * An etcd cluster on one Docker host: an odd number of voting primaries and any number of stateless
@@ -67,7 +69,34 @@ export class EtcdCluster extends Construct {
     const secondaryImage =
       t.secondaryImage !== t.image ? new Image(this, 'secondary-image', { name: t.secondaryImage, keepLocally: true }) : image;
 
-    this.primaries = t.primaries.map((node) => new EtcdNode(this, `primary-${node.index}`, { node, image, network: this.network, sourceHashes }));
+    // Primaries in order: a joiner waits for the member before it to be promoted, so they join one at a time.
+    const stem = (i: number) => `${this.node.id}_primary-${i}`;
+    const cli = t.verify.command;
+    this.primaries = [];
+    for (const node of t.primaries) {
+      const previous = this.primaries[this.primaries.length - 1];
+      this.primaries.push(
+        new EtcdNode(this, `primary-${node.index}`, {
+          node,
+          image,
+          network: this.network,
+          sourceHashes,
+          membership: { op: memberOpOf(t, node), command: cli, timeoutSeconds: t.verify.timeoutSeconds, addressStem: stem(node.index), after: previous?.member },
+        }),
+      );
+    }
+    // Primaries above the declared count leave through `removed` blocks: Terraform runs a removed block's
+    // destroy-time provisioner (`member remove`) before the container it depended on goes, and does
+    // nothing for an address it never had. (A destroy provisioner inside the resource would not run once
+    // the resource is gone from the configuration.)
+    TerraformStack.of(this).addOverride(
+      'removed',
+      t.absentPrimaries.map((i) => ({
+        from: `terraform_data.${stem(i)}_member`,
+        lifecycle: { destroy: true },
+        provisioner: [{ 'local-exec': { ...withoutType(memberProvisioner(cli, 'remove', 'destroy')) } }],
+      })),
+    );
     this.secondaries = t.secondaries.map(
       (node) => new EtcdNode(this, `secondary-${node.index}`, { node, image: secondaryImage, network: this.network, sourceHashes }),
     );
@@ -77,7 +106,7 @@ export class EtcdCluster extends Construct {
         expectation: this.expectation,
         command: t.verify.command,
         timeoutSeconds: t.verify.timeoutSeconds,
-        dependsOn: [...this.primaries, ...this.secondaries].map((n) => n.container),
+        dependsOn: [...this.primaries.map((n) => n.member!), ...this.secondaries.map((n) => n.container)],
       });
     }
   }

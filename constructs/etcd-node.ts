@@ -1,9 +1,11 @@
+import { DataResource, type ITerraformDependable } from 'cdktf';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import type { Image } from '@cdktf/provider-docker/lib/image';
 import type { Network } from '@cdktf/provider-docker/lib/network';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Construct } from 'constructs';
-import { DATA_MOUNT, type PrimaryNode, type SecondaryNode } from '../lib/topology';
+import { MEMBER_ENV } from '../lib/membership';
+import { DATA_MOUNT, type MemberOp, type PrimaryNode, type SecondaryNode } from '../lib/topology';
 
 export interface EtcdNodeProps {
   /** The member as the topology computed it. */
@@ -12,6 +14,30 @@ export interface EtcdNodeProps {
   readonly network: Network;
   /** Content hash of each upload source, by path: a changed file replaces the container. */
   readonly sourceHashes?: Record<string, string>;
+  /** For a primary: the hooks that change etcd membership around its container. */
+  readonly membership?: MembershipProps;
+}
+
+export interface MembershipProps {
+  readonly op: MemberOp;
+  /** How to run the CLI, e.g. `npx --no-install etcd-cluster`. */
+  readonly command: string;
+  readonly timeoutSeconds: number;
+  /** Terraform address stem of this member's hooks: `<stem>_join` and `<stem>_member`. */
+  readonly addressStem: string;
+  /** What must be complete before this member joins (the previous member's promotion). */
+  readonly after?: ITerraformDependable;
+}
+
+
+/** The provisioner that runs `etcd-cluster member <verb>` for the member in the hook's input. */
+export function memberProvisioner(command: string, verb: string, when?: 'destroy') {
+  return {
+    type: 'local-exec' as const,
+    command: `${command} member ${verb}`,
+    environment: { [MEMBER_ENV]: '${jsonencode(self.input)}' },
+    ...(when ? { when } : {}),
+  };
 }
 
 /**
@@ -22,6 +48,14 @@ export class EtcdNode extends Construct {
   public readonly container: Container;
   /** The data volume; only primaries have one. It lives and dies with the member. */
   public readonly volume?: Volume;
+  /** A joining primary's `member add` (as a learner), run before its container is created. */
+  public readonly join?: DataResource;
+  /**
+   * A primary's membership record, after its container: for a joiner it promotes the learner once it has
+   * caught up. When the primary is dropped from the spec, the cluster's `removed` block for this address
+   * runs `member remove` before the container goes.
+   */
+  public readonly member?: DataResource;
 
   constructor(scope: Construct, id: string, props: EtcdNodeProps) {
     super(scope, id);
@@ -31,6 +65,15 @@ export class EtcdNode extends Construct {
 
     if (node.role === 'primary') {
       this.volume = new Volume(this, 'data', { name: node.volume, labels });
+    }
+    const m = props.membership;
+    if (m && node.role === 'primary' && node.joins) {
+      this.join = new DataResource(this, 'join', {
+        input: m.op,
+        dependsOn: m.after ? [m.after] : undefined,
+        provisioners: [memberProvisioner(m.command, 'add')],
+      });
+      this.join.overrideLogicalId(`${m.addressStem}_join`);
     }
 
     this.container = new Container(this, 'container', {
@@ -50,6 +93,17 @@ export class EtcdNode extends Construct {
       upload: node.uploads.length
         ? node.uploads.map((u) => ({ file: u.file, source: u.source, sourceHash: props.sourceHashes?.[u.source], permissions: u.permissions }))
         : undefined,
+      dependsOn: this.join ? [this.join] : undefined,
     });
+
+    if (m && node.role === 'primary') {
+      this.member = new DataResource(this, 'member', {
+        input: m.op,
+        dependsOn: [this.container],
+        provisioners: node.joins ? [memberProvisioner(m.command, `promote --timeout ${m.timeoutSeconds}`)] : undefined,
+      });
+      // A fixed address, so that the cluster can name it in a `removed` block once the primary is gone.
+      this.member.overrideLogicalId(`${m.addressStem}_member`);
+    }
   }
 }

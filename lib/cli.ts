@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { InputError, loadExpectation, type ExpectationSource } from './expectation';
 import { resolve } from 'node:path';
+import { addMember, MEMBER_ENV, MembershipError, parseMemberOp, promoteMember, removeMember } from './membership';
 import { PkiError } from './pki';
 import { loadSpecFile, SpecError } from './spec';
 import { buildTopology } from './topology';
@@ -139,6 +140,30 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(program.helpInformation());
     return EXIT_USAGE;
   }
+  // Membership hooks: the member comes from ETCD_CLUSTER_MEMBER, which the hooks set from their input.
+  const member = program.command('member').description('change the voting members one at a time (run by the membership hooks)');
+  const memberAction = (verb: 'add' | 'promote' | 'remove') => async (opts: { timeout?: number }) => {
+    const op = parseMemberOp(io.env[MEMBER_ENV], MEMBER_ENV);
+    const password = op.auth ? io.env[op.auth.passwordEnv] : undefined;
+    if (op.auth && !password) throw new InputError(`auth: set ${op.auth.passwordEnv} to the root password of cluster ${op.cluster}`);
+    try {
+      const done =
+        verb === 'add' ? await addMember(op, password) : verb === 'promote' ? await promoteMember(op, (opts.timeout ?? 60) * 1000, password) : await removeMember(op, password);
+      io.out(`${op.cluster}: ${done}\n`);
+    } catch (e) {
+      if (!(e instanceof MembershipError)) throw e;
+      io.err(`etcd-cluster: ${e.message}\n`);
+      exitCode = EXIT_MISMATCH;
+    }
+  };
+  member.command('add').description('add the member as a learner, unless it is one already').action(memberAction('add'));
+  member
+    .command('promote')
+    .description('promote the learner once it has caught up')
+    .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(60))
+    .action(memberAction('promote'));
+  member.command('remove').description('remove the member, unless it is gone already').action(memberAction('remove'));
+
   program
     .command('pki')
     .description("make the CA and certificates a TLS cluster needs; keeps what exists, adds what is missing")

@@ -33,6 +33,13 @@ export interface EtcdClusterProps {
    */
   readonly primaries?: number;
   /**
+   * How many primaries the cluster was first deployed with. Primaries 1..initialPrimaries bootstrap with
+   * `--initial-cluster-state new` and keep those flags forever; primaries above it join a running cluster
+   * one at a time (learner, catch-up, promote). Set it before changing `primaries` of a deployed cluster.
+   * @default - the same as primaries
+   */
+  readonly initialPrimaries?: number;
+  /**
    * Stateless etcd clients (by default etcd grpc-proxies). Scaling them touches nothing else.
    * @default 0
    */
@@ -155,23 +162,26 @@ const CIDR_PATTERN = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/;
 const port = () =>
   z.int({ error: 'must be a whole port number' }).min(1, { error: 'must be 1 to 65535' }).max(65535, { error: 'must be 1 to 65535' });
 
+/** A voting member count: odd, 1 to 9, with the reason when it is not. */
+function voterCount() {
+  return z.int({ error: 'must be a whole number: 1, 3, 5, 7 or 9' }).check((ctx) => {
+    const n = ctx.value;
+    if ((VALID_PRIMARY_COUNTS as readonly number[]).includes(n)) return;
+    let why: string;
+    if (n < 1) why = 'a cluster needs at least one voting member';
+    else if (n > 9) why = 'more than 9 voters only slow every write, since each waits for a majority';
+    else why = `an even count can split the vote into equal halves and tolerates no more failures than ${n - 1}`;
+    ctx.issues.push({ code: 'custom', input: n, message: `${why}; use 1, 3, 5, 7 or 9` });
+  });
+}
+
 const schema = z.strictObject({
   name: z
     .string()
     .max(MAX_NAME_LENGTH, { error: `is longer than ${MAX_NAME_LENGTH} characters` })
     .regex(NAME_PATTERN, { error: 'must be a DNS label: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen' }),
-  primaries: z
-    .int({ error: 'must be a whole number: 1, 3, 5, 7 or 9' })
-    .default(3)
-    .check((ctx) => {
-      const n = ctx.value;
-      if ((VALID_PRIMARY_COUNTS as readonly number[]).includes(n)) return;
-      let why: string;
-      if (n < 1) why = 'a cluster needs at least one voting member';
-      else if (n > 9) why = 'more than 9 voters only slow every write, since each waits for a majority';
-      else why = `an even count can split the vote into equal halves and tolerates no more failures than ${n - 1}`;
-      ctx.issues.push({ code: 'custom', input: n, message: `${why}; use 1, 3, 5, 7 or 9` });
-    }),
+  primaries: voterCount().default(3),
+  initialPrimaries: voterCount().optional(),
   secondaries: z
     .int({ error: 'must be a whole number, 0 or more' })
     .min(0, { error: 'must be 0 or more' })

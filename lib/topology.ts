@@ -70,6 +70,8 @@ interface NodeBase {
 
 export interface PrimaryNode extends NodeBase {
   readonly role: 'primary';
+  /** True for a primary above `initialPrimaries`: it joins a running cluster (learner, then promoted). */
+  readonly joins: boolean;
   readonly peerUrl: string;
   readonly clientUrl: string;
   readonly volume: string;
@@ -96,6 +98,8 @@ export interface Topology {
   /** The verifier writes its probe keys under this prefix. */
   readonly verifyPrefix: string;
   readonly primaries: PrimaryNode[];
+  /** Primary numbers above the declared count (up to 9): members that may have existed and must leave. */
+  readonly absentPrimaries: number[];
   readonly secondaries: SecondaryNode[];
   readonly verify: { readonly enabled: boolean; readonly timeoutSeconds: number; readonly command: string };
   /** etcd RBAC, enabled by the hook after bootstrap. */
@@ -109,6 +113,21 @@ export interface Topology {
     readonly clientCert: string;
     readonly clientKey: string;
   };
+}
+
+export const MEMBER_OP_KIND = 'cdktf-etcd-cluster/member';
+
+/** What `etcd-cluster member add|promote|remove` needs: the member, and where the cluster answers. */
+export interface MemberOp {
+  readonly kind: typeof MEMBER_OP_KIND;
+  readonly version: 1;
+  readonly cluster: string;
+  readonly name: string;
+  readonly peerUrl: string;
+  /** Host endpoints of primaries 1..i: stable while the cluster grows further. */
+  readonly endpoints: string[];
+  readonly tls: Expectation['tls'];
+  readonly auth: Expectation['auth'];
 }
 
 /** What the verifier needs to know of a cluster; serialized into the hook and read back by the CLI. */
@@ -178,16 +197,22 @@ export function buildTopology(spec: ClusterSpec): Topology {
   const etcdctlTls = tlsDir ? [`--cacert=${IN_CA}`, `--cert=${IN_CERT}`, `--key=${IN_KEY}`] : [];
   const healthTest = (port: number) => ['CMD', ETCDCTL_BIN, `--endpoints=${scheme}://127.0.0.1:${port}`, ...etcdctlTls, '--command-timeout=2s', 'endpoint', 'health'];
   // The same host strings as --initial-advertise-peer-urls: etcd compares them as strings before any DNS lookup.
-  const initialCluster = names.map((n) => `${n}=${peerUrl(n)}`).join(',');
+  // Founders (1..initialPrimaries) bootstrap together; a joiner i starts with members 1..i, state existing.
+  const initialCount = spec.initialPrimaries ?? spec.primaries;
+  const clusterOf = (upTo: number) => names.slice(0, upTo).map((n) => `${n}=${peerUrl(n)}`).join(',');
+  const founderNames = Array.from({ length: initialCount }, (_, k) => primaryName(name, k + 1));
+  const initialCluster = founderNames.map((n) => `${n}=${peerUrl(n)}`).join(',');
   const tuning: string[] = [];
   if (spec.etcd.heartbeatIntervalMs !== undefined) tuning.push(`--heartbeat-interval=${spec.etcd.heartbeatIntervalMs}`);
   if (spec.etcd.electionTimeoutMs !== undefined) tuning.push(`--election-timeout=${spec.etcd.electionTimeoutMs}`);
 
   const primaries: PrimaryNode[] = names.map((n, k) => {
     const port = { internal: CLIENT_PORT, external: spec.ports.primaryBase + k, ip: spec.ports.bindAddress };
+    const joins = k + 1 > initialCount;
     return {
       role: 'primary',
       index: k + 1,
+      joins,
       name: n,
       image: spec.image,
       peerUrl: peerUrl(n),
@@ -202,8 +227,8 @@ export function buildTopology(spec: ClusterSpec): Topology {
         `--listen-client-urls=${scheme}://0.0.0.0:${CLIENT_PORT}`,
         `--advertise-client-urls=${clientUrl(n)}`,
         `--initial-advertise-peer-urls=${peerUrl(n)}`,
-        `--initial-cluster=${initialCluster}`,
-        '--initial-cluster-state=new',
+        `--initial-cluster=${joins ? clusterOf(k + 1) : initialCluster}`,
+        `--initial-cluster-state=${joins ? 'existing' : 'new'}`,
         `--initial-cluster-token=${token}`,
         ...serverTls,
         ...tuning,
@@ -291,6 +316,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
     registryPrefix,
     verifyPrefix,
     primaries,
+    absentPrimaries: Array.from({ length: 9 - spec.primaries }, (_, k) => spec.primaries + k + 1),
     secondaries,
     verify: { ...spec.verify },
     ...(spec.auth ? { auth: { passwordEnv: spec.auth.passwordEnv } } : {}),
@@ -325,6 +351,21 @@ export function expectationOf(t: Topology): Expectation {
     })),
     tls: t.tls ? { ca: t.tls.ca, cert: t.tls.clientCert, key: t.tls.clientKey } : null,
     auth: t.auth ? { user: 'root', passwordEnv: t.auth.passwordEnv } : null,
+  };
+}
+
+/** The input of primary i's membership hooks. */
+export function memberOpOf(t: Topology, p: PrimaryNode): MemberOp {
+  const e = expectationOf(t);
+  return {
+    kind: MEMBER_OP_KIND,
+    version: 1,
+    cluster: t.name,
+    name: p.name,
+    peerUrl: p.peerUrl,
+    endpoints: t.primaries.slice(0, p.index).map((x) => x.hostClientUrl),
+    tls: e.tls,
+    auth: e.auth,
   };
 }
 

@@ -41,11 +41,13 @@ describe('scaling secondaries 2 -> 5 -> 1 touches only secondaries and the hook'
 
   test('every primary container, volume, network and image stays byte-identical', () => {
     for (const [address, config] of s2) {
-      if (/secondary|terraform_data/.test(address)) continue;
+      if (/secondary|verify/.test(address)) continue;
       expect(JSON.stringify(s5.get(address))).toBe(JSON.stringify(config));
       expect(JSON.stringify(s1.get(address))).toBe(JSON.stringify(config));
     }
     expect(strip([...s2.keys()].filter((a) => !/secondary|terraform_data/.test(a)))).toHaveLength(3 + 3 + 1 + 1);
+    // The primaries' membership records stay too.
+    for (const [address, config] of s2) if (address.endsWith('_member')) expect(JSON.stringify(s5.get(address))).toBe(JSON.stringify(config));
   });
 
   test('surviving secondaries stay byte-identical', () => {
@@ -55,7 +57,7 @@ describe('scaling secondaries 2 -> 5 -> 1 touches only secondaries and the hook'
   });
 
   test('the hook is replaced because its membership trigger changed', () => {
-    const hook = (m: Map<string, unknown>) => [...m.entries()].find(([k]) => k.startsWith('terraform_data.'))![1] as { triggers_replace: { membership: string } };
+    const hook = (m: Map<string, unknown>) => [...m.entries()].find(([k]) => k.startsWith('terraform_data.cluster_verify'))![1] as { triggers_replace: { membership: string } };
     expect(hook(s5).triggers_replace.membership).not.toBe(hook(s2).triggers_replace.membership);
     expect(hook(s5).triggers_replace.membership.split(',')).toHaveLength(8);
   });

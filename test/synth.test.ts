@@ -32,7 +32,8 @@ describe('synthesized resources', () => {
     expect(ofType('docker_container').map((c) => c.name).sort()).toEqual(
       ['c-primary-1', 'c-primary-2', 'c-primary-3', 'c-secondary-1', 'c-secondary-2'].sort(),
     );
-    expect(ofType('terraform_data')).toHaveLength(1);
+    // The verification hook, and one membership record per primary.
+    expect(ofType('terraform_data')).toHaveLength(1 + 3);
   });
 
   test('construct IDs give stable Terraform addresses', () => {
@@ -48,6 +49,9 @@ describe('synthesized resources', () => {
         'docker_volume.cluster_primary-1_data',
         'docker_volume.cluster_primary-2_data',
         'docker_volume.cluster_primary-3_data',
+        'terraform_data.cluster_primary-1_member',
+        'terraform_data.cluster_primary-2_member',
+        'terraform_data.cluster_primary-3_member',
         'terraform_data.cluster_verify_hook',
       ].sort(),
     );
@@ -69,9 +73,15 @@ describe('synthesized resources', () => {
     }
   });
 
-  test('the hook depends on every container and carries the expectation', () => {
-    const [hook] = ofType('terraform_data');
-    expect(hook.depends_on).toHaveLength(5);
+  test('the hook depends on every member and carries the expectation', () => {
+    const hook = all.get([...all.keys()].find((k) => k.startsWith('terraform_data.cluster_verify'))!)!;
+    expect((hook.depends_on as string[]).sort()).toEqual([
+      'docker_container.cluster_secondary-1_container_63642251',
+      'docker_container.cluster_secondary-2_container_8E8626A4',
+      'terraform_data.cluster_primary-1_member',
+      'terraform_data.cluster_primary-2_member',
+      'terraform_data.cluster_primary-3_member',
+    ]);
     expect((hook.input as { cluster: string }).cluster).toBe('c');
     expect(hook.provisioner).toEqual([
       {
@@ -85,7 +95,7 @@ describe('synthesized resources', () => {
 
   test('with auth, the hook enables authentication first and no password is synthesized', () => {
     const r = resourcesOf(synthStack({ name: 'c', auth: { passwordEnv: 'MY_ROOT_PW' } }));
-    const [hook] = [...r.entries()].filter(([k]) => k.startsWith('terraform_data.')).map(([, v]) => v);
+    const [hook] = [...r.entries()].filter(([k]) => k.startsWith('terraform_data.cluster_verify')).map(([, v]) => v);
     expect((hook.provisioner as { 'local-exec': { command: string } }[])[0]['local-exec'].command).toBe(
       'npx --no-install etcd-cluster verify --enable-auth --timeout 60',
     );
@@ -100,7 +110,7 @@ describe('synthesized resources', () => {
 
   test('the verify hook can be turned off', () => {
     const off = resourcesOf(synthStack({ name: 'c', verify: { enabled: false } }));
-    expect([...off.keys()].some((k) => k.startsWith('terraform_data.'))).toBe(false);
+    expect([...off.keys()].some((k) => k.startsWith('terraform_data.cluster_verify'))).toBe(false);
   });
 
   test('a subnet comes with an explicit gateway', () => {
@@ -120,6 +130,35 @@ describe('synthesized resources', () => {
   test('the provider takes the docker host', () => {
     const withHost = synthStack({ name: 'c' }, 'unix:///run/other.sock');
     expect(withHost.provider).toEqual({ docker: [{ host: 'unix:///run/other.sock' }] });
+  });
+});
+
+describe('membership of primaries', () => {
+  test('joiners above initialPrimaries start with state existing and a join hook; founders keep their flags', () => {
+    const three = resourcesOf(synthStack({ name: 'g', primaries: 3 }));
+    const five = resourcesOf(synthStack({ name: 'g', primaries: 5, initialPrimaries: 3 }));
+    for (const [k, v] of three) if (/primary-[123]_(container|data|member)/.test(k)) expect(JSON.stringify(five.get(k))).toBe(JSON.stringify(v));
+    const p4 = [...five.entries()].find(([k]) => k.startsWith('docker_container.cluster_primary-4'))![1];
+    expect(p4.command).toEqual(
+      expect.arrayContaining([
+        '--initial-cluster-state=existing',
+        '--initial-cluster=g-primary-1=http://g-primary-1:2380,g-primary-2=http://g-primary-2:2380,g-primary-3=http://g-primary-3:2380,g-primary-4=http://g-primary-4:2380',
+      ]),
+    );
+    expect(p4.depends_on).toEqual(['terraform_data.cluster_primary-4_join']);
+    expect(five.get('terraform_data.cluster_primary-4_join')!.depends_on).toEqual(['terraform_data.cluster_primary-3_member']);
+    expect(five.get('terraform_data.cluster_primary-5_join')!.depends_on).toEqual(['terraform_data.cluster_primary-4_member']);
+    expect((five.get('terraform_data.cluster_primary-4_member')!.provisioner as object[])[0]).toEqual({
+      'local-exec': { command: 'npx --no-install etcd-cluster member promote --timeout 60', environment: { ETCD_CLUSTER_MEMBER: '${jsonencode(self.input)}' } },
+    });
+  });
+
+  test('every absent primary number has a removed block that runs member remove', () => {
+    const tf = synthStack({ name: 'g', primaries: 3 }) as unknown as { removed: { from: string; provisioner: object[] }[] };
+    expect(tf.removed.map((r) => r.from)).toEqual([4, 5, 6, 7, 8, 9].map((i) => `terraform_data.cluster_primary-${i}_member`));
+    expect(tf.removed[0].provisioner).toEqual([
+      { 'local-exec': { command: 'npx --no-install etcd-cluster member remove', environment: { ETCD_CLUSTER_MEMBER: '${jsonencode(self.input)}' }, when: 'destroy' } },
+    ]);
   });
 });
 

@@ -62,6 +62,7 @@ const SCHEMA: Record<string, Record<string, true | Record<string, true>>> = {
     depends_on: true,
   },
   terraform_data: { triggers_replace: true, input: true, provisioner: true, depends_on: true },
+  // (top-level `removed` blocks are checked in parse())
 };
 
 /** Go duration ("1m30s", "500ms") to nanoseconds, as the provider sends it. */
@@ -174,7 +175,7 @@ export class DockerApplier {
 
   private parse(tf: TfJson): Map<string, Resource> {
     for (const key of Object.keys(tf)) {
-      if (!['//', 'provider', 'resource', 'terraform', 'output'].includes(key)) {
+      if (!['//', 'provider', 'resource', 'terraform', 'output', 'removed'].includes(key)) {
         throw new ApplierError(`applier: top-level "${key}" is not implemented`);
       }
     }
@@ -187,6 +188,13 @@ export class DockerApplier {
         }
       }
     }
+    // `removed` blocks: only for hooks (Terraform runs them in the hooks' directory).
+    const removed = ((tf as { removed?: Config[] }).removed ?? []).map((b) => {
+      for (const k of Object.keys(b)) if (!['from', 'lifecycle', 'provisioner'].includes(k)) throw new ApplierError(`applier: removed block attribute "${k}" is not implemented`);
+      if (typeof b.from !== 'string' || !b.from.startsWith('terraform_data.')) throw new ApplierError(`applier: removed blocks are implemented for terraform_data only (from ${String(b.from)})`);
+      return b;
+    });
+    this.removedBlocks = removed;
     const out = new Map<string, Resource>();
     for (const [type, byName] of Object.entries(tf.resource ?? {})) {
       const schema = SCHEMA[type];
@@ -388,8 +396,13 @@ export class DockerApplier {
       const kept = ((depends_on as string[] | undefined) ?? []).filter((d) => d.startsWith('terraform_data.'));
       hooks[a.resource.address.slice('terraform_data.'.length)] = kept.length ? { ...rest, depends_on: kept } : rest;
     }
+    // A removed block may only name what the configuration no longer holds.
+    const removed = this.removedBlocks.filter((b) => !((b.from as string).slice('terraform_data.'.length) in hooks));
     mkdirSync(this.hookDir, { recursive: true });
-    writeFileSync(join(this.hookDir, 'main.tf.json'), JSON.stringify(Object.keys(hooks).length ? { resource: { terraform_data: hooks } } : {}, null, 2));
+    writeFileSync(
+      join(this.hookDir, 'main.tf.json'),
+      JSON.stringify({ ...(Object.keys(hooks).length ? { resource: { terraform_data: hooks } } : {}), ...(removed.length ? { removed } : {}) }, null, 2),
+    );
     if (!this.hookInitDone) {
       const init = await this.terraform(['init', '-input=false', '-no-color']);
       if (init.code !== 0) throw new ApplierError(`applier: terraform init failed: ${lastLines(init.stdout + init.stderr)}`);
@@ -399,6 +412,7 @@ export class DockerApplier {
     this.log(`applier: terraform apply (${what})`);
     const r = await this.terraform(['apply', '-auto-approve', '-input=false', '-no-color']);
     this.lastHookOutput = r.stdout + r.stderr;
+    this.hookOutputs.push(this.lastHookOutput);
     if (r.code !== 0) {
       for (const a of arriving) this.taintedHooks.add(a);
       throw new HookFailed(`applier: terraform apply failed (${what}):\n${lastLines(this.lastHookOutput, 40)}`, this.lastHookOutput);
@@ -408,6 +422,10 @@ export class DockerApplier {
 
   /** Everything Terraform printed in its last run of the hooks. */
   lastHookOutput = '';
+  /** Every hook run's output, in order. */
+  readonly hookOutputs: string[] = [];
+  /** The `removed` blocks of the configuration being applied. */
+  private removedBlocks: Config[] = [];
 }
 
 export class HookFailed extends ApplierError {

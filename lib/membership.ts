@@ -1,0 +1,184 @@
+/**
+ * Runtime reconfiguration of the voting members, one member at a time, as the membership hooks run it:
+ * `add` (as a learner, before the container starts), `promote` (once it has caught up), `remove` (before
+ * the container goes). Every step refuses an unsafe change before touching anything, and is idempotent so
+ * that a retried apply picks up where it stopped.
+ */
+import { noop } from 'cockatiel';
+import { Etcd3 } from 'etcd3';
+import { z } from 'zod';
+import { InputError } from './expectation';
+import { MEMBER_OP_KIND, type MemberOp } from './topology';
+import { tlsCredentials } from './verify';
+
+/** The environment variable through which membership hooks hand the member to `etcd-cluster member`. */
+export const MEMBER_ENV = 'ETCD_CLUSTER_MEMBER';
+
+export class MembershipError extends Error {}
+
+const url = z.string().regex(/^https?:\/\/[^/\s]+$/);
+const schema = z.object({
+  kind: z.literal(MEMBER_OP_KIND),
+  version: z.literal(1),
+  cluster: z.string().min(1),
+  name: z.string().min(1),
+  peerUrl: url,
+  endpoints: z.array(url).min(1),
+  tls: z.object({ ca: z.string(), cert: z.string(), key: z.string() }).nullable(),
+  auth: z.object({ user: z.literal('root'), passwordEnv: z.string() }).nullable(),
+});
+
+export function parseMemberOp(text: string | undefined, source: string): MemberOp {
+  if (!text) throw new InputError(`${source}: not set (the membership hooks set it)`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${source}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const r = schema.safeParse(data);
+  if (!r.success) throw new InputError(`${source}: malformed member: ${r.error.issues[0].path.join('.') || 'member'}: ${r.error.issues[0].message}`);
+  return r.data as MemberOp;
+}
+
+interface Member {
+  ID: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const text = (e: unknown) => ((e as Error)?.message ?? String(e)).replace(/\s+/g, ' ');
+
+class Session {
+  private readonly clients = new Map<string, Etcd3>();
+  constructor(
+    private readonly op: MemberOp,
+    private readonly password?: string,
+  ) {}
+
+  client(endpoint: string): Etcd3 {
+    let c = this.clients.get(endpoint);
+    if (!c) {
+      const credentials = tlsCredentials({ tls: this.op.tls } as never);
+      c = new Etcd3({
+        hosts: endpoint,
+        dialTimeout: 2000,
+        faultHandling: { global: noop, host: () => noop },
+        defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 3000 }),
+        ...(credentials ? { credentials } : {}),
+        ...(this.op.auth && this.password ? { auth: { username: this.op.auth.user, password: this.password } } : {}),
+      });
+      this.clients.set(endpoint, c);
+    }
+    return c;
+  }
+
+  /** The member list, from the first endpoint (other than the member's own) that answers. */
+  async members(): Promise<{ list: Member[]; via: string }> {
+    const errors: string[] = [];
+    for (const endpoint of this.op.endpoints) {
+      try {
+        const r = await this.client(endpoint).cluster.memberList({ linearizable: true });
+        return { list: r.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner })), via: endpoint };
+      } catch (e) {
+        errors.push(`${endpoint}: ${text(e)}`);
+      }
+    }
+    throw new MembershipError(`no member of ${this.op.cluster} answers (${errors.join('; ')})`);
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+  }
+}
+
+/** Endpoint of a member by name, among the endpoints this operation knows (primaries 1..i). */
+function endpointOf(op: MemberOp, name: string): string | undefined {
+  const m = /-primary-(\d+)$/.exec(name);
+  return m ? op.endpoints[Number(m[1]) - 1] : undefined;
+}
+
+/** Refuses when any voter does not answer: etcd would refuse too, and the change could cost quorum. */
+async function requireHealthyVoters(s: Session, op: MemberOp, list: Member[], except?: string): Promise<void> {
+  const voters = list.filter((m) => !m.isLearner && m.peerURLs[0] !== except);
+  const down: string[] = [];
+  await Promise.all(
+    voters.map(async (m) => {
+      const endpoint = endpointOf(op, m.name);
+      if (!endpoint) return; // a member these hooks do not know; etcd's own check still applies
+      try {
+        await s.client(endpoint).maintenance.status();
+      } catch {
+        down.push(m.name || m.ID);
+      }
+    }),
+  );
+  if (down.length) throw new MembershipError(`refusing to change membership of ${op.cluster}: voter ${down.sort().join(', ')} does not answer; start it first`);
+}
+
+export async function addMember(op: MemberOp, password?: string): Promise<string> {
+  const s = new Session(op, password);
+  try {
+    const { list, via } = await s.members();
+    const existing = list.find((m) => m.peerURLs.includes(op.peerUrl));
+    if (existing) return `${op.name} is already a member (${existing.isLearner ? 'learner' : 'voter'})`;
+    const pending = list.find((m) => m.isLearner);
+    if (pending) throw new MembershipError(`refusing to add ${op.name}: learner ${pending.name || pending.peerURLs[0]} is still pending; promote or remove it first`);
+    await requireHealthyVoters(s, op, list);
+    await s.client(via).cluster.memberAdd({ peerURLs: [op.peerUrl], isLearner: true });
+    return `added ${op.name} as a learner (${op.peerUrl})`;
+  } finally {
+    s.close();
+  }
+}
+
+export async function promoteMember(op: MemberOp, timeoutMs: number, password?: string): Promise<string> {
+  const s = new Session(op, password);
+  const until = Date.now() + timeoutMs;
+  let delay = 100;
+  try {
+    for (;;) {
+      let last: string;
+      try {
+        const { list, via } = await s.members();
+        const m = list.find((x) => x.peerURLs.includes(op.peerUrl));
+        if (!m) throw new MembershipError(`${op.name} is not a member of ${op.cluster}; nothing to promote`);
+        if (!m.isLearner) return `${op.name} is a voting member`;
+        await s.client(via).cluster.memberPromote({ ID: m.ID });
+        return `promoted ${op.name} to a voting member`;
+      } catch (e) {
+        if (e instanceof MembershipError) throw e;
+        // "can only promote a learner member which is in sync with leader": not caught up yet.
+        last = text(e);
+      }
+      if (Date.now() + delay > until) throw new MembershipError(`could not promote ${op.name} within ${timeoutMs / 1000}s: ${last}`);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 1000);
+    }
+  } finally {
+    s.close();
+  }
+}
+
+export async function removeMember(op: MemberOp, password?: string): Promise<string> {
+  const s = new Session(op, password);
+  try {
+    const { list, via } = await s.members();
+    const m = list.find((x) => x.peerURLs.includes(op.peerUrl));
+    if (!m) return `${op.name} is not a member; nothing to remove`;
+    if (!m.isLearner) {
+      const voters = list.filter((x) => !x.isLearner).length;
+      if (voters <= 1) throw new MembershipError(`refusing to remove ${op.name}: it is the last voting member`);
+      await requireHealthyVoters(s, op, list, op.peerUrl);
+    }
+    // Ask a member other than the one leaving, when there is one.
+    const others = op.endpoints.filter((e) => e !== endpointOf(op, op.name));
+    await s.client(others.includes(via) ? via : others[0] ?? via).cluster.memberRemove({ ID: m.ID });
+    return `removed ${op.name} (${op.peerUrl})`;
+  } finally {
+    s.close();
+  }
+}

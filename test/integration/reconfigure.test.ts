@@ -1,0 +1,122 @@
+/**
+ * Issue 7: changing the primaries of a live cluster. 3 -> 5 -> 3 with a writer running throughout: members
+ * join one at a time as learners and are promoted, leave through `member remove` before their container
+ * goes, founders keep their containers, and no acknowledged write is lost. Growing while a voter is down
+ * is refused before anything changes.
+ */
+import type { Action } from '../harness/applier';
+import { HookFailed } from '../harness/applier';
+import { dockerSkipReason } from '../harness/env';
+import { TestCluster } from '../harness/test-cluster';
+import { Writer } from '../harness/writer';
+import { verifyCluster } from '../../lib/verify';
+
+const describeEngine = dockerSkipReason() ? describe.skip : describe;
+jest.setTimeout(600_000);
+
+const strip = (actions: Action[], kind: Action['kind']) =>
+  actions.filter((a) => a.kind === kind).map((a) => a.address.replace(/_[0-9A-F]{8}$/, '')).sort();
+
+describeEngine('growing and shrinking the primaries of a live cluster', () => {
+  let cluster: TestCluster;
+  let writer: Writer;
+  let writerClient: ReturnType<TestCluster['client']>;
+  let founderIds: (string | undefined)[];
+  const founders = () => cluster.topology.primaries.slice(0, 3).map((p) => cluster.applier.containerId(p.name));
+
+  async function members() {
+    const c = cluster.client(cluster.topology.primaries[0].hostClientUrl);
+    try {
+      const { members } = await c.cluster.memberList({ linearizable: true });
+      return members.map((m) => `${m.name}${m.isLearner ? ' (learner)' : ''}`).sort();
+    } finally {
+      c.close();
+    }
+  }
+
+  beforeAll(async () => {
+    cluster = await TestCluster.create('reconf', { primaries: 3, initialPrimaries: 3, secondaries: 1 });
+    await cluster.apply();
+    founderIds = founders();
+    // The writer talks to the founders, which stay through the whole sequence.
+    writerClient = cluster.client(cluster.topology.primaries.map((p) => p.hostClientUrl));
+    writer = new Writer(writerClient, '/it/reconf/').start();
+  });
+  afterAll(async () => {
+    await writer?.stop();
+    writerClient?.close();
+    await cluster?.teardown();
+  });
+
+  test('3 -> 5: each new member joins as a learner, is promoted, and the hook verifies five voters', async () => {
+    const actions = await cluster.apply({ primaries: 5 });
+    expect(strip(actions, 'create')).toEqual([
+      'docker_container.cluster_primary-4_container',
+      'docker_container.cluster_primary-5_container',
+      'docker_volume.cluster_primary-4_data',
+      'docker_volume.cluster_primary-5_data',
+      'terraform_data.cluster_primary-4_join',
+      'terraform_data.cluster_primary-4_member',
+      'terraform_data.cluster_primary-5_join',
+      'terraform_data.cluster_primary-5_member',
+    ]);
+    // Nothing of the founders is replaced: their bootstrap flags are byte-identical. The stateless proxy
+    // is, because its --endpoints now lists the new members too.
+    expect(strip(actions, 'replace')).toEqual(['docker_container.cluster_secondary-1_container', 'terraform_data.cluster_verify_hook']);
+    expect(founders()).toEqual(founderIds);
+    const log = cluster.applier.hookOutputs.join('\n');
+    expect(log).toContain('added ' + cluster.topology.primaries[3].name + ' as a learner');
+    expect(log).toContain('promoted ' + cluster.topology.primaries[3].name + ' to a voting member');
+    expect(log.indexOf(`promoted ${cluster.topology.primaries[3].name}`)).toBeLessThan(log.indexOf(`added ${cluster.topology.primaries[4].name}`));
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(await members()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
+  });
+
+  test('5 -> 3: the highest members are removed from etcd before their containers go', async () => {
+    const before = cluster.applier.hookOutputs.length;
+    const actions = await cluster.apply({ primaries: 3 });
+    expect(strip(actions, 'destroy')).toEqual([
+      'docker_container.cluster_primary-4_container',
+      'docker_container.cluster_primary-5_container',
+      'docker_volume.cluster_primary-4_data',
+      'docker_volume.cluster_primary-5_data',
+      'terraform_data.cluster_primary-4_join',
+      'terraform_data.cluster_primary-4_member',
+      'terraform_data.cluster_primary-5_join',
+      'terraform_data.cluster_primary-5_member',
+    ]);
+    const log = cluster.applier.hookOutputs.slice(before).join('\n');
+    expect(log).toContain(`removed ${cluster.name}-primary-5`);
+    expect(log).toContain(`removed ${cluster.name}-primary-4`);
+    expect(log.indexOf(`removed ${cluster.name}-primary-5`)).toBeLessThan(log.indexOf(`removed ${cluster.name}-primary-4`));
+    expect(founders()).toEqual(founderIds);
+    expect(await members()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+  });
+
+  test('no acknowledged write was lost through 3 -> 5 -> 3', async () => {
+    await writer.stop();
+    expect(writer.acknowledged.length).toBeGreaterThan(50);
+    expect(await writer.lost(writerClient)).toEqual([]);
+    cluster.say(`writer: ${writer.acknowledged.length} acknowledged writes, ${writer.failures} failed attempts, none lost`);
+  });
+
+  test('growing while a voter is stopped is refused and leaves the cluster as it was', async () => {
+    const down = cluster.topology.primaries[1];
+    await cluster.applier.docker.stop(down.name, 5);
+    let failure: unknown;
+    try {
+      await cluster.apply({ primaries: 5, verify: { timeoutSeconds: 20 } });
+    } catch (e) {
+      failure = e;
+    } finally {
+      await cluster.applier.docker.start(down.name);
+    }
+    expect(failure).toBeInstanceOf(HookFailed);
+    expect((failure as HookFailed).output).toContain(`refusing to change membership of ${cluster.name}: voter ${down.name} does not answer; start it first`);
+    expect(await cluster.applier.docker.inspect('containers', `${cluster.name}-primary-4`)).toBeUndefined();
+    expect(await members()).toEqual(cluster.topology.primaries.slice(0, 3).map((p) => p.name).sort());
+    const report = await verifyCluster({ ...cluster.expectation, primaries: cluster.expectation.primaries.slice(0, 3) }, { timeoutMs: 60_000 });
+    expect(report.problems).toEqual([]);
+  });
+});
