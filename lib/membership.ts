@@ -4,12 +4,11 @@
  * the container goes). Every step refuses an unsafe change before touching anything, and is idempotent so
  * that a retried apply picks up where it stopped.
  */
-import { noop } from 'cockatiel';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { connect } from './etcd-client';
 import { z } from 'zod';
 import { InputError } from './expectation';
 import { MEMBER_OP_KIND, type MemberOp } from './topology';
-import { tlsCredentials } from './verify';
 
 /** The environment variable through which membership hooks hand the member to `etcd-cluster member`. */
 export const MEMBER_ENV = 'ETCD_CLUSTER_MEMBER';
@@ -62,16 +61,8 @@ class Session {
   client(endpoint: string): Etcd3 {
     let c = this.clients.get(endpoint);
     if (!c) {
-      const credentials = tlsCredentials({ tls: this.op.tls } as never);
-      c = new Etcd3({
-        hosts: endpoint,
-        dialTimeout: 2000,
-        faultHandling: { global: noop, host: () => noop },
-        defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 3000 }),
-        ...(credentials ? { credentials } : {}),
-        ...(this.op.auth && this.password ? { auth: { username: this.op.auth.user, password: this.password } } : {}),
-      });
-      this.clients.set(endpoint, c);
+      const auth = this.op.auth && this.password ? { username: this.op.auth.user, password: this.password } : undefined;
+      this.clients.set(endpoint, (c = connect(endpoint, { timeoutMs: 3000, tls: this.op.tls, auth })));
     }
     return c;
   }

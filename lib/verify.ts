@@ -6,9 +6,8 @@
  * their published port.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { noop } from 'cockatiel';
-import { Etcd3, EtcdRoleExistsError, EtcdUserExistsError, type IOptions } from 'etcd3';
+import { type Etcd3, EtcdRoleExistsError, EtcdUserExistsError } from 'etcd3';
+import { connect, type ConnectOptions } from './etcd-client';
 import type { Expectation } from './topology';
 
 export type MemberState =
@@ -62,8 +61,6 @@ export interface InspectOptions {
   readonly callTimeoutMs?: number;
   /** The root password, for a cluster with `auth`. */
   readonly password?: string;
-  /** Extra etcd3 client options (credentials, auth). */
-  readonly client?: Partial<IOptions>;
 }
 
 export interface VerifyOptions extends InspectOptions {
@@ -82,25 +79,14 @@ const errorText = (e: unknown) => {
   return (cause ? cause[1] : msg).slice(0, 200);
 };
 
-/** Client credentials for a TLS cluster, read from the files the expectation names. */
-export function tlsCredentials(e: Expectation): IOptions['credentials'] | undefined {
-  if (!e.tls) return undefined;
-  const read = (path: string) => {
-    try {
-      return readFileSync(path);
-    } catch {
-      throw new Error(`cannot read ${path} (the verifier's TLS material; see tls.dir)`);
-    }
-  };
-  return { rootCertificate: read(e.tls.ca), certChain: read(e.tls.cert), privateKey: read(e.tls.key) };
-}
-
-/** Options with the cluster's TLS credentials and, with `auth`, the root login. */
-function securedOptions(e: Expectation, opts: InspectOptions, login = true): InspectOptions {
-  const credentials = tlsCredentials(e);
+/** Connection options for this cluster: its TLS material and, with `auth` (unless `login` is false), the root login. */
+function connectOptions(e: Expectation, opts: InspectOptions, login = true): ConnectOptions {
   if (e.auth && login && opts.password === undefined) throw new Error(`the root password is needed: set ${e.auth.passwordEnv}`);
-  const auth = e.auth && login ? { username: e.auth.user, password: opts.password! } : undefined;
-  return { ...opts, client: { ...(credentials ? { credentials } : {}), ...(auth ? { auth } : {}), ...opts.client } };
+  return {
+    timeoutMs: opts.callTimeoutMs,
+    tls: e.tls,
+    ...(e.auth && login ? { auth: { username: e.auth.user, password: opts.password! } } : {}),
+  };
 }
 
 /**
@@ -112,8 +98,8 @@ export async function enableAuth(e: Expectation, opts: VerifyOptions & { passwor
   let delay = 50;
   for (;;) {
     const endpoint = e.primaries[Math.floor(Math.random() * e.primaries.length)].endpoint;
-    const authed = client(endpoint, securedOptions(e, opts));
-    const plain = client(endpoint, securedOptions(e, opts, false));
+    const authed = connect(endpoint, connectOptions(e, opts));
+    const plain = connect(endpoint, connectOptions(e, opts, false));
     try {
       try {
         await authed.get(`${e.verifyPrefix}auth-check`).string();
@@ -143,18 +129,6 @@ export async function enableAuth(e: Expectation, opts: VerifyOptions & { passwor
   }
 }
 
-function client(endpoint: string, opts: InspectOptions): Etcd3 {
-  const timeout = opts.callTimeoutMs ?? 2000;
-  return new Etcd3({
-    hosts: endpoint,
-    dialTimeout: timeout,
-    // One try per call: the verifier has its own retry loop, and must see each failure as it is.
-    faultHandling: { global: noop, host: () => noop },
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
-    ...opts.client,
-  });
-}
-
 interface PrimaryView {
   readonly clusterId: string;
   readonly memberId: string;
@@ -168,10 +142,10 @@ export async function inspectCluster(e: Expectation, opts: InspectOptions = {}):
   const problems: Problem[] = [];
   const problem = (subject: string, message: string) => problems.push({ subject, message });
   const clients = new Map<string, Etcd3>();
-  const withTls = securedOptions(e, opts);
+  const options = connectOptions(e, opts);
   const clientFor = (endpoint: string) => {
     let c = clients.get(endpoint);
-    if (!c) clients.set(endpoint, (c = client(endpoint, withTls)));
+    if (!c) clients.set(endpoint, (c = connect(endpoint, options)));
     return c;
   };
 

@@ -138,16 +138,34 @@ export class DockerApplier {
     }
 
     // Create: dependencies first.
+    const deferred = new Set<string>();
     for (const wave of levels([...desired.values()])) {
       const arriving = wave.filter((r) => coming.has(r.address));
       for (const r of arriving.filter((x) => x.type !== 'terraform_data')) await this.createOne(r);
       const hooks = wave.filter((r) => r.type === 'terraform_data' && (coming.has(r.address) || this.taintedHooks.has(r.address)));
-      if (hooks.length) {
-        for (const h of hooks) this.state.set(h.address, { resource: h, attrs: {} });
-        await this.runHooks(new Set(), new Set(hooks.map((h) => h.address)));
+      for (const h of hooks) {
+        this.state.set(h.address, { resource: h, attrs: {} });
+        deferred.add(h.address);
+      }
+      // Hooks without provisioners are no-ops: they ride along with the next Terraform run (a real deploy
+      // runs one apply for everything; this keeps the harness from adding a run per such wave).
+      if (hooks.some((h) => h.config.provisioner !== undefined)) {
+        await this.runHooks(new Set(), deferred);
+        deferred.clear();
       }
     }
+    if (deferred.size) await this.runHooks(new Set(), deferred);
     return actions;
+  }
+
+  /** `terraform init` of the hooks' directory, ahead of the first apply (a real deploy has it done). */
+  async init(): Promise<void> {
+    if (this.hookInitDone) return;
+    mkdirSync(this.hookDir, { recursive: true });
+    writeFileSync(join(this.hookDir, 'main.tf.json'), '{}');
+    const init = await this.terraform(['init', '-input=false', '-no-color']);
+    if (init.code !== 0) throw new ApplierError(`applier: terraform init failed: ${lastLines(init.stdout + init.stderr)}`);
+    this.hookInitDone = true;
   }
 
   /** Destroys everything this applier created, dependents first. Never throws before trying all. */
@@ -389,6 +407,7 @@ export class DockerApplier {
    * provisioners) and with `arriving` (created or replaced, with their provisioners).
    */
   private async runHooks(leaving: Set<string>, arriving: Set<string>): Promise<void> {
+    await this.init();
     const hooks: Record<string, Config> = {};
     for (const a of this.state.values()) {
       if (a.resource.type !== 'terraform_data' || leaving.has(a.resource.address)) continue;
@@ -403,11 +422,6 @@ export class DockerApplier {
       join(this.hookDir, 'main.tf.json'),
       JSON.stringify({ ...(Object.keys(hooks).length ? { resource: { terraform_data: hooks } } : {}), ...(removed.length ? { removed } : {}) }, null, 2),
     );
-    if (!this.hookInitDone) {
-      const init = await this.terraform(['init', '-input=false', '-no-color']);
-      if (init.code !== 0) throw new ApplierError(`applier: terraform init failed: ${lastLines(init.stdout + init.stderr)}`);
-      this.hookInitDone = true;
-    }
     const what = [...leaving].map((a) => `destroy ${a}`).concat([...arriving].map((a) => `apply ${a}`)).join(', ');
     this.log(`applier: terraform apply (${what})`);
     const r = await this.terraform(['apply', '-auto-approve', '-input=false', '-no-color']);

@@ -2,8 +2,8 @@
  * One cluster under test: synthesizes the repository's stack for a spec, applies it with the strict
  * applier, and tears everything down, even after a failure.
  */
-import { Etcd3 } from 'etcd3';
-import { noop } from 'cockatiel';
+import type { Etcd3 } from 'etcd3';
+import { connect } from '../../lib/etcd-client';
 import type { EtcdClusterProps } from '../../lib/spec';
 import { buildTopology, expectationOf, type Expectation, type Topology } from '../../lib/topology';
 import { validateSpec } from '../../lib/spec';
@@ -74,14 +74,9 @@ export class TestCluster {
     return this.applier.apply(tf);
   }
 
-  /** A client for primary i (1-based) directly, or for a list of endpoints. */
+  /** A one-try client for these endpoints (default: every primary), with the cluster's TLS material. */
   client(endpoints: string | string[] = this.topology.primaries.map((p) => p.hostClientUrl)): Etcd3 {
-    return new Etcd3({
-      hosts: endpoints,
-      dialTimeout: 2000,
-      faultHandling: { global: noop, host: () => noop },
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 3000 }),
-    });
+    return connect(endpoints, { timeoutMs: 3000, tls: this.expectation.tls });
   }
 
   /** Destroys everything; then sweeps anything still labelled with this cluster's name. */

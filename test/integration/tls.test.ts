@@ -5,7 +5,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { noop } from 'cockatiel';
 import { dockerSkipReason } from '../harness/env';
 import { TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
@@ -41,7 +40,7 @@ describeEngine('a 3+2 cluster with mutual TLS', () => {
     ...(withCert ? { certChain: readFileSync(join(dir, 'client.crt')), privateKey: readFileSync(join(dir, 'client.key')) } : {}),
   });
   const tryPut = async (hosts: string, credentials?: ReturnType<typeof creds>) => {
-    const c = new Etcd3({ hosts, credentials, dialTimeout: 2000, faultHandling: { global: noop, host: () => noop }, defaultCallOptions: () => ({ deadline: Date.now() + 3000 }) });
+    const c = new Etcd3({ hosts, credentials, dialTimeout: 2000, defaultCallOptions: () => ({ deadline: Date.now() + 3000 }) });
     try {
       await c.put('/it/tls').value('x');
       return 'accepted';

@@ -1,0 +1,41 @@
+/**
+ * The one way this package makes an etcd client: one try per call (no retry policy, no circuit breaker),
+ * a dial timeout and a per-call deadline. Callers that wait for a cluster have their own retry loops and
+ * must see each failure as it is.
+ */
+import { readFileSync } from 'node:fs';
+import { noop } from 'cockatiel';
+import { Etcd3, type IOptions } from 'etcd3';
+
+export interface ConnectOptions {
+  /** Dial timeout and per-call deadline, in milliseconds. @default 2000 */
+  readonly timeoutMs?: number;
+  /** TLS material: paths of the CA certificate and the client's certificate and key. */
+  readonly tls?: { ca: string; cert: string; key: string } | null;
+  /** etcd RBAC login. */
+  readonly auth?: { username: string; password: string };
+}
+
+/** Reads TLS material into the etcd3 credentials shape; a missing file is one line naming it. */
+export function credentialsFrom(tls: NonNullable<ConnectOptions['tls']>): IOptions['credentials'] {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path);
+    } catch {
+      throw new Error(`cannot read ${path} (TLS material; see tls.dir)`);
+    }
+  };
+  return { rootCertificate: read(tls.ca), certChain: read(tls.cert), privateKey: read(tls.key) };
+}
+
+export function connect(hosts: string | string[], opts: ConnectOptions = {}): Etcd3 {
+  const timeout = opts.timeoutMs ?? 2000;
+  return new Etcd3({
+    hosts,
+    dialTimeout: timeout,
+    faultHandling: { global: noop, host: () => noop },
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+    ...(opts.tls ? { credentials: credentialsFrom(opts.tls) } : {}),
+    ...(opts.auth ? { auth: opts.auth } : {}),
+  });
+}
