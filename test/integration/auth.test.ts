@@ -17,7 +17,7 @@ jest.setTimeout(300_000);
 const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 const PASSWORD_ENV = 'IT_ETCD_ROOT_PASSWORD';
 
-describeEngine('a 3+1 TLS cluster with authentication', () => {
+describeEngine('a 3+2 TLS cluster with authentication', () => {
   let cluster: TestCluster;
   let pki: string;
   let stackDir: string;
@@ -25,7 +25,7 @@ describeEngine('a 3+1 TLS cluster with authentication', () => {
 
   beforeAll(async () => {
     pki = join(scratchDir('pki-auth'), 'pki');
-    cluster = await TestCluster.create('auth', { primaries: 3, secondaries: 1, tls: { dir: pki }, auth: { passwordEnv: PASSWORD_ENV } }, undefined, {
+    cluster = await TestCluster.create('auth', { primaries: 3, secondaries: 2, tls: { dir: pki }, auth: { passwordEnv: PASSWORD_ENV } }, undefined, {
       [PASSWORD_ENV]: password,
     });
     await ensurePki(pki, cluster.topology.tls!.nodes);
@@ -80,7 +80,7 @@ describeEngine('a 3+1 TLS cluster with authentication', () => {
   test('members and verify authenticate; without the password they stop with one line', async () => {
     const ok = await run(process.execPath, [BIN, 'members', '--stack', stackDir, '--json'], { env: { [PASSWORD_ENV]: password } });
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout).members.map((m: { state: string }) => m.state).sort()).toEqual(['follower', 'follower', 'leader', 'serving']);
+    expect(JSON.parse(ok.stdout).members.map((m: { state: string }) => m.state).sort()).toEqual(['follower', 'follower', 'leader', 'serving', 'serving']);
     const again = await run(process.execPath, [BIN, 'verify', '--enable-auth', '--stack', stackDir, '--timeout', '20'], { env: { [PASSWORD_ENV]: password } });
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('authentication already enabled');
