@@ -1,4 +1,4 @@
-import { resourcesOf, synthStack } from './helpers/synth';
+import { resourcesOf, stableAddress, synthStack } from './helpers/synth';
 
 /** What changes between two syntheses, by Terraform address. */
 function diff(before: Map<string, unknown>, after: Map<string, unknown>) {
@@ -8,7 +8,7 @@ function diff(before: Map<string, unknown>, after: Map<string, unknown>) {
   return { added, removed, changed };
 }
 
-const strip = (addresses: string[]) => addresses.map((a) => a.replace(/_[0-9A-F]{8}$/, '')).sort();
+const strip = (addresses: string[]) => addresses.map(stableAddress).sort();
 const spec = (secondaries: number) => ({ name: 'scale', primaries: 3, secondaries, ports: { primaryBase: 12379, secondaryBase: 22379 } });
 
 describe('scaling secondaries 2 -> 5 -> 1 touches only secondaries and the hook', () => {

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { QUIET_TERRAFORM_ENV, run, type TfJson } from '../helpers/synth';
+import { QUIET_TERRAFORM_ENV, run, stableAddress, type TfJson } from '../helpers/synth';
 import { DockerApi } from './docker-api';
 
 export type ActionKind = 'create' | 'destroy' | 'replace' | 'keep';
@@ -33,6 +33,13 @@ interface Applied {
 }
 
 export class ApplierError extends Error {}
+
+/** The sorted addresses (without cdktf's hash suffix) of the actions of one kind. */
+export const addressesOf = (actions: Action[], kind: ActionKind) =>
+  actions
+    .filter((a) => a.kind === kind)
+    .map((a) => stableAddress(a.address))
+    .sort();
 
 const REF = /^\$\{([a-z_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}$/;
 const ANY_REF = /\$\{([a-z_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}/g;

@@ -39,6 +39,9 @@ export function resourcesOf(tf: TfJson): Map<string, Record<string, unknown>> {
   return out;
 }
 
+/** A Terraform address without cdktf's 8-hex hash suffix, e.g. `docker_container.cluster_primary-1_container`. */
+export const stableAddress = (address: string) => address.replace(/_[0-9A-F]{8}$/, '');
+
 export function scratchDir(prefix: string): string {
   mkdirSync(WORK_DIR, { recursive: true });
   return mkdtempSync(join(WORK_DIR, `${prefix}-`));

@@ -2,10 +2,9 @@
  * Issue 3: synthesized clusters come up on the real engine and form exactly the declared cluster.
  * The post-apply hook runs under real Terraform as part of every apply.
  */
-import { dockerSkipReason } from '../harness/env';
+import { describeEngine } from '../harness/env';
 import { TestCluster } from '../harness/test-cluster';
 
-const describeEngine = dockerSkipReason() ? describe.skip : describe;
 jest.setTimeout(240_000);
 
 describeEngine.each([

@@ -3,10 +3,9 @@
  * and accepts writes; start it again: it rejoins as the same member. Stop everything and start it again:
  * every key is still there.
  */
-import { dockerSkipReason } from '../harness/env';
+import { describeEngine } from '../harness/env';
 import { eventually, TestCluster } from '../harness/test-cluster';
 
-const describeEngine = dockerSkipReason() ? describe.skip : describe;
 jest.setTimeout(300_000);
 
 describeEngine('failover and restart of a 3+1 cluster', () => {

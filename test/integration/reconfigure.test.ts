@@ -4,18 +4,15 @@
  * goes, founders keep their containers, and no acknowledged write is lost. Growing while a voter is down
  * is refused before anything changes.
  */
-import type { Action } from '../harness/applier';
-import { HookFailed } from '../harness/applier';
-import { dockerSkipReason } from '../harness/env';
+import { addressesOf, HookFailed } from '../harness/applier';
+import { describeEngine } from '../harness/env';
 import { TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
 import { verifyCluster } from '../../lib/verify';
 
-const describeEngine = dockerSkipReason() ? describe.skip : describe;
 jest.setTimeout(600_000);
 
-const strip = (actions: Action[], kind: Action['kind']) =>
-  actions.filter((a) => a.kind === kind).map((a) => a.address.replace(/_[0-9A-F]{8}$/, '')).sort();
+const strip = addressesOf;
 
 describeEngine('growing and shrinking the primaries of a live cluster', () => {
   let cluster: TestCluster;

@@ -2,16 +2,14 @@
  * Issue 3: scaling secondaries 2 -> 5 -> 1 by applying the new synthesis as a diff creates and destroys
  * only secondaries, keeps every primary container, and loses no acknowledged write.
  */
-import type { Action } from '../harness/applier';
-import { dockerSkipReason } from '../harness/env';
+import { addressesOf } from '../harness/applier';
+import { describeEngine } from '../harness/env';
 import { TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
 
-const describeEngine = dockerSkipReason() ? describe.skip : describe;
 jest.setTimeout(300_000);
 
-const strip = (actions: Action[], kind: Action['kind']) =>
-  actions.filter((a) => a.kind === kind).map((a) => a.address.replace(/_[0-9A-F]{8}$/, '')).sort();
+const strip = addressesOf;
 
 describeEngine('scaling secondaries 2 -> 5 -> 1 on a live cluster', () => {
   let cluster: TestCluster;

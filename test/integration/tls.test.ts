@@ -5,11 +5,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { dockerSkipReason } from '../harness/env';
+import { describeEngine } from '../harness/env';
 import { TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
 
-const describeEngine = dockerSkipReason() ? describe.skip : describe;
 jest.setTimeout(300_000);
 const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 

@@ -5,12 +5,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HookFailed } from '../harness/applier';
-import { dockerSkipReason, freePortRange } from '../harness/env';
+import { describeEngine, freePortRange } from '../harness/env';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, type TfJson } from '../helpers/synth';
 import { verifyCluster } from '../../lib/verify';
 
-const describeEngine = dockerSkipReason() ? describe.skip : describe;
 jest.setTimeout(300_000);
 const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 
