@@ -26,13 +26,6 @@ export function dockerSkipReason(): string | undefined {
   return process.env[SKIP_ENV];
 }
 
-/**
- * `describe` for suites that need the engine. Outside CI without an engine the global setup printed one
- * line and set SKIP_ENV, and these suites are reported as skipped; in CI the global setup fails the run
- * instead, so nothing is ever skipped there.
- */
-export const describeEngine: jest.Describe = dockerSkipReason() ? describe.skip : describe;
-
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();

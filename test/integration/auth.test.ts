@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { noop } from 'cockatiel';
 import { ensurePki } from '../../lib/pki-make';
-import { describeEngine } from '../harness/env';
+import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
 

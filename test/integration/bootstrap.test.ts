@@ -2,7 +2,7 @@
  * Issue 3: synthesized clusters come up on the real engine and form exactly the declared cluster.
  * The post-apply hook runs under real Terraform as part of every apply.
  */
-import { describeEngine } from '../harness/env';
+import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
 
 jest.setTimeout(240_000);

@@ -3,7 +3,7 @@
  * and accepts writes; start it again: it rejoins as the same member. Stop everything and start it again:
  * every key is still there.
  */
-import { describeEngine } from '../harness/env';
+import { describeEngine } from '../harness/describe-engine';
 import { eventually, TestCluster } from '../harness/test-cluster';
 
 jest.setTimeout(300_000);

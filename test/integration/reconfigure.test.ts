@@ -5,7 +5,7 @@
  * is refused before anything changes.
  */
 import { addressesOf, HookFailed } from '../harness/applier';
-import { describeEngine } from '../harness/env';
+import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
 import { verifyCluster } from '../../lib/verify';

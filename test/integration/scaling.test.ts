@@ -3,7 +3,7 @@
  * only secondaries, keeps every primary container, and loses no acknowledged write.
  */
 import { addressesOf } from '../harness/applier';
-import { describeEngine } from '../harness/env';
+import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
 

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { describeEngine } from '../harness/env';
+import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
 

@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HookFailed } from '../harness/applier';
-import { describeEngine, freePortRange } from '../harness/env';
+import { describeEngine } from '../harness/describe-engine';
+import { freePortRange } from '../harness/env';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, type TfJson } from '../helpers/synth';
 import { verifyCluster } from '../../lib/verify';
