@@ -4,7 +4,7 @@ import { Network } from '@cdktf/provider-docker/lib/network';
 import { Construct } from 'constructs';
 import { checkPki, PkiError } from '../lib/pki';
 import { type EtcdClusterProps, SpecError, validateSpec } from '../lib/spec';
-import { buildTopology, expectationOf, LABEL_CLUSTER, memberOpOf, type Expectation, type Topology } from '../lib/topology';
+import { buildTopology, expectationOf, LABEL_CLUSTER, memberOpOf, replacementsOf, type Expectation, type Topology } from '../lib/topology';
 import { EtcdNode, memberProvisioner } from './etcd-node';
 import { VerifyHook } from './verify-hook';
 
@@ -106,6 +106,7 @@ export class EtcdCluster extends Construct {
         expectation: this.expectation,
         command: t.verify.command,
         timeoutSeconds: t.verify.timeoutSeconds,
+        replacements: replacementsOf(t),
         dependsOn: [...this.primaries.map((n) => n.member!), ...this.secondaries.map((n) => n.container)],
       });
     }

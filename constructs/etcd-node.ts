@@ -63,17 +63,21 @@ export class EtcdNode extends Construct {
     const labels = Object.entries(node.labels).map(([label, value]) => ({ label, value }));
     const env = Object.entries(node.env).map(([k, v]) => `${k}=${v}`);
 
-    if (node.role === 'primary') {
-      this.volume = new Volume(this, 'data', { name: node.volume, labels });
-    }
     const m = props.membership;
+    // A replacement's hooks are replaced with each new generation, so that their provisioners run again.
+    const generation = node.role === 'primary' && node.generation > 0 ? node.generation : undefined;
     if (m && node.role === 'primary' && node.joins) {
       this.join = new DataResource(this, 'join', {
         input: m.op,
+        triggersReplace: generation === undefined ? undefined : { generation },
         dependsOn: m.after ? [m.after] : undefined,
         provisioners: [memberProvisioner(m.command, 'add')],
       });
       this.join.overrideLogicalId(`${m.addressStem}_join`);
+    }
+    if (node.role === 'primary') {
+      // After `member add`, which refuses when a volume of this name is left over from a removed member.
+      this.volume = new Volume(this, 'data', { name: node.volume, labels, dependsOn: this.join ? [this.join] : undefined });
     }
 
     this.container = new Container(this, 'container', {
@@ -99,6 +103,7 @@ export class EtcdNode extends Construct {
     if (m && node.role === 'primary') {
       this.member = new DataResource(this, 'member', {
         input: m.op,
+        triggersReplace: generation === undefined ? undefined : { generation },
         dependsOn: [this.container],
         provisioners: node.joins ? [memberProvisioner(m.command, `promote --timeout ${m.timeoutSeconds}`)] : undefined,
       });

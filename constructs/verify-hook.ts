@@ -8,13 +8,15 @@ export interface VerifyHookProps {
   /** How to run the CLI, e.g. `npx --no-install etcd-cluster`. */
   readonly command: string;
   readonly timeoutSeconds: number;
+  /** Replaced primaries and their generations: a replacement keeps names and URLs, yet must be verified. */
+  readonly replacements?: string;
   /** Everything the live cluster is made of: the hook runs after all of it. */
   readonly dependsOn: ITerraformDependable[];
 }
 
 /**
  * The post-apply hook: a built-in `terraform_data` resource whose local-exec provisioner runs
- * `etcd-cluster verify`. It is replaced, and so runs again, exactly when the membership changes; a failed
+ * `etcd-cluster verify`. It is replaced, and so runs again, exactly when the membership changes or a primary is replaced; a failed
  * verification fails the apply and taints the resource, so the next apply retries it.
  */
 export class VerifyHook extends Construct {
@@ -23,7 +25,7 @@ export class VerifyHook extends Construct {
   constructor(scope: Construct, id: string, props: VerifyHookProps) {
     super(scope, id);
     this.resource = new DataResource(this, 'hook', {
-      triggersReplace: { membership: membershipOf(props.expectation) },
+      triggersReplace: { membership: membershipOf(props.expectation), ...(props.replacements ? { replacements: props.replacements } : {}) },
       input: props.expectation,
       dependsOn: props.dependsOn,
       provisioners: [

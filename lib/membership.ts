@@ -5,6 +5,7 @@
  * that a retried apply picks up where it stopped.
  */
 import type { Etcd3 } from 'etcd3';
+import { DockerHostError, findVolume } from './docker-volume';
 import { connect } from './etcd-client';
 import { z } from 'zod';
 import { InputError } from './expectation';
@@ -23,6 +24,9 @@ const schema = z.object({
   name: z.string().min(1),
   peerUrl: url,
   endpoints: z.array(url).min(1),
+  replaces: z.boolean(),
+  volume: z.string().min(1),
+  docker: z.object({ host: z.string().min(1), sshOpts: z.array(z.string()) }).nullable(),
   tls: z.object({ ca: z.string(), cert: z.string(), key: z.string() }).nullable(),
   auth: z.object({ user: z.literal('root'), passwordEnv: z.string() }).nullable(),
 });
@@ -115,14 +119,63 @@ export async function addMember(op: MemberOp, password?: string): Promise<string
   try {
     const { list, via } = await s.members();
     const existing = list.find((m) => m.peerURLs.includes(op.peerUrl));
-    if (existing) return `${op.name} is already a member (${existing.isLearner ? 'learner' : 'voter'})`;
+    // A learner at this URL is this member, added by an earlier try; so is a voter, unless it is replaced.
+    if (existing && (existing.isLearner || !op.replaces)) return `${op.name} is already a member (${existing.isLearner ? 'learner' : 'voter'})`;
     const pending = list.find((m) => m.isLearner);
     if (pending) throw new MembershipError(`refusing to add ${op.name}: learner ${pending.name || pending.peerURLs[0]} is still pending; promote or remove it first`);
-    await requireHealthyVoters(s, op, list);
-    await s.client(via).cluster.memberAdd({ peerURLs: [op.peerUrl], isLearner: true });
-    return `added ${op.name} as a learner (${op.peerUrl})`;
+    await requireHealthyVoters(s, op, list, existing?.peerURLs[0]);
+    if (existing && list.filter((m) => !m.isLearner).length <= 1) {
+      throw new MembershipError(`refusing to replace ${op.name}: it is the only voting member, and removing it would lose the cluster`);
+    }
+    await requireNoVolume(op);
+    const done: string[] = [];
+    if (existing) {
+      const others = op.endpoints.filter((e) => e !== endpointOf(op, op.name));
+      await s.client(others.includes(via) ? via : others[0] ?? via).cluster.memberRemove({ ID: existing.ID });
+      done.push(`removed the replaced member ${op.name} (ID ${existing.ID})`);
+    }
+    const added = await addLearner(s, op);
+    done.push(`added ${op.name} as a learner (${op.peerUrl}, ID ${added})`);
+    return done.join('; ');
   } finally {
     s.close();
+  }
+}
+
+/** Adds the learner, retrying while etcd's strict reconfiguration check is still settling after a removal. */
+async function addLearner(s: Session, op: MemberOp): Promise<string> {
+  const until = Date.now() + 20_000;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
+    const endpoints = op.endpoints.filter((e) => e !== endpointOf(op, op.name));
+    let last = '';
+    for (const endpoint of endpoints.length ? endpoints : op.endpoints) {
+      try {
+        const r = await s.client(endpoint).cluster.memberAdd({ peerURLs: [op.peerUrl], isLearner: true });
+        return r.member.ID;
+      } catch (e) {
+        last = text(e);
+        if (/already exists|member count is unequal/i.test(last)) throw new MembershipError(`could not add ${op.name}: ${last}`);
+      }
+    }
+    if (Date.now() + delay > until) throw new MembershipError(`could not add ${op.name}: ${last}`);
+    await sleep(delay);
+  }
+}
+
+/** Refuses when the member's data volume exists already: it would hold a removed member's data. */
+async function requireNoVolume(op: MemberOp): Promise<void> {
+  let found;
+  try {
+    found = await findVolume(op.volume, op.docker?.host, op.docker?.sshOpts);
+  } catch (e) {
+    if (e instanceof DockerHostError) throw new MembershipError(`refusing to add ${op.name}: cannot check for a leftover data volume: ${e.message}`);
+    throw e;
+  }
+  if (found) {
+    const host = op.docker?.host ?? 'the Docker host';
+    throw new MembershipError(
+      `refusing to add ${op.name}: data volume ${op.volume} already exists on ${host}${found.createdAt ? ` (created ${found.createdAt})` : ''} and may hold a removed member's data; keep what you need from it, remove it (docker volume rm ${op.volume}) and deploy again`,
+    );
   }
 }
 

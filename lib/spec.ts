@@ -40,6 +40,14 @@ export interface EtcdClusterProps {
    */
   readonly initialPrimaries?: number;
   /**
+   * Primaries to replace with a fresh member: primary number -> replacement generation (1, then 2, ...).
+   * Raising a primary's generation makes the next deploy remove its old member from etcd, give it a new
+   * empty data volume (`<name>-primary-<i>-data-r<generation>`) and add it back as a learner with a new
+   * member ID. Keep the entry afterwards: dropping it would replace the member again.
+   * @default {}
+   */
+  readonly replace?: Record<string, number>;
+  /**
    * Stateless etcd clients (by default etcd grpc-proxies). Scaling them touches nothing else.
    * @default 0
    */
@@ -182,6 +190,12 @@ const schema = z.strictObject({
     .regex(NAME_PATTERN, { error: 'must be a DNS label: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen' }),
   primaries: voterCount().default(3),
   initialPrimaries: voterCount().optional(),
+  replace: z
+    .record(
+      z.string().regex(/^[1-9]$/, { error: 'keys must be primary numbers 1 to 9' }),
+      z.int({ error: 'must be a whole generation number, 1 or more' }).min(1, { error: 'must be a whole generation number, 1 or more' }).max(999, { error: 'must be at most 999' }),
+    )
+    .default({}),
   secondaries: z
     .int({ error: 'must be a whole number, 0 or more' })
     .min(0, { error: 'must be 0 or more' })
@@ -277,6 +291,9 @@ function crossFieldProblem(spec: ClusterSpec): string | undefined {
   if (lastPrimary > 65535) {
     return `ports.primaryBase: ${primaryBase} leaves no room for ${spec.primaries} primaries (last port ${lastPrimary} > 65535)`;
   }
+  for (const key of Object.keys(spec.replace)) {
+    if (Number(key) > spec.primaries) return `replace.${key}: primary ${key} is not declared (primaries: ${spec.primaries})`;
+  }
   const lastSecondary = secondaryBase + spec.secondaries - 1;
   if (lastSecondary > 65535) {
     return `ports.secondaryBase: ${secondaryBase} leaves no room for ${spec.secondaries} secondaries (last port ${lastSecondary} > 65535)`;
@@ -337,6 +354,11 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
     const full = field ? `${field}.${key}` : key;
     const allowed = allowedKeysAt(issue.path);
     return `${full}: unknown key${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`;
+  }
+  if (issue.code === 'invalid_key') {
+    // A record key that fails its own schema: say which key, with that schema's message.
+    const key = String(issue.path[issue.path.length - 1]);
+    return `${field}: ${issue.issues[0]?.message ?? 'is not an allowed key'} (got key ${JSON.stringify(key)})`;
   }
   const value = valueAt(input, issue.path);
   if (value === undefined && issue.code === 'invalid_type') return `${field}: is required`;

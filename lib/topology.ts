@@ -70,8 +70,13 @@ interface NodeBase {
 
 export interface PrimaryNode extends NodeBase {
   readonly role: 'primary';
-  /** True for a primary above `initialPrimaries`: it joins a running cluster (learner, then promoted). */
+  /**
+   * True for a primary above `initialPrimaries`, or one being replaced: it joins a running cluster
+   * (learner, then promoted).
+   */
   readonly joins: boolean;
+  /** Replacement generation from the spec's `replace`: 0 for the original member. */
+  readonly generation: number;
   readonly peerUrl: string;
   readonly clientUrl: string;
   readonly volume: string;
@@ -124,8 +129,17 @@ export interface MemberOp {
   readonly cluster: string;
   readonly name: string;
   readonly peerUrl: string;
-  /** Host endpoints of primaries 1..i: stable while the cluster grows further. */
+  /**
+   * Host endpoints of primaries 1..i: stable while the cluster grows further. A replacement lists every
+   * primary, since primary i itself is the one being replaced.
+   */
   readonly endpoints: string[];
+  /** True when the member replaces an earlier one of the same name (spec `replace`): add removes the old one first. */
+  readonly replaces: boolean;
+  /** The member's data volume, which must not exist yet when it joins (a leftover holds a removed member's data). */
+  readonly volume: string;
+  /** Docker host of the volume (`unix://...`, `ssh://...`); null: the deploying machine's default (DOCKER_HOST). */
+  readonly docker: { readonly host: string; readonly sshOpts: string[] } | null;
   readonly tls: Expectation['tls'];
   readonly auth: Expectation['auth'];
 }
@@ -208,16 +222,22 @@ export function buildTopology(spec: ClusterSpec): Topology {
 
   const primaries: PrimaryNode[] = names.map((n, k) => {
     const port = { internal: CLIENT_PORT, external: spec.ports.primaryBase + k, ip: spec.ports.bindAddress };
-    const joins = k + 1 > initialCount;
+    const generation = spec.replace[String(k + 1)] ?? 0;
+    const joins = k + 1 > initialCount || generation > 0;
+    // etcd admits a joiner only when --initial-cluster lists exactly the members it finds: primaries 1..i
+    // while growing, every primary when one is replaced.
+    const joinCluster = generation > 0 ? clusterOf(names.length) : clusterOf(k + 1);
     return {
       role: 'primary',
       index: k + 1,
       joins,
+      generation,
       name: n,
       image: spec.image,
       peerUrl: peerUrl(n),
       clientUrl: clientUrl(n),
-      volume: `${n}-data`,
+      // A replacement starts empty: a new volume name makes Terraform replace the old one.
+      volume: generation > 0 ? `${n}-data-r${generation}` : `${n}-data`,
       // Flags only: an ETCD_* variable next to its flag makes etcd exit.
       command: [
         ETCD_BIN,
@@ -227,7 +247,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
         `--listen-client-urls=${scheme}://0.0.0.0:${CLIENT_PORT}`,
         `--advertise-client-urls=${clientUrl(n)}`,
         `--initial-advertise-peer-urls=${peerUrl(n)}`,
-        `--initial-cluster=${joins ? clusterOf(k + 1) : initialCluster}`,
+        `--initial-cluster=${joins ? joinCluster : initialCluster}`,
         `--initial-cluster-state=${joins ? 'existing' : 'new'}`,
         `--initial-cluster-token=${token}`,
         ...serverTls,
@@ -363,7 +383,10 @@ export function memberOpOf(t: Topology, p: PrimaryNode): MemberOp {
     cluster: t.name,
     name: p.name,
     peerUrl: p.peerUrl,
-    endpoints: t.primaries.slice(0, p.index).map((x) => x.hostClientUrl),
+    endpoints: t.primaries.slice(0, p.generation > 0 ? t.primaries.length : p.index).map((x) => x.hostClientUrl),
+    replaces: p.generation > 0,
+    volume: p.volume,
+    docker: null,
     tls: e.tls,
     auth: e.auth,
   };
@@ -372,4 +395,9 @@ export function memberOpOf(t: Topology, p: PrimaryNode): MemberOp {
 /** One line per member, for `triggers_replace`: it changes exactly when membership does. */
 export function membershipOf(e: Expectation): string {
   return [...e.primaries.map((p) => `${p.name}=${p.peerUrl}`), ...e.secondaries.map((s) => `${s.name}=${s.registrationKey ?? s.endpoint}`)].join(',');
+}
+
+/** The replaced primaries and their generations (`<name>=r<g>`), for the hook's trigger; empty when none. */
+export function replacementsOf(t: Topology): string {
+  return t.primaries.filter((p) => p.generation > 0).map((p) => `${p.name}=r${p.generation}`).join(',');
 }

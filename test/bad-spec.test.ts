@@ -22,7 +22,7 @@ const BAD: [string, string | null, string, string][] = [
   ['port out of range', 'name: bad\nports:\n  primaryBase: 70000\n', 'cluster.yaml', 'ports.primaryBase: must be 1 to 65535 (got 70000)'],
   ['ports running past 65535', 'name: bad\nprimaries: 5\nports:\n  primaryBase: 65533\n', 'cluster.yaml', 'ports.primaryBase: 65533 leaves no room for 5 primaries (last port 65537 > 65535)'],
   ['bind address not an address', 'name: bad\nports:\n  bindAddress: localhost\n', 'cluster.yaml', 'ports.bindAddress: must be an IPv4 address (got "localhost")'],
-  ['unknown key', 'name: bad\nreplicas: 3\n', 'cluster.yaml', 'replicas: unknown key (allowed: name, primaries, initialPrimaries, secondaries, image, token, ports, network, secondary, verify, etcd, tls, auth)'],
+  ['unknown key', 'name: bad\nreplicas: 3\n', 'cluster.yaml', 'replicas: unknown key (allowed: name, primaries, initialPrimaries, replace, secondaries, image, token, ports, network, secondary, verify, etcd, tls, auth)'],
   ['unknown nested key', 'name: bad\nports:\n  base: 1\n', 'cluster.yaml', 'ports.base: unknown key (allowed: bindAddress, primaryBase, secondaryBase)'],
   ['bad subnet', 'name: bad\nnetwork:\n  subnet: 10.1.2.3/24\n', 'cluster.yaml', 'network.subnet: must be an IPv4 subnet in CIDR form with a prefix of /8 to /29, e.g. 172.28.0.0/24 (got "10.1.2.3/24")'],
   ['ETCD_ variable for a secondary', 'name: bad\nsecondary:\n  env:\n    ETCD_NAME: x\n', 'cluster.yaml', 'secondary.env.ETCD_NAME: ETCD_* variables conflict with etcd flags; pass flags in command instead (got "x")'],

@@ -153,6 +153,29 @@ describe('membership of primaries', () => {
     });
   });
 
+  test('replacing a founder: a join hook, a fresh volume after it, state existing with every primary, hooks replaced per generation', () => {
+    const before = resourcesOf(synthStack({ name: 'g', primaries: 3 }));
+    const after = resourcesOf(synthStack({ name: 'g', primaries: 3, replace: { '2': 1 } }));
+    // The other primaries do not move.
+    for (const [k, v] of before) if (/primary-[13]_(container|data|member)/.test(k)) expect(JSON.stringify(after.get(k))).toBe(JSON.stringify(v));
+    const get = (prefix: string) => [...after.entries()].find(([k]) => k.startsWith(prefix))![1];
+    expect(get('docker_volume.cluster_primary-2_data')).toMatchObject({ name: 'g-primary-2-data-r1', depends_on: ['terraform_data.cluster_primary-2_join'] });
+    expect(get('docker_container.cluster_primary-2_container').command).toEqual(
+      expect.arrayContaining([
+        '--initial-cluster-state=existing',
+        '--initial-cluster=g-primary-1=http://g-primary-1:2380,g-primary-2=http://g-primary-2:2380,g-primary-3=http://g-primary-3:2380',
+      ]),
+    );
+    const join = after.get('terraform_data.cluster_primary-2_join')!;
+    expect(join.triggers_replace).toEqual({ generation: 1 });
+    expect(join.input).toMatchObject({ name: 'g-primary-2', replaces: true, volume: 'g-primary-2-data-r1', endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.1:2380', 'http://127.0.0.1:2381'] });
+    expect(after.get('terraform_data.cluster_primary-2_member')!.triggers_replace).toEqual({ generation: 1 });
+    expect(before.get('terraform_data.cluster_primary-2_member')!.triggers_replace).toBeUndefined();
+    const again = resourcesOf(synthStack({ name: 'g', primaries: 3, replace: { '2': 2 } }));
+    expect(again.get('terraform_data.cluster_primary-2_join')!.triggers_replace).toEqual({ generation: 2 });
+    expect([...again.entries()].find(([k]) => k.startsWith('docker_volume.cluster_primary-2_data'))![1].name).toBe('g-primary-2-data-r2');
+  });
+
   test('every absent primary number has a removed block that runs member remove', () => {
     const tf = synthStack({ name: 'g', primaries: 3 }) as unknown as { removed: { from: string; provisioner: object[] }[] };
     expect(tf.removed.map((r) => r.from)).toEqual([4, 5, 6, 7, 8, 9].map((i) => `terraform_data.cluster_primary-${i}_member`));

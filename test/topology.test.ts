@@ -169,3 +169,22 @@ describe('topology options', () => {
     expect(new Set(ports).size).toBe(n + 3);
   });
 });
+
+describe('replacing primaries', () => {
+  test.each([
+    [{ x: 1 }, 'replace.x: keys must be primary numbers 1 to 9 (got key "x")'],
+    [{ '2': 0 }, 'replace.2: must be a whole generation number, 1 or more (got 0)'],
+    [{ '4': 1 }, 'replace.4: primary 4 is not declared (primaries: 3)'],
+    [[1], 'replace: must be a mapping (got [1])'],
+  ])('bad replace %j is one line naming the field', (replace, message) => {
+    expect(() => validateSpec({ name: 'r', replace })).toThrow(message);
+  });
+
+  test('a replaced primary joins with a new volume; the others are untouched', () => {
+    const plain = topo({ name: 'r' });
+    const t = topo({ name: 'r', replace: { '1': 3 } });
+    expect(t.primaries[0]).toMatchObject({ joins: true, generation: 3, volume: 'r-primary-1-data-r3' });
+    expect(t.primaries[0].command).toContain('--initial-cluster-state=existing');
+    expect(t.primaries.slice(1)).toEqual(plain.primaries.slice(1));
+  });
+});

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { QUIET_TERRAFORM_ENV, run, stableAddress, type TfJson } from '../helpers/synth';
 import { DockerApi } from './docker-api';
 
-export type ActionKind = 'create' | 'destroy' | 'replace' | 'keep';
+export type ActionKind = 'create' | 'destroy' | 'replace' | 'update' | 'keep';
 export interface Action {
   readonly kind: ActionKind;
   readonly address: string;
@@ -25,6 +25,8 @@ interface Resource {
   readonly config: Config;
   /** Addresses this resource needs first: references and depends_on. */
   readonly deps: string[];
+  /** Addresses whose attributes it references: their replacement replaces it too (depends_on alone does not). */
+  readonly refs: string[];
 }
 interface Applied {
   readonly resource: Resource;
@@ -228,13 +230,14 @@ export class DockerApplier {
         const address = `${type}.${name}`;
         const config = stripMeta(raw);
         checkAttributes(address, config, schema);
-        const deps = new Set<string>((config.depends_on as string[] | undefined) ?? []);
+        const refs = new Set<string>();
         walkStrings(type === 'terraform_data' ? { ...config, provisioner: undefined } : config, (s) => {
           if (!s.includes('${')) return;
           if (type !== 'terraform_data' && !REF.test(s)) throw new ApplierError(`applier: ${address}: expression ${s} is not implemented (only whole \${type.name.attr} references)`);
-          for (const m of s.matchAll(ANY_REF)) deps.add(`${m[1]}.${m[2]}`);
+          for (const m of s.matchAll(ANY_REF)) refs.add(`${m[1]}.${m[2]}`);
         });
-        out.set(address, { address, type, config, deps: [...deps] });
+        const deps = new Set<string>([...((config.depends_on as string[] | undefined) ?? []), ...refs]);
+        out.set(address, { address, type, config, deps: [...deps], refs: [...refs] });
       }
     }
     for (const r of out.values()) {
@@ -258,9 +261,13 @@ export class DockerApplier {
       for (const r of wave) {
         const old = this.state.get(r.address);
         if (!old) actions.push({ kind: 'create', address: r.address });
-        else if (JSON.stringify(old.resource.config) !== JSON.stringify(r.config) || r.deps.some((d) => replaced.has(d))) {
+        else if (needsReplacement(old.resource, r) || r.refs.some((d) => replaced.has(d))) {
           replaced.add(r.address);
           actions.push({ kind: 'replace', address: r.address });
+        } else if (JSON.stringify(old.resource.config) !== JSON.stringify(r.config)) {
+          // Terraform updates a terraform_data's input in place (no provisioner runs); nothing else changes.
+          this.state.set(r.address, { ...old, resource: r });
+          actions.push({ kind: 'update', address: r.address });
         } else actions.push({ kind: 'keep', address: r.address });
       }
     }
@@ -516,6 +523,20 @@ function checkAttributes(address: string, config: Config, schema: Record<string,
       }
     }
   }
+}
+
+/**
+ * Whether a change replaces the resource. Every attribute of the Docker resources we emit forces a new
+ * resource; a terraform_data is replaced only when its triggers_replace changes (input is updated in place,
+ * provisioners and depends_on change nothing by themselves).
+ */
+function needsReplacement(old: Resource, next: Resource): boolean {
+  if (next.type !== 'terraform_data') {
+    const { depends_on: _a, ...a } = old.config;
+    const { depends_on: _b, ...b } = next.config;
+    return JSON.stringify(a) !== JSON.stringify(b);
+  }
+  return JSON.stringify(old.config.triggers_replace) !== JSON.stringify(next.config.triggers_replace);
 }
 
 /** Resources grouped by dependency depth: every resource comes after all it depends on. */

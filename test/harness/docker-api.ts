@@ -118,10 +118,17 @@ export class DockerApi {
   }
 
   async removeContainer(name: string): Promise<void> {
-    try {
-      await this.call('DELETE', `/containers/${encodeURIComponent(name)}?force=1&v=1`);
-    } catch (e) {
-      if (!(e instanceof DockerApiError && e.status === 404)) throw e;
+    // A container whose process is exiting or restarting at that moment (an etcd member just removed
+    // from its cluster exits, and its restart policy starts it again) refuses removal briefly: retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.call('DELETE', `/containers/${encodeURIComponent(name)}?force=1&v=1`);
+        return;
+      } catch (e) {
+        if (e instanceof DockerApiError && e.status === 404) return;
+        if (attempt >= 10 || !(e instanceof DockerApiError && /is not running|in progress|restarting/i.test(e.message))) throw e;
+        await new Promise((r) => setTimeout(r, 300 * attempt));
+      }
     }
   }
 
