@@ -175,7 +175,7 @@ async function baselineDeploy(docker: DockerApi, primaries: number, proxies: num
  * moment the apply starts (no secondaries: their registration would be what is measured).
  */
 async function verifyLag(primaries: number): Promise<{ afterFirstWrite: number; afterAllServe: number }> {
-  const cluster = await TestCluster.create(`lag${primaries}`, { primaries, secondaries: 0, verify: { enabled: false } }, BENCH_PREFIX);
+  const cluster = await TestCluster.create(`lag${primaries}`, { primaries, secondaries: 0, verify: { enabled: false } }, { namePrefix: BENCH_PREFIX });
   cluster.say = () => undefined;
   try {
     const started = Date.now();
@@ -218,7 +218,7 @@ async function oursDeploy(primaries: number, secondaries: number, tuned: boolean
     secondaries,
     verify: { enabled: false },
     ...(tuned ? { etcd: { heartbeatIntervalMs: 50, electionTimeoutMs: 500 } } : {}),
-  }, BENCH_PREFIX);
+  }, { namePrefix: BENCH_PREFIX });
   cluster.say = () => undefined;
   try {
     const started = Date.now();
@@ -294,7 +294,7 @@ creating containers in dependency waves with no waiting between them (kept).`);
 
 // ---- 3. verification latency on 5+20 ----
 async function benchVerify(): Promise<void> {
-  const cluster = await TestCluster.create('bench520', { primaries: 5, secondaries: 20, verify: { enabled: false } }, BENCH_PREFIX);
+  const cluster = await TestCluster.create('bench520', { primaries: 5, secondaries: 20, verify: { enabled: false } }, { namePrefix: BENCH_PREFIX });
   cluster.say = () => undefined;
   try {
     await cluster.apply();
@@ -371,7 +371,7 @@ async function load(endpoint: string, kind: 'put' | 'get', seconds: number, conc
 }
 
 async function benchThroughput(): Promise<void> {
-  const cluster = await TestCluster.create('benchtp', { primaries: 3, secondaries: 1, verify: { enabled: false } }, BENCH_PREFIX);
+  const cluster = await TestCluster.create('benchtp', { primaries: 3, secondaries: 1, verify: { enabled: false } }, { namePrefix: BENCH_PREFIX });
   cluster.say = () => undefined;
   const SECONDS = 3;
   const CONC = 16;

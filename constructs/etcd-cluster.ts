@@ -1,6 +1,7 @@
 import { Annotations, TerraformStack } from 'cdktf';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
 import { checkPki, PkiError } from '../lib/pki';
 import { type EtcdClusterProps, SpecError, validateSpec } from '../lib/spec';
@@ -10,17 +11,31 @@ import { VerifyHook } from './verify-hook';
 
 const withoutType = <T extends { type: string }>({ type: _type, ...rest }: T) => rest;
 
+/** What every Docker host of the cluster holds besides members: its provider, network and images. */
+export interface HostResources {
+  /** The host's provider (alias = host name); undefined on a single host, which uses the stack's provider. */
+  readonly provider?: DockerProvider;
+  readonly network: Network;
+  readonly image: Image;
+  readonly secondaryImage: Image;
+}
+
 /**
- * An etcd cluster on one Docker host: an odd number of voting primaries and any number of stateless
- * secondaries, plus a post-apply hook that verifies the live membership.
+ * An etcd cluster on one Docker host, or spread over several: an odd number of voting primaries and any
+ * number of stateless secondaries, plus a post-apply hook that verifies the live membership.
  *
  * Construct IDs are a public contract (they become Terraform addresses): `network`, `image`,
- * `secondary-image` (only with `secondary.image`), `primary-<i>`, `secondary-<j>` and `verify`.
+ * `secondary-image` (only with `secondary.image`), `primary-<i>`, `secondary-<j>` and `verify`. With
+ * `hosts`, each host's provider, network and images live under `host-<name>` instead
+ * (`host-<name>/provider`, `host-<name>/network`, ...), and every member is bound to its host's provider.
  */
 export class EtcdCluster extends Construct {
   public readonly topology: Topology;
   public readonly expectation: Expectation;
+  /** The cluster's network; with hosts, the first host's (every host has its own: see `hosts`). */
   public readonly network: Network;
+  /** Per-host resources by host name; the single host of a cluster without hosts is under ''. */
+  public readonly hosts: Map<string, HostResources>;
   public readonly primaries: EtcdNode[];
   public readonly secondaries: EtcdNode[];
   public readonly hook?: VerifyHook;
@@ -47,7 +62,11 @@ export class EtcdCluster extends Construct {
       Annotations.of(this).addWarning('auth: passwords and tokens travel in plaintext without TLS (set tls.dir)');
     }
     const bind = t.primaries[0].port.ip;
-    if (!t.tls && bind !== '127.0.0.1') {
+    if (!t.tls && t.hosts.length) {
+      Annotations.of(this).addWarning(
+        'hosts: members publish client and peer ports on their host addresses without TLS; anyone who reaches them can read and write everything, or join as a peer (set tls.dir)',
+      );
+    } else if (!t.tls && bind !== '127.0.0.1') {
       Annotations.of(this).addWarning(`ports.bindAddress: ${bind} exposes the cluster beyond loopback without TLS; anyone who reaches it can read and write everything (set tls.dir)`);
     }
     if (t.primaries.length >= 7) {
@@ -56,18 +75,33 @@ export class EtcdCluster extends Construct {
       );
     }
 
-    this.network = new Network(this, 'network', {
-      name: t.network.name,
-      driver: 'bridge',
-      labels: [{ label: LABEL_CLUSTER, value: t.name }],
-      // The gateway is explicit: one read back from Docker would show as a diff and replace the network.
-      ipamConfig: t.network.subnet ? [{ subnet: t.network.subnet, gateway: t.network.gateway }] : undefined,
-    });
-    // keep_locally: a destroy must not delete an image that may have been built or pulled by hand.
-    const image = new Image(this, 'image', { name: t.image, keepLocally: true });
-    // Present whenever configured, even with 0 secondaries, so that scaling never adds or removes it.
-    const secondaryImage =
-      t.secondaryImage !== t.image ? new Image(this, 'secondary-image', { name: t.secondaryImage, keepLocally: true }) : image;
+    // One network and one image (two with secondary.image) per Docker host; on a single host they sit at
+    // the cluster's top level, as they always have.
+    const hostResources = (scope: Construct, provider?: DockerProvider): HostResources => {
+      const network = new Network(scope, 'network', {
+        provider,
+        name: t.network.name,
+        driver: 'bridge',
+        labels: [{ label: LABEL_CLUSTER, value: t.name }],
+        // The gateway is explicit: one read back from Docker would show as a diff and replace the network.
+        ipamConfig: t.network.subnet ? [{ subnet: t.network.subnet, gateway: t.network.gateway }] : undefined,
+      });
+      // keep_locally: a destroy must not delete an image that may have been built or pulled by hand.
+      const image = new Image(scope, 'image', { provider, name: t.image, keepLocally: true });
+      // Present whenever configured, even with 0 secondaries, so that scaling never adds or removes it.
+      const secondaryImage =
+        t.secondaryImage !== t.image ? new Image(scope, 'secondary-image', { provider, name: t.secondaryImage, keepLocally: true }) : image;
+      return { provider, network, image, secondaryImage };
+    };
+    this.hosts = new Map();
+    if (!t.hosts.length) this.hosts.set('', hostResources(this));
+    for (const h of t.hosts) {
+      const scope = new Construct(this, `host-${h.name}`);
+      const provider = new DockerProvider(scope, 'provider', { alias: h.name, host: h.docker, sshOpts: h.sshOpts.length ? h.sshOpts : undefined });
+      this.hosts.set(h.name, hostResources(scope, provider));
+    }
+    const on = (n: { host?: string }) => this.hosts.get(n.host ?? '')!;
+    this.network = on(t.hosts[0] ? { host: t.hosts[0].name } : {}).network;
 
     // Primaries in order: a joiner waits for the member before it to be promoted, so they join one at a time.
     const stem = (i: number) => `${this.node.id}_primary-${i}`;
@@ -78,8 +112,7 @@ export class EtcdCluster extends Construct {
       this.primaries.push(
         new EtcdNode(this, `primary-${node.index}`, {
           node,
-          image,
-          network: this.network,
+          ...on(node),
           sourceHashes,
           membership: { op: memberOpOf(t, node), command: cli, timeoutSeconds: t.verify.timeoutSeconds, addressStem: stem(node.index), after: previous?.member },
         }),
@@ -98,7 +131,7 @@ export class EtcdCluster extends Construct {
       })),
     );
     this.secondaries = t.secondaries.map(
-      (node) => new EtcdNode(this, `secondary-${node.index}`, { node, image: secondaryImage, network: this.network, sourceHashes }),
+      (node) => new EtcdNode(this, `secondary-${node.index}`, { node, ...on(node), image: on(node).secondaryImage, sourceHashes }),
     );
 
     if (t.verify.enabled) {

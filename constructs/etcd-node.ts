@@ -1,4 +1,4 @@
-import { DataResource, type ITerraformDependable } from 'cdktf';
+import { DataResource, type ITerraformDependable, type TerraformProvider } from 'cdktf';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import type { Image } from '@cdktf/provider-docker/lib/image';
 import type { Network } from '@cdktf/provider-docker/lib/network';
@@ -12,6 +12,8 @@ export interface EtcdNodeProps {
   readonly node: PrimaryNode | SecondaryNode;
   readonly image: Image;
   readonly network: Network;
+  /** The provider of the node's Docker host; undefined: the stack's default provider. */
+  readonly provider?: TerraformProvider;
   /** Content hash of each upload source, by path: a changed file replaces the container. */
   readonly sourceHashes?: Record<string, string>;
   /** For a primary: the hooks that change etcd membership around its container. */
@@ -77,10 +79,12 @@ export class EtcdNode extends Construct {
     }
     if (node.role === 'primary') {
       // After `member add`, which refuses when a volume of this name is left over from a removed member.
-      this.volume = new Volume(this, 'data', { name: node.volume, labels, dependsOn: this.join ? [this.join] : undefined });
+      this.volume = new Volume(this, 'data', { provider: props.provider, name: node.volume, labels, dependsOn: this.join ? [this.join] : undefined });
     }
 
+    const ports = [node.port, ...(node.role === 'primary' && node.peerPort ? [node.peerPort] : [])];
     this.container = new Container(this, 'container', {
+      provider: props.provider,
       name: node.name,
       hostname: node.name,
       image: props.image.imageId,
@@ -90,7 +94,7 @@ export class EtcdNode extends Construct {
       labels,
       networksAdvanced: [{ name: props.network.name, aliases: [node.name] }],
       // An explicit ip keeps Docker from adding an IPv6 binding that the provider would diff forever.
-      ports: [{ internal: node.port.internal, external: node.port.external, ip: node.port.ip, protocol: 'tcp' }],
+      ports: ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: 'tcp' })),
       volumes: this.volume ? [{ volumeName: this.volume.name, containerPath: DATA_MOUNT }] : undefined,
       healthcheck: node.healthcheck && { ...node.healthcheck },
       // `source`, not `content`: private keys stay out of the Terraform state and plan output.

@@ -212,6 +212,9 @@ export function main(): void {
     env: process.env,
     tty: Boolean(process.stderr.isTTY),
   }).then((code) => {
-    process.exitCode = code;
+    // Exit now rather than when the event loop drains: gRPC keeps reconnecting to a member that does not
+    // answer (a host cut off the network), which would hold the process long after the verdict. Both
+    // streams are flushed first.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });
 }

@@ -77,6 +77,32 @@ export interface EtcdClusterProps {
   readonly tls?: TlsProps;
   /** etcd RBAC: a root user, enabled by the post-apply hook. @default - no authentication */
   readonly auth?: AuthProps;
+  /**
+   * Docker hosts to spread the cluster over, each reached through the Docker provider's own `host`
+   * (`unix://...`, `tcp://...`, `ssh://user@host`). Without hosts, everything runs on the one provider's host.
+   * @default - one host: the stack's Docker provider
+   */
+  readonly hosts?: HostProps[];
+  /** Which host each member runs on. @default - primaries one per host in order; secondaries round-robin */
+  readonly placement?: PlacementProps;
+}
+
+export interface HostProps {
+  /** Host name: a DNS label, unique in the cluster; also the provider alias. */
+  readonly name: string;
+  /** How the Docker provider reaches the host's daemon: `unix:///var/run/docker.sock`, `tcp://...`, `ssh://user@host`. */
+  readonly docker: string;
+  /** Extra ssh options for an `ssh://` host, as the provider's `ssh_opts`. @default [] */
+  readonly sshOpts?: string[];
+  /** IPv4 address the other hosts (and the deploying machine) reach this host at; ports are published on it. */
+  readonly address: string;
+}
+
+export interface PlacementProps {
+  /** Host of each primary, in order (one entry per primary). @default - primary i on host i */
+  readonly primaries?: string[];
+  /** Hosts the secondaries go to in turn: secondary j on entry (j-1) mod length. @default - every host */
+  readonly secondaries?: string[];
 }
 
 export interface AuthProps {
@@ -106,6 +132,12 @@ export interface PortsProps {
   readonly primaryBase?: number;
   /** Host port of secondary 1's client port; secondary j gets `secondaryBase + j - 1`. @default 23790 */
   readonly secondaryBase?: number;
+  /**
+   * With hosts: host port of the first primary's peer port on each host (peers on other hosts dial it).
+   * Ports count per host: the k-th primary on a host gets `primaryBase + k - 1` and `peerBase + k - 1`.
+   * @default 2380
+   */
+  readonly peerBase?: number;
 }
 
 export interface NetworkProps {
@@ -207,9 +239,10 @@ const schema = z.strictObject({
     .optional(),
   ports: z
     .strictObject({
-      bindAddress: z.string().refine((a) => isIPv4(a), { error: 'must be an IPv4 address' }).default('127.0.0.1'),
+      bindAddress: z.string().refine((a) => isIPv4(a), { error: 'must be an IPv4 address' }).optional(),
       primaryBase: port().default(2379),
       secondaryBase: port().default(23790),
+      peerBase: port().optional(),
     })
     .prefault({}),
   network: z
@@ -269,6 +302,23 @@ const schema = z.strictObject({
         .default('ETCD_ROOT_PASSWORD'),
     })
     .optional(),
+  hosts: z
+    .array(
+      z.strictObject({
+        name: z.string().max(20, { error: 'is longer than 20 characters' }).regex(NAME_PATTERN, { error: 'must be a DNS label: lowercase letters, digits and hyphens, starting with a letter' }),
+        docker: z.string().regex(/^(unix|tcp|ssh):\/\/\S+$/, { error: 'must be a Docker host: unix:///path, tcp://host:port or ssh://user@host' }),
+        sshOpts: z.array(z.string()).default([]),
+        address: z.string().refine((a) => isIPv4(a) && a !== '0.0.0.0', { error: 'must be the IPv4 address other hosts reach this host at' }),
+      }),
+    )
+    .min(1, { error: 'must list at least one host (or leave hosts out)' })
+    .optional(),
+  placement: z
+    .strictObject({
+      primaries: z.array(z.string()).optional(),
+      secondaries: z.array(z.string()).min(1, { error: 'must list at least one host' }).optional(),
+    })
+    .optional(),
 });
 
 /** A validated spec with every default filled in. */
@@ -284,23 +334,113 @@ function isCidr(value: string): boolean {
   return addr % 2 ** (32 - bits) === 0;
 }
 
+/** Default peer port base with hosts: etcd's own peer port. */
+export const DEFAULT_PEER_BASE = 2380;
+
+/**
+ * Where each member runs: the index into `spec.hosts` of every primary and secondary, and its slot (how
+ * many of its role come before it on the same host), from which its published ports follow. Without
+ * hosts, everything is on host 0 and the slot is the member's own position.
+ */
+export interface Placement {
+  readonly primaries: { host: number; slot: number }[];
+  readonly secondaries: { host: number; slot: number }[];
+}
+
+export function placementOf(spec: ClusterSpec): Placement {
+  const hostIndex = (name: string) => (spec.hosts ?? []).findIndex((h) => h.name === name);
+  const slotted = (hosts: number[]) => {
+    const seen = new Map<number, number>();
+    return hosts.map((host) => {
+      const slot = seen.get(host) ?? 0;
+      seen.set(host, slot + 1);
+      return { host, slot };
+    });
+  };
+  if (!spec.hosts) {
+    return { primaries: slotted(Array(spec.primaries).fill(0)), secondaries: slotted(Array(spec.secondaries).fill(0)) };
+  }
+  const primaryHosts = spec.placement?.primaries?.map(hostIndex) ?? Array.from({ length: spec.primaries }, (_, k) => k);
+  const cycle = spec.placement?.secondaries?.map(hostIndex) ?? spec.hosts.map((_, k) => k);
+  const secondaryHosts = Array.from({ length: spec.secondaries }, (_, k) => cycle[k % cycle.length]);
+  return { primaries: slotted(primaryHosts), secondaries: slotted(secondaryHosts) };
+}
+
+/** Problems with hosts and placement, before any placement is computed. */
+function hostsProblem(spec: ClusterSpec): string | undefined {
+  if (!spec.hosts) {
+    if (spec.placement) return 'placement: needs hosts (list the Docker hosts under hosts)';
+    if (spec.ports.peerBase !== undefined) return `ports.peerBase: only used with hosts; a single host never publishes peer ports (got ${spec.ports.peerBase})`;
+    return undefined;
+  }
+  if (spec.ports.bindAddress !== undefined) {
+    return `ports.bindAddress: not used with hosts; each host publishes on its own address (got ${JSON.stringify(spec.ports.bindAddress)})`;
+  }
+  const names = spec.hosts.map((h) => h.name);
+  for (const [k, h] of spec.hosts.entries()) {
+    const firstName = names.indexOf(h.name);
+    if (firstName < k) return `hosts.${k}.name: duplicate host name ${JSON.stringify(h.name)} (also hosts.${firstName})`;
+    const firstAddress = spec.hosts.findIndex((x) => x.address === h.address);
+    if (firstAddress < k) return `hosts.${k}.address: ${h.address} is also the address of host ${JSON.stringify(spec.hosts[firstAddress].name)}`;
+  }
+  const known = `(hosts: ${names.join(', ')})`;
+  const placed = spec.placement?.primaries;
+  if (placed) {
+    if (placed.length !== spec.primaries) return `placement.primaries: lists ${placed.length} host${placed.length === 1 ? '' : 's'} for ${spec.primaries} primaries (got ${JSON.stringify(placed)})`;
+    const bad = placed.findIndex((n) => !names.includes(n));
+    if (bad >= 0) return `placement.primaries.${bad}: unknown host ${JSON.stringify(placed[bad])} ${known}`;
+  } else if (spec.hosts.length < spec.primaries) {
+    return `hosts: ${spec.hosts.length} host${spec.hosts.length === 1 ? '' : 's'} cannot hold ${spec.primaries} primaries one per host; add hosts, or place the primaries explicitly with placement.primaries`;
+  }
+  const cycle = spec.placement?.secondaries ?? [];
+  const badSecondary = cycle.findIndex((n) => !names.includes(n));
+  if (badSecondary >= 0) return `placement.secondaries.${badSecondary}: unknown host ${JSON.stringify(cycle[badSecondary])} ${known}`;
+  return undefined;
+}
+
+/** Published port ranges of every host must fit below 65536 and not overlap. */
+function portsProblem(spec: ClusterSpec): string | undefined {
+  const place = placementOf(spec);
+  const hostCount = spec.hosts?.length ?? 1;
+  const { primaryBase, secondaryBase } = spec.ports;
+  const peerBase = spec.ports.peerBase ?? DEFAULT_PEER_BASE;
+  for (let h = 0; h < hostCount; h++) {
+    const on = spec.hosts ? ` on host ${spec.hosts[h].name}` : '';
+    const pc = place.primaries.filter((p) => p.host === h).length;
+    const sc = place.secondaries.filter((p) => p.host === h).length;
+    const ranges: { field: string; what: string; first: number; count: number }[] = [
+      { field: 'ports.primaryBase', what: "the primaries' ports", first: primaryBase, count: pc },
+      ...(spec.hosts ? [{ field: 'ports.peerBase', what: "the primaries' peer ports", first: peerBase, count: pc }] : []),
+      { field: 'ports.secondaryBase', what: 'secondaries', first: secondaryBase, count: sc },
+    ];
+    for (const r of ranges) {
+      const last = r.first + r.count - 1;
+      if (r.count > 0 && last > 65535) {
+        const who = r.field === 'ports.secondaryBase' ? `${r.count} secondaries` : `${r.count} primaries`;
+        return `${r.field}: ${r.first} leaves no room for ${who}${on} (last port ${last} > 65535)`;
+      }
+    }
+    for (let a = 0; a < ranges.length; a++) {
+      for (let b = a + 1; b < ranges.length; b++) {
+        const x = ranges[a];
+        const y = ranges[b];
+        if (x.count === 0 || y.count === 0) continue;
+        if (y.first <= x.first + x.count - 1 && x.first <= y.first + y.count - 1) {
+          return `${y.field}: ${y.first} clashes with ${x.what} ${x.first}-${x.first + x.count - 1}${on} (${y.field === 'ports.secondaryBase' ? 'secondaries' : 'they'} need ${y.first}-${y.first + y.count - 1})`;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Checks that need several fields at once, after each field is valid on its own. */
 function crossFieldProblem(spec: ClusterSpec): string | undefined {
-  const { primaryBase, secondaryBase } = spec.ports;
-  const lastPrimary = primaryBase + spec.primaries - 1;
-  if (lastPrimary > 65535) {
-    return `ports.primaryBase: ${primaryBase} leaves no room for ${spec.primaries} primaries (last port ${lastPrimary} > 65535)`;
-  }
   for (const key of Object.keys(spec.replace)) {
     if (Number(key) > spec.primaries) return `replace.${key}: primary ${key} is not declared (primaries: ${spec.primaries})`;
   }
-  const lastSecondary = secondaryBase + spec.secondaries - 1;
-  if (lastSecondary > 65535) {
-    return `ports.secondaryBase: ${secondaryBase} leaves no room for ${spec.secondaries} secondaries (last port ${lastSecondary} > 65535)`;
-  }
-  if (spec.secondaries > 0 && secondaryBase <= lastPrimary && primaryBase <= lastSecondary) {
-    return `ports.secondaryBase: ${secondaryBase} clashes with the primaries' ports ${primaryBase}-${lastPrimary} (secondaries need ${secondaryBase}-${lastSecondary})`;
-  }
+  const problem = hostsProblem(spec) ?? portsProblem(spec);
+  if (problem) return problem;
   if (spec.etcd.heartbeatIntervalMs !== undefined && spec.etcd.electionTimeoutMs !== undefined && spec.etcd.electionTimeoutMs < 5 * spec.etcd.heartbeatIntervalMs) {
     return `etcd.electionTimeoutMs: ${spec.etcd.electionTimeoutMs} must be at least 5 times etcd.heartbeatIntervalMs (${spec.etcd.heartbeatIntervalMs})`;
   }

@@ -5,7 +5,7 @@
  * `Expectation` derived from it. Every name, URL, port and flag is computed here and only here.
  */
 import { join, resolve } from 'node:path';
-import type { ClusterSpec } from './spec';
+import { DEFAULT_PEER_BASE, placementOf, type ClusterSpec } from './spec';
 
 /** Client and peer ports inside every etcd container. */
 export const CLIENT_PORT = 2379;
@@ -51,9 +51,22 @@ export interface PublishedPort {
   readonly ip: string;
 }
 
+/** A Docker host of a multi-host cluster, as the spec declares it. */
+export interface HostTarget {
+  /** Host name; also the Docker provider's alias. */
+  readonly name: string;
+  /** The provider's `host`: `unix://...`, `tcp://...` or `ssh://user@host`. */
+  readonly docker: string;
+  readonly sshOpts: string[];
+  /** Address other hosts reach it at; its members' ports are published there. */
+  readonly address: string;
+}
+
 interface NodeBase {
   /** 1-based position among its role. */
   readonly index: number;
+  /** Name of the Docker host it runs on; undefined for a single-host cluster. */
+  readonly host?: string;
   /** Container name, hostname and (for primaries) etcd member name. */
   readonly name: string;
   readonly image: string;
@@ -80,6 +93,8 @@ export interface PrimaryNode extends NodeBase {
   readonly peerUrl: string;
   readonly clientUrl: string;
   readonly volume: string;
+  /** The peer port, published only when the cluster spans hosts (peers on other hosts dial it). */
+  readonly peerPort?: PublishedPort;
 }
 
 export interface SecondaryNode extends NodeBase {
@@ -91,6 +106,8 @@ export interface SecondaryNode extends NodeBase {
 
 export interface Topology {
   readonly name: string;
+  /** Docker hosts of a multi-host cluster, in spec order; empty for a single host. */
+  readonly hosts: HostTarget[];
   readonly token: string;
   readonly image: string;
   /** Image of the secondaries: the cluster's, unless `secondary.image` says otherwise. */
@@ -185,7 +202,11 @@ export function secondaryName(cluster: string, j: number): string {
 export function buildTopology(spec: ClusterSpec): Topology {
   const { name } = spec;
   const token = spec.token ?? `${name}-etcd-cluster`;
-  const hostAddress = reachableAddress(spec.ports.bindAddress);
+  const bindAddress = spec.ports.bindAddress ?? '127.0.0.1';
+  const hostAddress = reachableAddress(bindAddress);
+  const hosts: HostTarget[] = (spec.hosts ?? []).map((h) => ({ name: h.name, docker: h.docker, sshOpts: [...h.sshOpts], address: h.address }));
+  const place = placementOf(spec);
+  const peerBase = spec.ports.peerBase ?? DEFAULT_PEER_BASE;
   const registryPrefix = `/cdktf-etcd-cluster/${name}/secondaries`;
   const verifyPrefix = `/cdktf-etcd-cluster/${name}/verify/`;
   const clusterLabels = { [LABEL_CLUSTER]: name };
@@ -193,8 +214,30 @@ export function buildTopology(spec: ClusterSpec): Topology {
   const names = Array.from({ length: spec.primaries }, (_, k) => primaryName(name, k + 1));
   const tlsDir = spec.tls ? resolve(spec.tls.dir) : undefined;
   const scheme = tlsDir ? 'https' : 'http';
-  const peerUrl = (n: string) => `${scheme}://${n}:${PEER_PORT}`;
-  const clientUrl = (n: string) => `${scheme}://${n}:${CLIENT_PORT}`;
+  // Where each primary is reached. On one host: by container name inside the cluster's network, and through
+  // its published client port from the host. Across hosts: at its host's address, peers included.
+  const reach = place.primaries.map(({ host, slot }, k) => {
+    const clientExt = spec.ports.primaryBase + slot;
+    const h = spec.hosts?.[host];
+    if (!h) {
+      const n = names[k];
+      return {
+        peerUrl: `${scheme}://${n}:${PEER_PORT}`,
+        clientUrl: `${scheme}://${n}:${CLIENT_PORT}`,
+        hostClientUrl: `${scheme}://${hostAddress}:${clientExt}`,
+        port: { internal: CLIENT_PORT, external: clientExt, ip: bindAddress },
+      };
+    }
+    const url = `${scheme}://${h.address}:${clientExt}`;
+    return {
+      host: h.name,
+      peerUrl: `${scheme}://${h.address}:${peerBase + slot}`,
+      clientUrl: url,
+      hostClientUrl: url,
+      port: { internal: CLIENT_PORT, external: clientExt, ip: h.address },
+      peerPort: { internal: PEER_PORT, external: peerBase + slot, ip: h.address },
+    };
+  });
   // Each node's own certificate and key, and the CA, delivered into the container.
   const uploadsFor = (n: string): Upload[] =>
     tlsDir
@@ -213,15 +256,14 @@ export function buildTopology(spec: ClusterSpec): Topology {
   // The same host strings as --initial-advertise-peer-urls: etcd compares them as strings before any DNS lookup.
   // Founders (1..initialPrimaries) bootstrap together; a joiner i starts with members 1..i, state existing.
   const initialCount = spec.initialPrimaries ?? spec.primaries;
-  const clusterOf = (upTo: number) => names.slice(0, upTo).map((n) => `${n}=${peerUrl(n)}`).join(',');
-  const founderNames = Array.from({ length: initialCount }, (_, k) => primaryName(name, k + 1));
-  const initialCluster = founderNames.map((n) => `${n}=${peerUrl(n)}`).join(',');
+  const clusterOf = (upTo: number) => names.slice(0, upTo).map((n, k) => `${n}=${reach[k].peerUrl}`).join(',');
+  const initialCluster = clusterOf(initialCount);
   const tuning: string[] = [];
   if (spec.etcd.heartbeatIntervalMs !== undefined) tuning.push(`--heartbeat-interval=${spec.etcd.heartbeatIntervalMs}`);
   if (spec.etcd.electionTimeoutMs !== undefined) tuning.push(`--election-timeout=${spec.etcd.electionTimeoutMs}`);
 
   const primaries: PrimaryNode[] = names.map((n, k) => {
-    const port = { internal: CLIENT_PORT, external: spec.ports.primaryBase + k, ip: spec.ports.bindAddress };
+    const { port, peerPort, peerUrl, clientUrl, hostClientUrl } = reach[k];
     const generation = spec.replace[String(k + 1)] ?? 0;
     const joins = k + 1 > initialCount || generation > 0;
     // etcd admits a joiner only when --initial-cluster lists exactly the members it finds: primaries 1..i
@@ -234,8 +276,9 @@ export function buildTopology(spec: ClusterSpec): Topology {
       generation,
       name: n,
       image: spec.image,
-      peerUrl: peerUrl(n),
-      clientUrl: clientUrl(n),
+      ...(reach[k].host ? { host: reach[k].host } : {}),
+      peerUrl,
+      clientUrl,
       // A replacement starts empty: a new volume name makes Terraform replace the old one.
       volume: generation > 0 ? `${n}-data-r${generation}` : `${n}-data`,
       // Flags only: an ETCD_* variable next to its flag makes etcd exit.
@@ -245,8 +288,8 @@ export function buildTopology(spec: ClusterSpec): Topology {
         `--data-dir=${DATA_DIR}`,
         `--listen-peer-urls=${scheme}://0.0.0.0:${PEER_PORT}`,
         `--listen-client-urls=${scheme}://0.0.0.0:${CLIENT_PORT}`,
-        `--advertise-client-urls=${clientUrl(n)}`,
-        `--initial-advertise-peer-urls=${peerUrl(n)}`,
+        `--advertise-client-urls=${clientUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
         `--initial-cluster=${joins ? joinCluster : initialCluster}`,
         `--initial-cluster-state=${joins ? 'existing' : 'new'}`,
         `--initial-cluster-token=${token}`,
@@ -255,7 +298,8 @@ export function buildTopology(spec: ClusterSpec): Topology {
       ],
       env: {},
       port,
-      hostClientUrl: `${scheme}://${hostAddress}:${port.external}`,
+      ...(peerPort ? { peerPort } : {}),
+      hostClientUrl,
       // Exec form: official etcd images are distroless, with no shell.
       healthcheck: {
         test: healthTest(CLIENT_PORT),
@@ -275,11 +319,15 @@ export function buildTopology(spec: ClusterSpec): Topology {
   const secondaryImage = spec.secondary.image ?? spec.image;
   const secondaryPort = spec.secondary.clientPort;
   const endpointsCsv = primaries.map((p) => p.clientUrl).join(',');
-  const addressesCsv = primaries.map((p) => `${p.name}:${CLIENT_PORT}`).join(',');
+  const addressesCsv = primaries.map((p) => p.clientUrl.replace(/^https?:\/\//, '')).join(',');
   const secondaries: SecondaryNode[] = Array.from({ length: spec.secondaries }, (_, k) => {
     const n = secondaryName(name, k + 1);
-    const advertiseAddress = `${n}:${secondaryPort}`;
-    const port = { internal: secondaryPort, external: spec.ports.secondaryBase + k, ip: spec.ports.bindAddress };
+    const { host, slot } = place.secondaries[k];
+    const h = spec.hosts?.[host];
+    const external = spec.ports.secondaryBase + slot;
+    // Across hosts, clients on other hosts reach it at its host's address.
+    const advertiseAddress = h ? `${h.address}:${external}` : `${n}:${secondaryPort}`;
+    const port = { internal: secondaryPort, external, ip: h ? h.address : bindAddress };
     const values = { endpoints: endpointsCsv, addresses: addressesCsv, name: n, prefix: registryPrefix };
     const command = custom
       ? spec.secondary.command!.map((t) => fill(t, values))
@@ -299,6 +347,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
     return {
       role: 'secondary',
       index: k + 1,
+      ...(h ? { host: h.name } : {}),
       name: n,
       image: secondaryImage,
       advertiseAddress,
@@ -309,7 +358,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
         ? { ETCDCTL_ENDPOINTS: endpointsCsv, ...(tlsDir ? { ETCDCTL_CACERT: IN_CA, ETCDCTL_CERT: IN_CERT, ETCDCTL_KEY: IN_KEY } : {}), ...spec.secondary.env }
         : { ...spec.secondary.env },
       port,
-      hostClientUrl: `${scheme}://${hostAddress}:${port.external}`,
+      hostClientUrl: `${scheme}://${h ? h.address : hostAddress}:${port.external}`,
       healthcheck: health && { test: health, interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 },
       labels: { ...clusterLabels, [LABEL_ROLE]: 'secondary' },
       uploads:
@@ -325,6 +374,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
 
   return {
     name,
+    hosts,
     token,
     image: spec.image,
     secondaryImage,
@@ -345,7 +395,10 @@ export function buildTopology(spec: ClusterSpec): Topology {
           tls: {
             dir: tlsDir,
             // A certificate must also cover the address clients are published on, unless that is a wildcard.
-            nodes: [...primaries, ...secondaries].map((n) => ({ name: n.name, ips: hostAddress === '127.0.0.1' ? [] : [hostAddress] })),
+            nodes: [...primaries, ...secondaries].map((n) => {
+              const ip = n.host ? n.port.ip : hostAddress;
+              return { name: n.name, ips: ip === '127.0.0.1' ? [] : [ip] };
+            }),
             ca: join(tlsDir, 'ca.crt'),
             clientCert: join(tlsDir, 'client.crt'),
             clientKey: join(tlsDir, 'client.key'),
@@ -386,7 +439,7 @@ export function memberOpOf(t: Topology, p: PrimaryNode): MemberOp {
     endpoints: t.primaries.slice(0, p.generation > 0 ? t.primaries.length : p.index).map((x) => x.hostClientUrl),
     replaces: p.generation > 0,
     volume: p.volume,
-    docker: null,
+    docker: hostOf(t, p),
     tls: e.tls,
     auth: e.auth,
   };
@@ -400,4 +453,10 @@ export function membershipOf(e: Expectation): string {
 /** The replaced primaries and their generations (`<name>=r<g>`), for the hook's trigger; empty when none. */
 export function replacementsOf(t: Topology): string {
   return t.primaries.filter((p) => p.generation > 0).map((p) => `${p.name}=r${p.generation}`).join(',');
+}
+
+/** The Docker host a member runs on, as its hooks reach it; null for a single-host cluster. */
+export function hostOf(t: Topology, n: PrimaryNode | SecondaryNode): { host: string; sshOpts: string[] } | null {
+  const h = t.hosts.find((x) => x.name === n.host);
+  return h ? { host: h.docker, sshOpts: h.sshOpts } : null;
 }

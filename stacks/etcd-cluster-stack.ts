@@ -2,7 +2,7 @@ import { TerraformStack } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
 import { EtcdCluster } from '../constructs/etcd-cluster';
-import type { EtcdClusterProps } from '../lib/spec';
+import { type EtcdClusterProps, SpecError } from '../lib/spec';
 
 export interface EtcdClusterStackProps {
   /** The cluster; its `name` names the stack too. */
@@ -11,13 +11,20 @@ export interface EtcdClusterStackProps {
   readonly dockerHost?: string;
 }
 
-/** A stack named after the cluster, holding the Docker provider (ID `docker`) and the cluster (ID `cluster`). */
+/**
+ * A stack named after the cluster, holding the Docker provider (ID `docker`) and the cluster (ID `cluster`).
+ * With `hosts` in the cluster, the cluster holds one provider per host instead.
+ */
 export class EtcdClusterStack extends TerraformStack {
   public readonly cluster: EtcdCluster;
 
   constructor(scope: Construct, props: EtcdClusterStackProps) {
     super(scope, props.cluster.name);
-    new DockerProvider(this, 'docker', props.dockerHost ? { host: props.dockerHost } : {});
+    if (props.cluster.hosts?.length) {
+      if (props.dockerHost) throw new SpecError(`dockerHost: not used with hosts; give each host its docker address (got ${JSON.stringify(props.dockerHost)})`);
+    } else {
+      new DockerProvider(this, 'docker', props.dockerHost ? { host: props.dockerHost } : {});
+    }
     this.cluster = new EtcdCluster(this, 'cluster', props.cluster);
   }
 }

@@ -27,6 +27,8 @@ interface Resource {
   readonly deps: string[];
   /** Addresses whose attributes it references: their replacement replaces it too (depends_on alone does not). */
   readonly refs: string[];
+  /** The engine its provider points at (Docker resources only). */
+  readonly engine?: DockerApi;
 }
 interface Applied {
   readonly resource: Resource;
@@ -48,10 +50,11 @@ const ANY_REF = /\$\{([a-z_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}/g;
 
 /** Attributes implemented, per type; nested blocks list their own. Anything else is an error. */
 const SCHEMA: Record<string, Record<string, true | Record<string, true>>> = {
-  docker_network: { name: true, driver: true, labels: { label: true, value: true }, ipam_config: { subnet: true, gateway: true }, depends_on: true },
-  docker_volume: { name: true, driver: true, labels: { label: true, value: true }, depends_on: true },
-  docker_image: { name: true, keep_locally: true, depends_on: true },
+  docker_network: { provider: true, name: true, driver: true, labels: { label: true, value: true }, ipam_config: { subnet: true, gateway: true }, depends_on: true },
+  docker_volume: { provider: true, name: true, driver: true, labels: { label: true, value: true }, depends_on: true },
+  docker_image: { provider: true, name: true, keep_locally: true, depends_on: true },
   docker_container: {
+    provider: true,
     name: true,
     image: true,
     command: true,
@@ -105,6 +108,8 @@ export interface ApplierOptions {
   readonly log?: (line: string) => void;
   /** Extra environment for Terraform (and so for the hooks' provisioners). */
   readonly hookEnv?: NodeJS.ProcessEnv;
+  /** Further engines, by the provider `host` that names them (`unix://<socket>`): aliased providers may point there. */
+  readonly engines?: Record<string, DockerApi>;
 }
 
 export class DockerApplier {
@@ -206,13 +211,19 @@ export class DockerApplier {
         throw new ApplierError(`applier: top-level "${key}" is not implemented`);
       }
     }
+    // Providers: the default one must be this engine; aliased ones must name an engine the harness was given.
+    const providers = new Map<string, DockerApi>([['docker', this.docker]]);
     for (const [name, blocks] of Object.entries(tf.provider ?? {})) {
       if (name !== 'docker') throw new ApplierError(`applier: provider "${name}" is not implemented`);
       for (const block of blocks as Config[]) {
-        for (const [k, v] of Object.entries(block)) {
-          if (k !== 'host') throw new ApplierError(`applier: provider docker attribute "${k}" is not implemented`);
-          if (v !== `unix://${this.docker.socketPath}`) throw new ApplierError(`applier: provider docker host ${String(v)} is not this engine`);
+        for (const k of Object.keys(block)) {
+          if (k !== 'host' && k !== 'alias') throw new ApplierError(`applier: provider docker attribute "${k}" is not implemented`);
         }
+        const host = block.host as string | undefined;
+        const alias = block.alias as string | undefined;
+        const engine = host === undefined || host === `unix://${this.docker.socketPath}` ? this.docker : this.opts.engines?.[host];
+        if (!engine) throw new ApplierError(`applier: provider docker${alias ? `.${alias}` : ''} host ${String(host)} is not an engine of this harness`);
+        providers.set(alias ? `docker.${alias}` : 'docker', engine);
       }
     }
     // `removed` blocks: only for hooks (Terraform runs them in the hooks' directory).
@@ -237,7 +248,10 @@ export class DockerApplier {
           for (const m of s.matchAll(ANY_REF)) refs.add(`${m[1]}.${m[2]}`);
         });
         const deps = new Set<string>([...((config.depends_on as string[] | undefined) ?? []), ...refs]);
-        out.set(address, { address, type, config, deps: [...deps], refs: [...refs] });
+        const providerRef = (config.provider as string | undefined) ?? 'docker';
+        const engine = providers.get(providerRef);
+        if (type !== 'terraform_data' && !engine) throw new ApplierError(`applier: ${address}: provider ${providerRef} is not declared`);
+        out.set(address, { address, type, config, deps: [...deps], refs: [...refs], engine: type === 'terraform_data' ? undefined : engine });
       }
     }
     for (const r of out.values()) {
@@ -293,7 +307,7 @@ export class DockerApplier {
 
   private async createOne(r: Resource): Promise<void> {
     const c = this.resolve(r.config, r.address) as Config;
-    const d = this.docker;
+    const d = r.engine ?? this.docker;
     let attrs: Record<string, string>;
     switch (r.type) {
       case 'docker_image': {
@@ -320,7 +334,7 @@ export class DockerApplier {
         break;
       }
       case 'docker_container':
-        attrs = await this.createContainer(r.address, c);
+        attrs = await this.createContainer(r.address, c, d);
         break;
       default:
         throw new ApplierError(`applier: ${r.address}: cannot create ${r.type}`);
@@ -328,7 +342,7 @@ export class DockerApplier {
     this.state.set(r.address, { resource: r, attrs });
   }
 
-  private async createContainer(address: string, c: Config): Promise<Record<string, string>> {
+  private async createContainer(address: string, c: Config, d: DockerApi): Promise<Record<string, string>> {
     const allowed = this.opts.allowedBindAddresses ?? ['127.0.0.1'];
     const ports = (c.ports as Config[] | undefined) ?? [];
     const exposed: Record<string, object> = {};
@@ -371,17 +385,17 @@ export class DockerApplier {
       },
       NetworkingConfig: networks[0] ? { EndpointsConfig: { [networks[0].name as string]: endpoint(networks[0]) } } : undefined,
     };
-    const res = await this.docker.call('POST', `/containers/create?name=${encodeURIComponent(c.name as string)}`, body);
+    const res = await d.call('POST', `/containers/create?name=${encodeURIComponent(c.name as string)}`, body);
     for (const n of networks.slice(1)) {
-      await this.docker.call('POST', `/networks/${encodeURIComponent(n.name as string)}/connect`, { Container: res.Id, EndpointConfig: endpoint(n) });
+      await d.call('POST', `/networks/${encodeURIComponent(n.name as string)}/connect`, { Container: res.Id, EndpointConfig: endpoint(n) });
     }
     // Uploads go in before the first start, as the provider does.
     const uploads = (c.upload as Config[] | undefined) ?? [];
     if (uploads.length) {
       const tar = tarOf(uploads.map((u) => ({ path: u.file as string, data: readFileSync(u.source as string), mode: parseInt((u.permissions as string | undefined) ?? '0644', 8) })));
-      await this.docker.putArchive(res.Id, '/', tar);
+      await d.putArchive(res.Id, '/', tar);
     }
-    if (c.start !== false && c.must_run !== false) await this.docker.start(res.Id);
+    if (c.start !== false && c.must_run !== false) await d.start(res.Id);
     return { id: res.Id, name: c.name as string };
   }
 
@@ -389,19 +403,20 @@ export class DockerApplier {
     const applied = this.state.get(address);
     if (!applied) return;
     const { type, config } = applied.resource;
+    const d = applied.resource.engine ?? this.docker;
     switch (type) {
       case 'docker_container':
-        await this.docker.removeContainer(applied.attrs.id);
+        await d.removeContainer(applied.attrs.id);
         break;
       case 'docker_network':
-        await this.docker.removeNetwork(applied.attrs.name);
+        await d.removeNetwork(applied.attrs.name);
         break;
       case 'docker_volume':
-        await this.docker.removeVolume(applied.attrs.name);
+        await d.removeVolume(applied.attrs.name);
         break;
       case 'docker_image':
         if (config.keep_locally !== true) {
-          await this.docker.call('DELETE', `/images/${encodeURIComponent(applied.attrs.image_id)}`).catch(() => undefined);
+          await d.call('DELETE', `/images/${encodeURIComponent(applied.attrs.image_id)}`).catch(() => undefined);
         }
         break;
       default:

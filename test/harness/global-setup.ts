@@ -5,6 +5,7 @@
 import { LABEL_CLUSTER } from '../../lib/topology';
 import { DockerApi } from './docker-api';
 import { SKIP_ENV, TEST_IMAGE, TEST_NAME_PREFIX } from './env';
+import { SimHosts } from './sim-hosts';
 
 export default async function globalSetup(): Promise<void> {
   const docker = new DockerApi();
@@ -24,4 +25,6 @@ export default async function globalSetup(): Promise<void> {
   for (const v of (await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((x) => leftover(x.Labels))) await docker.removeVolume(v.Name);
   for (const n of (await docker.listByLabel('networks', LABEL_CLUSTER)).filter((x) => leftover(x.Labels))) await docker.removeNetwork(n.Id);
   if (containers.length) process.stderr.write(`\nremoved ${containers.length} containers left by earlier test runs\n`);
+  // Simulated hosts of a crashed multi-host run: their daemons, namespaces and bridge.
+  await SimHosts.sweep();
 }

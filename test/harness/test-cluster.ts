@@ -9,10 +9,22 @@ import { buildTopology, expectationOf, type Expectation, type Topology } from '.
 import { validateSpec } from '../../lib/spec';
 import { scratchDir, synthStack, type TfJson } from '../helpers/synth';
 import { DockerApplier, type Action } from './applier';
+import type { DockerApi } from './docker-api';
 import { LABEL_CLUSTER } from '../../lib/topology';
 import { clusterName, freePortRange, TEST_IMAGE } from './env';
 
 export type Overrides = Omit<EtcdClusterProps, 'name'>;
+
+export interface TestClusterOptions {
+  /** Name prefix: 'it' for tests (the default), 'bn' for benchmarks. */
+  readonly namePrefix?: string;
+  /** Environment of Terraform, and so of the hooks (e.g. the root password). */
+  readonly hookEnv?: NodeJS.ProcessEnv;
+  /** Further Docker engines the applier may deploy to, by provider host (`unix://...`). */
+  readonly engines?: Record<string, DockerApi>;
+  /** Addresses ports may be published on besides loopback (simulated hosts' own addresses). */
+  readonly bindAddresses?: string[];
+}
 
 export class TestCluster {
   readonly applier: DockerApplier;
@@ -23,17 +35,22 @@ export class TestCluster {
   private constructor(
     readonly name: string,
     props: EtcdClusterProps,
-    hookEnv?: NodeJS.ProcessEnv,
+    opts: TestClusterOptions,
   ) {
     this.props = props;
     this.workDir = scratchDir(name);
-    this.applier = new DockerApplier({ workDir: this.workDir, log: (l) => this.say(l), hookEnv });
+    this.applier = new DockerApplier({
+      workDir: this.workDir,
+      log: (l) => this.say(l),
+      hookEnv: opts.hookEnv,
+      engines: opts.engines,
+      allowedBindAddresses: ['127.0.0.1', ...(opts.bindAddresses ?? [])],
+    });
   }
 
   /** A cluster with its own name and free ports; the image is the locally built one. */
-  /** @param hookEnv environment of Terraform, and so of the hooks (e.g. the root password). */
-  static async create(suffix: string, overrides: Overrides = {}, namePrefix?: string, hookEnv?: NodeJS.ProcessEnv): Promise<TestCluster> {
-    const name = clusterName(suffix, namePrefix);
+  static async create(suffix: string, overrides: Overrides = {}, opts: TestClusterOptions = {}): Promise<TestCluster> {
+    const name = clusterName(suffix, opts.namePrefix);
     const primaryBase = await freePortRange(9);
     const secondaryBase = await freePortRange(30);
     return new TestCluster(name, {
@@ -42,7 +59,7 @@ export class TestCluster {
       name,
       ports: { primaryBase, secondaryBase, ...overrides.ports },
       verify: { timeoutSeconds: 60, ...overrides.verify },
-    }, hookEnv);
+    }, opts);
   }
 
   say(line: string): void {

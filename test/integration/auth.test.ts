@@ -24,8 +24,8 @@ describeEngine('a 3+2 TLS cluster with authentication', () => {
 
   beforeAll(async () => {
     pki = join(scratchDir('pki-auth'), 'pki');
-    cluster = await TestCluster.create('auth', { primaries: 3, secondaries: 2, tls: { dir: pki }, auth: { passwordEnv: PASSWORD_ENV } }, undefined, {
-      [PASSWORD_ENV]: password,
+    cluster = await TestCluster.create('auth', { primaries: 3, secondaries: 2, tls: { dir: pki }, auth: { passwordEnv: PASSWORD_ENV } }, {
+      hookEnv: { [PASSWORD_ENV]: password },
     });
     await ensurePki(pki, cluster.topology.tls!.nodes);
     await cluster.apply();

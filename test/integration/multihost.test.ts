@@ -1,0 +1,137 @@
+/**
+ * Issue 8: one cluster over three Docker hosts. Each host is a network namespace with its own address and
+ * its own dockerd (scripts/sim-hosts.sh); the stack gets one aliased Docker provider per host, and the
+ * applier deploys each resource to its provider's engine. Then one host is cut off the network and
+ * brought back, with a writer running throughout.
+ */
+import { join } from 'node:path';
+import { EXPECTATION_ENV } from '../../lib/expectation';
+import { verifyCluster, type Report } from '../../lib/verify';
+import { REPO_ROOT, run } from '../helpers/synth';
+import { describeEngine } from '../harness/describe-engine';
+import { SimHosts } from '../harness/sim-hosts';
+import { eventually, TestCluster } from '../harness/test-cluster';
+import { Writer } from '../harness/writer';
+
+jest.setTimeout(600_000);
+
+const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
+
+describeEngine('a cluster spread over three Docker hosts', () => {
+  let sim: SimHosts;
+  let cluster: TestCluster;
+  let writer: Writer;
+  let writerClient: ReturnType<TestCluster['client']>;
+
+  /** `etcd-cluster verify --json` as a person or the hook runs it. */
+  async function cliVerify(timeoutSeconds: number): Promise<{ code: number; report: Report }> {
+    const r = await run('node', [BIN, 'verify', '--json', '--timeout', String(timeoutSeconds)], {
+      env: { ...process.env, [EXPECTATION_ENV]: JSON.stringify(cluster.expectation) },
+      timeoutMs: (timeoutSeconds + 30) * 1000,
+    });
+    return { code: r.code ?? -1, report: JSON.parse(r.stdout) as Report };
+  }
+
+  beforeAll(async () => {
+    sim = await SimHosts.up(3, 'mh');
+    cluster = await TestCluster.create(
+      'hosts',
+      {
+        primaries: 3,
+        secondaries: 2,
+        hosts: sim.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address })),
+        // Each host has its own addresses: every primary gets etcd's own ports, as in the clustering guides.
+        ports: { primaryBase: 2379, secondaryBase: 23790 },
+        verify: { timeoutSeconds: 90 },
+      },
+      { engines: sim.engines(), bindAddresses: sim.hosts.map((h) => h.address) },
+    );
+  });
+  afterAll(async () => {
+    await writer?.stop();
+    writerClient?.close();
+    try {
+      await cluster?.teardown();
+    } finally {
+      await sim?.down();
+    }
+  });
+
+  test('three primaries, one per host, and two secondaries come up and the hook verifies them', async () => {
+    await cluster.apply();
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    const engines = sim.engines();
+    const t = cluster.topology;
+    for (const [k, p] of t.primaries.entries()) {
+      // On its own host, and on no other.
+      expect(p.host).toBe(sim.hosts[k].name);
+      for (const h of sim.hosts) {
+        const found = await engines[h.docker].inspect('containers', p.name);
+        expect([h.name, Boolean(found)]).toEqual([h.name, h.name === p.host]);
+      }
+      expect(p.peerUrl).toBe(`http://${sim.hosts[k].address}:2380`);
+    }
+    expect(t.secondaries.map((s) => s.host)).toEqual([sim.hosts[0].name, sim.hosts[1].name]);
+    // The machine's own engine holds nothing of this cluster.
+    expect(await cluster.applier.docker.inspect('containers', t.primaries[0].name)).toBeUndefined();
+    const c = cluster.client();
+    try {
+      const { members } = await c.cluster.memberList({ linearizable: true });
+      expect(members.map((m) => m.peerURLs[0]).sort()).toEqual(sim.hosts.map((h) => `http://${h.address}:2380`).sort());
+    } finally {
+      c.close();
+    }
+    // The writer talks to hosts 1 and 2, the majority that stays connected (a client stuck on a blackholed
+    // endpoint only waits out its deadlines); the reads after healing go through host 3.
+    writerClient = cluster.client(t.primaries.slice(0, 2).map((p) => p.hostClientUrl));
+    writer = new Writer(writerClient, '/it/hosts/').start();
+  });
+
+  test("cutting one host off leaves a majority that accepts writes, and verify reports that host's member", async () => {
+    const cut = cluster.topology.primaries[2];
+    await sim.link(3, 'down');
+    const survivors = cluster.client(cluster.topology.primaries.slice(0, 2).map((p) => p.hostClientUrl));
+    try {
+      // A new leader is elected within a few election timeouts if the old one was on the cut host.
+      await eventually(async () => { await survivors.put('/it/hosts/during-partition').value('yes'); }, 30_000, 250);
+      const before = writer.acknowledged.length;
+      await eventually(async () => {
+        if (writer.acknowledged.length < before + 20) throw new Error('writer is not making progress');
+      }, 30_000, 250);
+    } finally {
+      survivors.close();
+    }
+    const { code, report } = await cliVerify(5);
+    expect(code).toBe(1);
+    expect(report.members.find((m) => m.name === cut.name)?.state).toBe('unreachable');
+    expect(report.members.filter((m) => m.role === 'primary' && m.name !== cut.name).map((m) => m.state).sort()).toEqual(['follower', 'leader']);
+    expect(report.problems.map((p) => p.subject)).toContain(cut.name);
+  });
+
+  test('restoring the link brings the member back, and verify passes', async () => {
+    await sim.link(3, 'up');
+    const report = await verifyCluster(cluster.expectation, { timeoutMs: 60_000 });
+    expect(report.problems).toEqual([]);
+    const { code } = await cliVerify(30);
+    expect(code).toBe(0);
+    // The member that was cut off has caught up: it serves the write made while it was away.
+    const own = cluster.client(cluster.topology.primaries[2].hostClientUrl);
+    try {
+      await eventually(async () => expect(await own.get('/it/hosts/during-partition').serializable(true).string()).toBe('yes'), 30_000, 250);
+    } finally {
+      own.close();
+    }
+  });
+
+  test('no acknowledged write was lost through the partition', async () => {
+    await writer.stop();
+    expect(writer.acknowledged.length).toBeGreaterThan(50);
+    const healed = cluster.client(cluster.topology.primaries[2].hostClientUrl);
+    try {
+      expect(await writer.lost(healed)).toEqual([]);
+    } finally {
+      healed.close();
+    }
+    cluster.say(`writer: ${writer.acknowledged.length} acknowledged writes, ${writer.failures} failed attempts, none lost`);
+  });
+});
