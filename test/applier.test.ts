@@ -15,7 +15,10 @@ test.each<[string, (tf: TfJson) => void, string]>([
   ['an interpolation other than a reference', (tf) => (firstContainer(tf).hostname = '${upper("x")}'), 'is not implemented (only whole ${type.name.attr} references)'],
   ['a reference to an undeclared resource', (tf) => (firstContainer(tf).image = '${docker_image.nope.image_id}'), 'depends on docker_image.nope, which the config does not declare'],
   ['another provider', (tf) => (tf.provider = { aws: [{}] }), 'applier: provider "aws" is not implemented'],
-  ['another docker host', (tf) => (tf.provider = { docker: [{ host: 'ssh://a@b' }] }), 'applier: provider docker host ssh://a@b is not this engine'],
+  ['another docker host', (tf) => (tf.provider = { docker: [{ host: 'ssh://a@b' }] }), 'applier: provider docker host ssh://a@b is not an engine of this harness'],
+  ['an aliased host it was not given', (tf) => (tf.provider = { docker: [{ alias: 'h1', host: 'unix:///run/other.sock' }] }), 'applier: provider docker.h1 host unix:///run/other.sock is not an engine of this harness'],
+  ['a resource bound to an undeclared provider', (tf) => (firstContainer(tf).provider = 'docker.h9'), 'provider docker.h9 is not declared'],
+  ['ssh options', (tf) => (tf.provider = { docker: [{ alias: 'h1', host: 'ssh://a@b', ssh_opts: ['-v'] }] }), 'applier: provider docker attribute "ssh_opts" is not implemented'],
   ['a data source', (tf) => (tf.data = {}), 'applier: top-level "data" is not implemented'],
 ])('refuses %s', async (_what, edit, message) => {
   const tf = base();
