@@ -103,7 +103,8 @@ export class EtcdCluster extends Construct {
     const on = (n: { host?: string }) => this.hosts.get(n.host ?? '')!;
     this.network = on(t.hosts[0] ? { host: t.hosts[0].name } : {}).network;
 
-    // Primaries in order: a joiner waits for the member before it to be promoted, so they join one at a time.
+    // Primaries in order: a joiner waits for the member before it to be promoted, so they join one at a time,
+    // and for every earlier primary's container, so that none is being replaced while membership changes.
     const stem = (i: number) => `${this.node.id}_primary-${i}`;
     const cli = t.verify.command;
     this.primaries = [];
@@ -114,7 +115,13 @@ export class EtcdCluster extends Construct {
           node,
           ...on(node),
           sourceHashes,
-          membership: { op: memberOpOf(t, node), command: cli, timeoutSeconds: t.verify.timeoutSeconds, addressStem: stem(node.index), after: previous?.member },
+          membership: {
+            op: memberOpOf(t, node),
+            command: cli,
+            timeoutSeconds: t.verify.timeoutSeconds,
+            addressStem: stem(node.index),
+            after: [...(previous?.member ? [previous.member] : []), ...this.primaries.map((p) => p.container)],
+          },
         }),
       );
     }

@@ -27,8 +27,11 @@ export interface MembershipProps {
   readonly timeoutSeconds: number;
   /** Terraform address stem of this member's hooks: `<stem>_join` and `<stem>_member`. */
   readonly addressStem: string;
-  /** What must be complete before this member joins (the previous member's promotion). */
-  readonly after?: ITerraformDependable;
+  /**
+   * What must be complete before this member joins: the previous member's promotion, and every earlier
+   * primary's container (one the same deploy replaces must be back before membership changes).
+   */
+  readonly after: ITerraformDependable[];
 }
 
 
@@ -72,7 +75,7 @@ export class EtcdNode extends Construct {
       this.join = new DataResource(this, 'join', {
         input: m.op,
         triggersReplace: generation === undefined ? undefined : { generation },
-        dependsOn: m.after ? [m.after] : undefined,
+        dependsOn: m.after.length ? m.after : undefined,
         provisioners: [memberProvisioner(m.command, 'add')],
       });
       this.join.overrideLogicalId(`${m.addressStem}_join`);

@@ -96,22 +96,33 @@ function endpointOf(op: MemberOp, name: string): string | undefined {
   return m ? op.endpoints[Number(m[1]) - 1] : undefined;
 }
 
+/** How long a voter may take to answer before a change is refused: a member restarting right now (one the
+ * same deploy is replacing) answers within a few seconds; a stopped one does not. */
+const VOTER_GRACE_MS = 10_000;
+
 /** Refuses when any voter does not answer: etcd would refuse too, and the change could cost quorum. */
 async function requireHealthyVoters(s: Session, op: MemberOp, list: Member[], except?: string): Promise<void> {
-  const voters = list.filter((m) => !m.isLearner && m.peerURLs[0] !== except);
-  const down: string[] = [];
-  await Promise.all(
-    voters.map(async (m) => {
-      const endpoint = endpointOf(op, m.name);
-      if (!endpoint) return; // a member these hooks do not know; etcd's own check still applies
-      try {
-        await s.client(endpoint).maintenance.status();
-      } catch {
-        down.push(m.name || m.ID);
-      }
-    }),
-  );
-  if (down.length) throw new MembershipError(`refusing to change membership of ${op.cluster}: voter ${down.sort().join(', ')} does not answer; start it first`);
+  let pending = list.filter((m) => !m.isLearner && m.peerURLs[0] !== except && endpointOf(op, m.name));
+  // (A member these hooks do not know is left to etcd's own check.)
+  const until = Date.now() + VOTER_GRACE_MS;
+  for (;;) {
+    const down: Member[] = [];
+    await Promise.all(
+      pending.map(async (m) => {
+        try {
+          await s.client(endpointOf(op, m.name)!).maintenance.status();
+        } catch {
+          down.push(m);
+        }
+      }),
+    );
+    if (!down.length) return;
+    if (Date.now() + 1000 > until) {
+      throw new MembershipError(`refusing to change membership of ${op.cluster}: voter ${down.map((m) => m.name || m.ID).sort().join(', ')} does not answer; start it first`);
+    }
+    pending = down;
+    await sleep(1000);
+  }
 }
 
 export async function addMember(op: MemberOp, password?: string): Promise<string> {

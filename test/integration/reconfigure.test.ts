@@ -124,6 +124,8 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
     expect(await cluster.applier.docker.inspect('volumes', leftover)).toBeDefined();
     expect(await cluster.applier.docker.inspect('containers', `${cluster.name}-primary-4`)).toBeUndefined();
     expect(await members()).toEqual(cluster.topology.primaries.slice(0, 3).map((p) => p.name).sort());
+    // What the message tells the user to do, once they have kept what they need.
+    await cluster.applier.docker.removeVolume(leftover);
   });
 
   test('replacing a failed founder: its old member is removed, and it joins on a fresh volume with a new member ID', async () => {
@@ -174,7 +176,25 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
     }
   });
 
-  test('no acknowledged write was lost through 3 -> 5 -> 3 and a replacement', async () => {
+  test('growing after a replacement restarts the replaced member once, keeping its ID, and adds the new ones', async () => {
+    const replaced = cluster.topology.primaries[1];
+    const c = cluster.client(cluster.topology.primaries[0].hostClientUrl);
+    const idOf = async (name: string) => (await c.cluster.memberList({ linearizable: true })).members.find((m) => m.name === name)?.ID;
+    try {
+      const before = await idOf(replaced.name);
+      const actions = await cluster.apply({ primaries: 5 });
+      // Its --initial-cluster lists every primary, so its container is replaced; its volume is not.
+      expect(strip(actions, 'replace').filter((a) => /primary-2_/.test(a))).toEqual(['docker_container.cluster_primary-2_container']);
+      expect(strip(actions, 'create').filter((a) => /primary-[45]_container/.test(a))).toHaveLength(2);
+      expect(await idOf(replaced.name)).toEqual(before);
+      expect(await members()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
+      expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('no acknowledged write was lost through 3 -> 5 -> 3, a replacement and a growth', async () => {
     await writer.stop();
     expect(writer.acknowledged.length).toBeGreaterThan(50);
     expect(await writer.lost(writerClient)).toEqual([]);
