@@ -31,7 +31,8 @@ export class SimHosts {
   /** `count` hosts on a /24 of 10.213.0.0/16 chosen from this run's tag. */
   static async up(count: number, suffix: string): Promise<SimHosts> {
     const tag = `${RUN_TAG.slice(0, 8 - suffix.length)}${suffix}`;
-    const third = parseInt(RUN_TAG.slice(-4), 36) % 250;
+    // The subnet follows the tag, so that two sets of hosts of one run (or of parallel runs) differ.
+    const third = [...tag].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 250, 7);
     const out = await script(['up', tag, String(count), `10.213.${third}`]);
     const hosts = out
       .trim()

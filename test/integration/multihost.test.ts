@@ -4,10 +4,13 @@
  * applier deploys each resource to its provider's engine. Then one host is cut off the network and
  * brought back, with a writer running throughout.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { ensurePki } from '../../lib/pki-make';
 import { EXPECTATION_ENV } from '../../lib/expectation';
 import { verifyCluster, type Report } from '../../lib/verify';
-import { REPO_ROOT, run } from '../helpers/synth';
+import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
 import { describeEngine } from '../harness/describe-engine';
 import { SimHosts } from '../harness/sim-hosts';
 import { eventually, TestCluster } from '../harness/test-cluster';
@@ -133,5 +136,59 @@ describeEngine('a cluster spread over three Docker hosts', () => {
       healed.close();
     }
     cluster.say(`writer: ${writer.acknowledged.length} acknowledged writes, ${writer.failures} failed attempts, none lost`);
+  });
+});
+
+describeEngine('a cluster spread over three Docker hosts with mutual TLS', () => {
+  let sim: SimHosts;
+  let cluster: TestCluster;
+  let pki: string;
+
+  beforeAll(async () => {
+    sim = await SimHosts.up(3, 'mt');
+    pki = join(scratchDir('pki-hosts'), 'pki');
+    cluster = await TestCluster.create(
+      'hoststls',
+      {
+        primaries: 3,
+        secondaries: 1,
+        hosts: sim.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address })),
+        ports: { primaryBase: 2379, secondaryBase: 23790 },
+        tls: { dir: pki },
+      },
+      { engines: sim.engines(), bindAddresses: sim.hosts.map((h) => h.address) },
+    );
+    // Each certificate covers its member's host address: peers dial each other there.
+    await ensurePki(pki, cluster.topology.tls!.nodes);
+  });
+  afterAll(async () => {
+    try {
+      await cluster?.teardown();
+    } finally {
+      await sim?.down();
+    }
+  });
+
+  test('peers and clients speak TLS across hosts, the hook verifies, and a client without a certificate is refused', async () => {
+    await cluster.apply();
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.topology.primaries.map((p) => p.peerUrl)).toEqual(sim.hosts.map((h) => `https://${h.address}:2380`));
+    const c = cluster.client();
+    try {
+      await c.put('/it/hoststls/k').value('v');
+      expect(await c.get('/it/hoststls/k').string()).toBe('v');
+    } finally {
+      c.close();
+    }
+    const anonymous = new Etcd3({
+      hosts: cluster.topology.primaries[1].hostClientUrl,
+      credentials: { rootCertificate: readFileSync(join(pki, 'ca.crt')) },
+      dialTimeout: 3000,
+    });
+    try {
+      await expect(anonymous.get('/it/hoststls/k').string()).rejects.toThrow();
+    } finally {
+      anonymous.close();
+    }
   });
 });
