@@ -1,4 +1,4 @@
-import { Annotations, TerraformStack } from 'cdktf';
+import { Annotations, DataResource, TerraformStack } from 'cdktf';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
@@ -39,6 +39,12 @@ export class EtcdCluster extends Construct {
   public readonly primaries: EtcdNode[];
   public readonly secondaries: EtcdNode[];
   public readonly hook?: VerifyHook;
+  /**
+   * The record of how the cluster was bootstrapped (its founders' `--initial-cluster`), kept from the first
+   * deploy on. A later spec that would bootstrap differently (`primaries` changed without `initialPrimaries`,
+   * a founder's address or the scheme changed) fails `terraform plan`, before anything is touched.
+   */
+  public readonly bootstrap: DataResource;
 
   constructor(scope: Construct, id: string, props: EtcdClusterProps) {
     super(scope, id);
@@ -102,6 +108,21 @@ export class EtcdCluster extends Construct {
     }
     const on = (n: { host?: string }) => this.hosts.get(n.host ?? '')!;
     this.network = on(t.hosts[0] ? { host: t.hosts[0].name } : {}).network;
+
+    this.bootstrap = new DataResource(this, 'bootstrap', {
+      input: { initialCluster: t.initialCluster },
+      lifecycle: {
+        // Written once, on the first deploy; never updated.
+        ignoreChanges: ['input'],
+        // Checked at plan time against the recorded value (after creation on the first deploy).
+        postcondition: [
+          {
+            condition: `\${self.output.initialCluster == ${JSON.stringify(t.initialCluster)}}`,
+            errorMessage: `initialPrimaries: cluster ${t.name} was bootstrapped with --initial-cluster=\${self.output.initialCluster}, and this spec would bootstrap ${t.initialCluster}; to change the primaries of a deployed cluster, set initialPrimaries to the number it was first deployed with (founders' names, addresses and scheme cannot change)`,
+          },
+        ],
+      },
+    });
 
     // Primaries in order: a joiner waits for the member before it to be promoted, so they join one at a time,
     // and for every earlier primary's container, so that none is being replaced while membership changes.

@@ -439,6 +439,9 @@ function crossFieldProblem(spec: ClusterSpec): string | undefined {
   for (const key of Object.keys(spec.replace)) {
     if (Number(key) > spec.primaries) return `replace.${key}: primary ${key} is not declared (primaries: ${spec.primaries})`;
   }
+  if (spec.hosts && spec.initialPrimaries !== undefined && spec.initialPrimaries > spec.primaries) {
+    return `initialPrimaries: ${spec.initialPrimaries} is more than primaries (${spec.primaries}); with hosts a founder's address comes from its placement, so primaries cannot go below initialPrimaries`;
+  }
   const problem = hostsProblem(spec) ?? portsProblem(spec);
   if (problem) return problem;
   if (spec.etcd.heartbeatIntervalMs !== undefined && spec.etcd.electionTimeoutMs !== undefined && spec.etcd.electionTimeoutMs < 5 * spec.etcd.heartbeatIntervalMs) {

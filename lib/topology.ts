@@ -257,7 +257,12 @@ export function buildTopology(spec: ClusterSpec): Topology {
   // Founders (1..initialPrimaries) bootstrap together; a joiner i starts with members 1..i, state existing.
   const initialCount = spec.initialPrimaries ?? spec.primaries;
   const clusterOf = (upTo: number) => names.slice(0, upTo).map((n, k) => `${n}=${reach[k].peerUrl}`).join(',');
-  const initialCluster = clusterOf(initialCount);
+  // After a shrink below initialPrimaries the founders' list still names every founder, so that the
+  // remaining founders' flags stay byte-identical (on one host an absent founder's URL follows its name).
+  const initialCluster = Array.from({ length: initialCount }, (_, k) => {
+    const n = primaryName(name, k + 1);
+    return `${n}=${k < reach.length ? reach[k].peerUrl : `${scheme}://${n}:${PEER_PORT}`}`;
+  }).join(',');
   const tuning: string[] = [];
   if (spec.etcd.heartbeatIntervalMs !== undefined) tuning.push(`--heartbeat-interval=${spec.etcd.heartbeatIntervalMs}`);
   if (spec.etcd.electionTimeoutMs !== undefined) tuning.push(`--election-timeout=${spec.etcd.electionTimeoutMs}`);

@@ -30,6 +30,11 @@ describe('hosts and placement are validated with one line naming the field and v
     ['a docker address that is not one', { hosts: [{ ...HOSTS[0], docker: '192.0.2.11' }], primaries: 1 }, 'hosts.0.docker: must be a Docker host: unix:///path, tcp://host:port or ssh://user@host (got "192.0.2.11")'],
     ['a host without an address', { hosts: [{ name: 'a', docker: 'unix:///x' }], primaries: 1 }, 'hosts.0.address: is required'],
     [
+      'founders above primaries across hosts',
+      { primaries: 1, initialPrimaries: 3, hosts: HOSTS },
+      "initialPrimaries: 3 is more than primaries (1); with hosts a founder's address comes from its placement, so primaries cannot go below initialPrimaries",
+    ],
+    [
       'two primaries on one host with clashing peer ports',
       { primaries: 3, hosts: HOSTS, placement: { primaries: ['a', 'a', 'b'] } },
       "ports.peerBase: 2380 clashes with the primaries' ports 2379-2380 on host a (they need 2380-2381)",

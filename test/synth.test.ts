@@ -32,8 +32,8 @@ describe('synthesized resources', () => {
     expect(ofType('docker_container').map((c) => c.name).sort()).toEqual(
       ['c-primary-1', 'c-primary-2', 'c-primary-3', 'c-secondary-1', 'c-secondary-2'].sort(),
     );
-    // The verification hook, and one membership record per primary.
-    expect(ofType('terraform_data')).toHaveLength(1 + 3);
+    // The verification hook, the bootstrap record, and one membership record per primary.
+    expect(ofType('terraform_data')).toHaveLength(1 + 1 + 3);
   });
 
   test('construct IDs give stable Terraform addresses', () => {
@@ -49,6 +49,7 @@ describe('synthesized resources', () => {
         'docker_volume.cluster_primary-1_data',
         'docker_volume.cluster_primary-2_data',
         'docker_volume.cluster_primary-3_data',
+        'terraform_data.cluster_bootstrap',
         'terraform_data.cluster_primary-1_member',
         'terraform_data.cluster_primary-2_member',
         'terraform_data.cluster_primary-3_member',
@@ -176,6 +177,26 @@ describe('membership of primaries', () => {
     const again = resourcesOf(synthStack({ name: 'g', primaries: 3, replace: { '2': 2 } }));
     expect(again.get('terraform_data.cluster_primary-2_join')!.triggers_replace).toEqual({ generation: 2 });
     expect([...again.entries()].find(([k]) => k.startsWith('docker_volume.cluster_primary-2_data'))![1].name).toBe('g-primary-2-data-r2');
+  });
+
+  test('the bootstrap record keeps the first --initial-cluster and fails the plan when a spec would bootstrap another', () => {
+    const boot = (props: Parameters<typeof synthStack>[0]) => [...resourcesOf(synthStack(props)).entries()].find(([k]) => k.startsWith('terraform_data.cluster_bootstrap'))![1];
+    const three = boot({ name: 'g', primaries: 3 });
+    const ic = 'g-primary-1=http://g-primary-1:2380,g-primary-2=http://g-primary-2:2380,g-primary-3=http://g-primary-3:2380';
+    expect(three.input).toEqual({ initialCluster: ic });
+    expect(three.lifecycle).toMatchObject({ ignore_changes: ['input'], postcondition: [{ condition: `\${self.output.initialCluster == "${ic}"}` }] });
+    // Growing with initialPrimaries, replacing, and shrinking below the founders keep it byte-identical.
+    expect(boot({ name: 'g', primaries: 5, initialPrimaries: 3 })).toEqual(three);
+    expect(boot({ name: 'g', primaries: 3, replace: { '1': 1 } })).toEqual(three);
+    expect(boot({ name: 'g', primaries: 1, initialPrimaries: 3 })).toEqual(three);
+    // Forgetting initialPrimaries changes it: the recorded value then fails the postcondition at plan time.
+    expect(boot({ name: 'g', primaries: 5 })).not.toEqual(three);
+  });
+
+  test('shrinking below the founders keeps the remaining founders byte-identical', () => {
+    const three = resourcesOf(synthStack({ name: 'g', primaries: 3 }));
+    const one = resourcesOf(synthStack({ name: 'g', primaries: 1, initialPrimaries: 3 }));
+    for (const [k, v] of one) if (/primary-1_(container|data)/.test(k)) expect(JSON.stringify(v)).toBe(JSON.stringify(three.get(k)));
   });
 
   test('every absent primary number has a removed block that runs member remove', () => {

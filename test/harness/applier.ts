@@ -73,7 +73,7 @@ const SCHEMA: Record<string, Record<string, true | Record<string, true>>> = {
     upload: { file: true, source: true, source_hash: true, permissions: true },
     depends_on: true,
   },
-  terraform_data: { triggers_replace: true, input: true, provisioner: true, depends_on: true },
+  terraform_data: { triggers_replace: true, input: true, provisioner: true, depends_on: true, lifecycle: true },
   // (top-level `removed` blocks are checked in parse())
 };
 
@@ -136,6 +136,9 @@ export class DockerApplier {
   /** Applies a synthesized config; with state from an earlier apply, as a diff. Returns every action taken. */
   async apply(tf: TfJson): Promise<Action[]> {
     const desired = this.parse(tf);
+    // Terraform plans everything before it changes anything: conditions on hooks (the bootstrap record's
+    // postcondition) refuse a deploy before any container is touched. A first deploy has nothing known to check.
+    if ([...this.state.values()].some((a) => a.resource.type === 'terraform_data')) await this.planHooks(desired);
     const actions = this.plan(desired);
     const byKind = (k: ActionKind) => actions.filter((a) => a.kind === k).map((a) => a.address);
     const goingAway = new Set([...byKind('destroy'), ...byKind('replace')]);
@@ -431,19 +434,19 @@ export class DockerApplier {
     return run('terraform', args, { cwd: this.hookDir, env: { ...QUIET_TERRAFORM_ENV, ...this.opts.hookEnv }, timeoutMs: 600_000 });
   }
 
-  /**
-   * Runs Terraform on the hooks the state holds, less `leaving` (destroyed, with their destroy-time
-   * provisioners) and with `arriving` (created or replaced, with their provisioners).
-   */
-  private async runHooks(leaving: Set<string>, arriving: Set<string>): Promise<void> {
-    await this.init();
+  /** The hooks' part of a configuration, as Terraform runs it alone: depends_on kept only between hooks. */
+  private hooksConfig(resources: Resource[]): Record<string, Config> {
     const hooks: Record<string, Config> = {};
-    for (const a of this.state.values()) {
-      if (a.resource.type !== 'terraform_data' || leaving.has(a.resource.address)) continue;
-      const { depends_on, ...rest } = a.resource.config;
+    for (const r of resources) {
+      if (r.type !== 'terraform_data') continue;
+      const { depends_on, ...rest } = r.config;
       const kept = ((depends_on as string[] | undefined) ?? []).filter((d) => d.startsWith('terraform_data.'));
-      hooks[a.resource.address.slice('terraform_data.'.length)] = kept.length ? { ...rest, depends_on: kept } : rest;
+      hooks[r.address.slice('terraform_data.'.length)] = kept.length ? { ...rest, depends_on: kept } : rest;
     }
+    return hooks;
+  }
+
+  private writeHooks(hooks: Record<string, Config>): void {
     // A removed block may only name what the configuration no longer holds.
     const removed = this.removedBlocks.filter((b) => !((b.from as string).slice('terraform_data.'.length) in hooks));
     mkdirSync(this.hookDir, { recursive: true });
@@ -451,6 +454,25 @@ export class DockerApplier {
       join(this.hookDir, 'main.tf.json'),
       JSON.stringify({ ...(Object.keys(hooks).length ? { resource: { terraform_data: hooks } } : {}), ...(removed.length ? { removed } : {}) }, null, 2),
     );
+  }
+
+  /** `terraform plan` of the desired hooks: fails the apply, before any Docker change, when Terraform would. */
+  private async planHooks(desired: Map<string, Resource>): Promise<void> {
+    await this.init();
+    this.writeHooks(this.hooksConfig([...desired.values()]));
+    const r = await this.terraform(['plan', '-input=false', '-no-color', '-lock=false']);
+    this.lastHookOutput = r.stdout + r.stderr;
+    this.hookOutputs.push(this.lastHookOutput);
+    if (r.code !== 0) throw new HookFailed(`applier: terraform plan failed:\n${lastLines(this.lastHookOutput, 40)}`, this.lastHookOutput);
+  }
+
+  /**
+   * Runs Terraform on the hooks the state holds, less `leaving` (destroyed, with their destroy-time
+   * provisioners) and with `arriving` (created or replaced, with their provisioners).
+   */
+  private async runHooks(leaving: Set<string>, arriving: Set<string>): Promise<void> {
+    await this.init();
+    this.writeHooks(this.hooksConfig([...this.state.values()].map((a) => a.resource).filter((r) => !leaving.has(r.address))));
     const what = [...leaving].map((a) => `destroy ${a}`).concat([...arriving].map((a) => `apply ${a}`)).join(', ');
     this.log(`applier: terraform apply (${what})`);
     const r = await this.terraform(['apply', '-auto-approve', '-input=false', '-no-color']);

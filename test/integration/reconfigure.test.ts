@@ -202,3 +202,34 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
   });
 
 });
+
+describeEngine('a forgotten initialPrimaries', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.create('forgot', { primaries: 1 });
+    await cluster.apply();
+  });
+  afterAll(async () => cluster?.teardown());
+
+  test('changing primaries without it fails the plan before anything is touched; with it, the cluster grows', async () => {
+    const founder = cluster.topology.primaries[0].name;
+    const id = cluster.applier.containerId(founder);
+    let failure: unknown;
+    try {
+      await cluster.apply({ primaries: 3 });
+    } catch (e) {
+      failure = e;
+    }
+    expect(failure).toBeInstanceOf(HookFailed);
+    expect((failure as HookFailed).message).toContain('terraform plan failed');
+    expect((failure as HookFailed).output.replace(/\s+/g, ' ')).toContain(`initialPrimaries: cluster ${cluster.name} was bootstrapped with --initial-cluster=${founder}=http://${founder}:2380`);
+    expect(cluster.applier.containerId(founder)).toBe(id);
+    expect((await cluster.applier.docker.inspect('containers', founder))?.Id).toBe(id);
+    expect(await cluster.applier.docker.inspect('containers', `${cluster.name}-primary-2`)).toBeUndefined();
+
+    const actions = await cluster.apply({ primaries: 3, initialPrimaries: 1 });
+    expect(strip(actions, 'replace').filter((a) => /primary-1_/.test(a))).toEqual([]);
+    expect(cluster.applier.containerId(founder)).toBe(id);
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+  });
+});
