@@ -2,7 +2,8 @@
  * Issue 8: one cluster over three Docker hosts. Each host is a network namespace with its own address and
  * its own dockerd (scripts/sim-hosts.sh); the stack gets one aliased Docker provider per host, and the
  * applier deploys each resource to its provider's engine. Then one host is cut off the network and
- * brought back, with a writer running throughout.
+ * brought back, and the cluster grows onto two more hosts, with a writer running throughout; finally a
+ * cluster with mutual TLS across hosts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { describeEngine } from '../harness/describe-engine';
 import { SimHosts } from '../harness/sim-hosts';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
+import { addressesOf as strip } from '../harness/applier';
 
 jest.setTimeout(600_000);
 
@@ -36,11 +38,13 @@ describeEngine('a cluster spread over three Docker hosts', () => {
   }
 
   beforeAll(async () => {
-    sim = await SimHosts.up(3, 'mh');
+    // Five hosts: the cluster starts on three, and later grows onto the other two ("add a node at its own IP").
+    sim = await SimHosts.up(5, 'mh');
     cluster = await TestCluster.create(
       'hosts',
       {
         primaries: 3,
+        initialPrimaries: 3,
         secondaries: 2,
         hosts: sim.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address })),
         // Each host has its own addresses: every primary gets etcd's own ports, as in the clustering guides.
@@ -80,7 +84,7 @@ describeEngine('a cluster spread over three Docker hosts', () => {
     const c = cluster.client();
     try {
       const { members } = await c.cluster.memberList({ linearizable: true });
-      expect(members.map((m) => m.peerURLs[0]).sort()).toEqual(sim.hosts.map((h) => `http://${h.address}:2380`).sort());
+      expect(members.map((m) => m.peerURLs[0]).sort()).toEqual(sim.hosts.slice(0, 3).map((h) => `http://${h.address}:2380`).sort());
     } finally {
       c.close();
     }
@@ -126,7 +130,24 @@ describeEngine('a cluster spread over three Docker hosts', () => {
     }
   });
 
-  test('no acknowledged write was lost through the partition', async () => {
+  test('growing 3 -> 5 adds each new member on its own host, through the learner path', async () => {
+    const actions = await cluster.apply({ primaries: 5 });
+    const engines = sim.engines();
+    const t = cluster.topology;
+    for (const k of [3, 4]) {
+      expect(t.primaries[k].host).toBe(sim.hosts[k].name);
+      expect(await engines[sim.hosts[k].docker].inspect('containers', t.primaries[k].name)).toBeDefined();
+      expect(await engines[sim.hosts[k].docker].inspect('volumes', t.primaries[k].volume)).toBeDefined();
+    }
+    // The founders stay as they were.
+    expect(strip(actions, 'replace').filter((a) => /primary-[123]_/.test(a))).toEqual([]);
+    const log = cluster.applier.hookOutputs.join('\n');
+    expect(log).toContain(`added ${t.primaries[3].name} as a learner (http://${sim.hosts[3].address}:2380`);
+    expect(log).toContain(`promoted ${t.primaries[4].name} to a voting member`);
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+  });
+
+  test('no acknowledged write was lost through the partition and the growth', async () => {
     await writer.stop();
     expect(writer.acknowledged.length).toBeGreaterThan(50);
     const healed = cluster.client(cluster.topology.primaries[2].hostClientUrl);
