@@ -2,7 +2,8 @@
  * Issue 8: one cluster over three Docker hosts. Each host is a network namespace with its own address and
  * its own dockerd (scripts/sim-hosts.sh); the stack gets one aliased Docker provider per host, and the
  * applier deploys each resource to its provider's engine. Then one host is cut off the network and
- * brought back, and the cluster grows onto two more hosts, with a writer running throughout; finally a
+ * brought back, the cluster grows onto two more hosts and one of those members is replaced, with a writer
+ * running throughout; finally a
  * cluster with mutual TLS across hosts.
  */
 import { readFileSync } from 'node:fs';
@@ -147,7 +148,28 @@ describeEngine('a cluster spread over three Docker hosts', () => {
     expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
   });
 
-  test('no acknowledged write was lost through the partition and the growth', async () => {
+  test('replacing the failed member on host 5 gives it a fresh volume there and a new member ID', async () => {
+    const victim = cluster.topology.primaries[4];
+    const engine = sim.engines()[sim.hosts[4].docker];
+    const c = cluster.client(cluster.topology.primaries[0].hostClientUrl);
+    const idOf = async () => (await c.cluster.memberList({ linearizable: true })).members.find((m) => m.name === victim.name)?.ID;
+    try {
+      const before = await idOf();
+      await engine.stop(victim.name, 5);
+      await cluster.apply({ replace: { '5': 1 } });
+      const after = await idOf();
+      expect(after).toBeDefined();
+      expect(after).not.toEqual(before);
+      expect(await engine.inspect('volumes', victim.volume)).toBeUndefined();
+      expect(await engine.inspect('volumes', `${victim.volume}-r1`)).toBeDefined();
+      expect(cluster.applier.hookOutputs.join('\n')).toContain(`removed the replaced member ${victim.name}`);
+      expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('no acknowledged write was lost through the partition, the growth and the replacement', async () => {
     await writer.stop();
     expect(writer.acknowledged.length).toBeGreaterThan(50);
     const healed = cluster.client(cluster.topology.primaries[2].hostClientUrl);
