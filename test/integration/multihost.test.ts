@@ -1,10 +1,9 @@
 /**
- * Issue 8: one cluster over three Docker hosts. Each host is a network namespace with its own address and
+ * Issue 8: one cluster over several Docker hosts. Each host is a network namespace with its own address and
  * its own dockerd (scripts/sim-hosts.sh); the stack gets one aliased Docker provider per host, and the
- * applier deploys each resource to its provider's engine. Then one host is cut off the network and
- * brought back, the cluster grows onto two more hosts and one of those members is replaced, with a writer
- * running throughout; finally a
- * cluster with mutual TLS across hosts.
+ * applier deploys each resource to its provider's engine. Three primaries on three of five hosts; one host
+ * is cut off the network and brought back, the cluster grows onto the other two hosts and one of those
+ * members is replaced, with a writer running throughout. Then a cluster with mutual TLS across hosts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
