@@ -107,7 +107,7 @@ export class EtcdCluster extends Construct {
       this.hosts.set(h.name, hostResources(scope, provider));
     }
     const on = (n: { host?: string }) => this.hosts.get(n.host ?? '')!;
-    this.network = on(t.hosts[0] ? { host: t.hosts[0].name } : {}).network;
+    this.network = [...this.hosts.values()][0].network;
 
     this.bootstrap = new DataResource(this, 'bootstrap', {
       input: { initialCluster: t.initialCluster },

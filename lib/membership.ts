@@ -100,6 +100,19 @@ function endpointOf(op: MemberOp, name: string): string | undefined {
  * same deploy is replacing) answers within a few seconds; a stopped one does not. */
 const VOTER_GRACE_MS = 10_000;
 
+/** Endpoints of the members other than the one changing; all of them when it is the only one known. */
+function otherEndpoints(op: MemberOp): string[] {
+  const own = endpointOf(op, op.name);
+  const others = op.endpoints.filter((e) => e !== own);
+  return others.length ? others : op.endpoints;
+}
+
+/** Where to ask for a change: the endpoint that just answered, unless it is the changing member's own. */
+function askVia(op: MemberOp, via: string): string {
+  const others = otherEndpoints(op);
+  return others.includes(via) ? via : others[0];
+}
+
 /** Refuses when any voter does not answer: etcd would refuse too, and the change could cost quorum. */
 async function requireHealthyVoters(s: Session, op: MemberOp, list: Member[], except?: string): Promise<void> {
   let pending = list.filter((m) => !m.isLearner && m.peerURLs[0] !== except && endpointOf(op, m.name));
@@ -141,8 +154,7 @@ export async function addMember(op: MemberOp, password?: string): Promise<string
     await requireNoVolume(op);
     const done: string[] = [];
     if (existing) {
-      const others = op.endpoints.filter((e) => e !== endpointOf(op, op.name));
-      await s.client(others.includes(via) ? via : others[0] ?? via).cluster.memberRemove({ ID: existing.ID });
+      await s.client(askVia(op, via)).cluster.memberRemove({ ID: existing.ID });
       done.push(`removed the replaced member ${op.name} (ID ${existing.ID})`);
     }
     const added = await addLearner(s, op);
@@ -157,9 +169,8 @@ export async function addMember(op: MemberOp, password?: string): Promise<string
 async function addLearner(s: Session, op: MemberOp): Promise<string> {
   const until = Date.now() + 20_000;
   for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
-    const endpoints = op.endpoints.filter((e) => e !== endpointOf(op, op.name));
     let last = '';
-    for (const endpoint of endpoints.length ? endpoints : op.endpoints) {
+    for (const endpoint of otherEndpoints(op)) {
       try {
         const r = await s.client(endpoint).cluster.memberAdd({ peerURLs: [op.peerUrl], isLearner: true });
         return r.member.ID;
@@ -230,8 +241,7 @@ export async function removeMember(op: MemberOp, password?: string): Promise<str
       await requireHealthyVoters(s, op, list, op.peerUrl);
     }
     // Ask a member other than the one leaving, when there is one.
-    const others = op.endpoints.filter((e) => e !== endpointOf(op, op.name));
-    await s.client(others.includes(via) ? via : others[0] ?? via).cluster.memberRemove({ ID: m.ID });
+    await s.client(askVia(op, via)).cluster.memberRemove({ ID: m.ID });
     return `removed ${op.name} (${op.peerUrl})`;
   } finally {
     s.close();

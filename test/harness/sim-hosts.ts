@@ -50,6 +50,25 @@ export class SimHosts {
     return Object.fromEntries(this.hosts.map((h) => [h.docker, new DockerApi(h.docker.slice('unix://'.length))]));
   }
 
+  /** The hosts as a cluster spec lists them. */
+  specHosts(): { name: string; docker: string; address: string }[] {
+    return this.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address }));
+  }
+
+  /** What a TestCluster's applier needs to deploy here: the engines, and the hosts' addresses to publish on. */
+  applierOptions(): { engines: Record<string, DockerApi>; bindAddresses: string[] } {
+    return { engines: this.engines(), bindAddresses: this.hosts.map((h) => h.address) };
+  }
+
+  /** Tears the cluster down, then the hosts, even when the first fails. */
+  async teardown(cluster: { teardown(): Promise<void> } | undefined): Promise<void> {
+    try {
+      await cluster?.teardown();
+    } finally {
+      await this.down();
+    }
+  }
+
   /** Cuts host i (1-based) off the network, or brings it back. */
   async link(i: number, state: 'up' | 'down'): Promise<void> {
     await script(['link', this.tag, String(i), state]);

@@ -96,6 +96,16 @@ export class TestCluster {
     return connect(endpoints, { timeoutMs: 3000, tls: this.expectation.tls });
   }
 
+  /** The live member of this name (undefined when there is none), as primary 1 lists it. */
+  async member(name: string) {
+    const c = this.client(this.topology.primaries[0].hostClientUrl);
+    try {
+      return (await c.cluster.memberList({ linearizable: true })).members.find((m) => m.name === name);
+    } finally {
+      c.close();
+    }
+  }
+
   /** Destroys everything; then sweeps anything still labelled with this cluster's name. */
   async teardown(): Promise<void> {
     let error: unknown;

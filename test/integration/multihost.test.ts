@@ -46,22 +46,18 @@ describeEngine('a cluster spread over three Docker hosts', () => {
         primaries: 3,
         initialPrimaries: 3,
         secondaries: 2,
-        hosts: sim.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address })),
+        hosts: sim.specHosts(),
         // Each host has its own addresses: every primary gets etcd's own ports, as in the clustering guides.
         ports: { primaryBase: 2379, secondaryBase: 23790 },
         verify: { timeoutSeconds: 90 },
       },
-      { engines: sim.engines(), bindAddresses: sim.hosts.map((h) => h.address) },
+      sim.applierOptions(),
     );
   });
   afterAll(async () => {
     await writer?.stop();
     writerClient?.close();
-    try {
-      await cluster?.teardown();
-    } finally {
-      await sim?.down();
-    }
+    await sim?.teardown(cluster);
   });
 
   test('three primaries, one per host, and two secondaries come up and the hook verifies them', async () => {
@@ -150,22 +146,16 @@ describeEngine('a cluster spread over three Docker hosts', () => {
   test('replacing the failed member on host 5 gives it a fresh volume there and a new member ID', async () => {
     const victim = cluster.topology.primaries[4];
     const engine = sim.engines()[sim.hosts[4].docker];
-    const c = cluster.client(cluster.topology.primaries[0].hostClientUrl);
-    const idOf = async () => (await c.cluster.memberList({ linearizable: true })).members.find((m) => m.name === victim.name)?.ID;
-    try {
-      const before = await idOf();
-      await engine.stop(victim.name, 5);
-      await cluster.apply({ replace: { '5': 1 } });
-      const after = await idOf();
-      expect(after).toBeDefined();
-      expect(after).not.toEqual(before);
-      expect(await engine.inspect('volumes', victim.volume)).toBeUndefined();
-      expect(await engine.inspect('volumes', `${victim.volume}-r1`)).toBeDefined();
-      expect(cluster.applier.hookOutputs.join('\n')).toContain(`removed the replaced member ${victim.name}`);
-      expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
-    } finally {
-      c.close();
-    }
+    const before = (await cluster.member(victim.name))?.ID;
+    await engine.stop(victim.name, 5);
+    await cluster.apply({ replace: { '5': 1 } });
+    const after = (await cluster.member(victim.name))?.ID;
+    expect(after).toBeDefined();
+    expect(after).not.toEqual(before);
+    expect(await engine.inspect('volumes', victim.volume)).toBeUndefined();
+    expect(await engine.inspect('volumes', `${victim.volume}-r1`)).toBeDefined();
+    expect(cluster.applier.hookOutputs.join('\n')).toContain(`removed the replaced member ${victim.name}`);
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
   });
 
   test('no acknowledged write was lost through the partition, the growth and the replacement', async () => {
@@ -194,22 +184,16 @@ describeEngine('a cluster spread over three Docker hosts with mutual TLS', () =>
       {
         primaries: 3,
         secondaries: 1,
-        hosts: sim.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address })),
+        hosts: sim.specHosts(),
         ports: { primaryBase: 2379, secondaryBase: 23790 },
         tls: { dir: pki },
       },
-      { engines: sim.engines(), bindAddresses: sim.hosts.map((h) => h.address) },
+      sim.applierOptions(),
     );
     // Each certificate covers its member's host address: peers dial each other there.
     await ensurePki(pki, cluster.topology.tls!.nodes);
   });
-  afterAll(async () => {
-    try {
-      await cluster?.teardown();
-    } finally {
-      await sim?.down();
-    }
-  });
+  afterAll(async () => sim?.teardown(cluster));
 
   test('peers and clients speak TLS across hosts, the hook verifies, and a client without a certificate is refused', async () => {
     await cluster.apply();

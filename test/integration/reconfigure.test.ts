@@ -14,6 +14,18 @@ jest.setTimeout(600_000);
 
 const strip = addressesOf;
 
+/** What growing 3 -> 5 creates, and shrinking 5 -> 3 destroys. */
+const JOINERS = [
+  'docker_container.cluster_primary-4_container',
+  'docker_container.cluster_primary-5_container',
+  'docker_volume.cluster_primary-4_data',
+  'docker_volume.cluster_primary-5_data',
+  'terraform_data.cluster_primary-4_join',
+  'terraform_data.cluster_primary-4_member',
+  'terraform_data.cluster_primary-5_join',
+  'terraform_data.cluster_primary-5_member',
+];
+
 describeEngine('growing and shrinking the primaries of a live cluster', () => {
   let cluster: TestCluster;
   let writer: Writer;
@@ -47,16 +59,7 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
 
   test('3 -> 5: each new member joins as a learner, is promoted, and the hook verifies five voters', async () => {
     const actions = await cluster.apply({ primaries: 5 });
-    expect(strip(actions, 'create')).toEqual([
-      'docker_container.cluster_primary-4_container',
-      'docker_container.cluster_primary-5_container',
-      'docker_volume.cluster_primary-4_data',
-      'docker_volume.cluster_primary-5_data',
-      'terraform_data.cluster_primary-4_join',
-      'terraform_data.cluster_primary-4_member',
-      'terraform_data.cluster_primary-5_join',
-      'terraform_data.cluster_primary-5_member',
-    ]);
+    expect(strip(actions, 'create')).toEqual(JOINERS);
     // Nothing of the founders is replaced: their bootstrap flags are byte-identical. The stateless proxy
     // is, because its --endpoints now lists the new members too.
     expect(strip(actions, 'replace')).toEqual(['docker_container.cluster_secondary-1_container', 'terraform_data.cluster_verify_hook']);
@@ -72,16 +75,7 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
   test('5 -> 3: the highest members are removed from etcd before their containers go', async () => {
     const before = cluster.applier.hookOutputs.length;
     const actions = await cluster.apply({ primaries: 3 });
-    expect(strip(actions, 'destroy')).toEqual([
-      'docker_container.cluster_primary-4_container',
-      'docker_container.cluster_primary-5_container',
-      'docker_volume.cluster_primary-4_data',
-      'docker_volume.cluster_primary-5_data',
-      'terraform_data.cluster_primary-4_join',
-      'terraform_data.cluster_primary-4_member',
-      'terraform_data.cluster_primary-5_join',
-      'terraform_data.cluster_primary-5_member',
-    ]);
+    expect(strip(actions, 'destroy')).toEqual(JOINERS);
     const log = cluster.applier.hookOutputs.slice(before).join('\n');
     expect(log).toContain(`removed ${cluster.name}-primary-5`);
     expect(log).toContain(`removed ${cluster.name}-primary-4`);
@@ -131,9 +125,8 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
   test('replacing a failed founder: its old member is removed, and it joins on a fresh volume with a new member ID', async () => {
     const victim = cluster.topology.primaries[1];
     const c = cluster.client(cluster.topology.primaries[0].hostClientUrl);
-    const idOf = async () => (await c.cluster.memberList({ linearizable: true })).members.find((m) => m.name === victim.name);
     try {
-      const before = await idOf();
+      const before = await cluster.member(victim.name);
       await c.put('/it/reconf/before-replace').value('kept');
       // The member fails: its container stops for good.
       await cluster.applier.docker.stop(victim.name, 5);
@@ -155,7 +148,7 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
       expect(await cluster.applier.docker.inspect('volumes', victim.volume)).toBeUndefined();
       const fresh = await cluster.applier.docker.inspect('volumes', replaced.volume);
       expect(new Date(fresh.CreatedAt).getTime()).toBeGreaterThan(new Date(oldVolume.CreatedAt).getTime());
-      const after = await idOf();
+      const after = await cluster.member(victim.name);
       expect(after?.isLearner).toBe(false);
       expect(after?.ID).not.toEqual(before?.ID);
       const log = cluster.applier.hookOutputs.join('\n');
@@ -178,20 +171,14 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
 
   test('growing after a replacement restarts the replaced member once, keeping its ID, and adds the new ones', async () => {
     const replaced = cluster.topology.primaries[1];
-    const c = cluster.client(cluster.topology.primaries[0].hostClientUrl);
-    const idOf = async (name: string) => (await c.cluster.memberList({ linearizable: true })).members.find((m) => m.name === name)?.ID;
-    try {
-      const before = await idOf(replaced.name);
-      const actions = await cluster.apply({ primaries: 5 });
-      // Its --initial-cluster lists every primary, so its container is replaced; its volume is not.
-      expect(strip(actions, 'replace').filter((a) => /primary-2_/.test(a))).toEqual(['docker_container.cluster_primary-2_container']);
-      expect(strip(actions, 'create').filter((a) => /primary-[45]_container/.test(a))).toHaveLength(2);
-      expect(await idOf(replaced.name)).toEqual(before);
-      expect(await members()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
-      expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
-    } finally {
-      c.close();
-    }
+    const before = (await cluster.member(replaced.name))?.ID;
+    const actions = await cluster.apply({ primaries: 5 });
+    // Its --initial-cluster lists every primary, so its container is replaced; its volume is not.
+    expect(strip(actions, 'replace').filter((a) => /primary-2_/.test(a))).toEqual(['docker_container.cluster_primary-2_container']);
+    expect(strip(actions, 'create').filter((a) => /primary-[45]_container/.test(a))).toHaveLength(2);
+    expect((await cluster.member(replaced.name))?.ID).toEqual(before);
+    expect(await members()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
+    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
   });
 
   test('no acknowledged write was lost through 3 -> 5 -> 3, a replacement and a growth', async () => {
