@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Prepares this machine for the integration suite: a running Docker engine and a local etcd image.
-# Idempotent: installs only what is missing, starts dockerd only when it does not answer.
+# Prepares this machine for the integration suite and for a real `cdktf deploy`: a running Docker engine,
+# local etcd images, Terraform >= 1.9 (or OpenTofu, built from the Go module proxy when neither is here),
+# the kreuzwerker/docker provider in Terraform's local mirror (scripts/provider-mirror.sh), and sshd for
+# the simulated host reached over ssh. Idempotent: installs only what is missing, starts dockerd only when
+# it does not answer, builds nothing twice.
 # The image is built from Debian's etcd 3.4.23 binaries and laid out like the official image
 # (/usr/local/bin/etcd, /usr/local/bin/etcdctl), so one synthesized config runs on both.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 IMAGE="${ETCD_TEST_IMAGE:-cdktf-etcd-cluster/etcd:3.4.23-local}"
 LOG_DIR="${PREPARE_LOG_DIR:-/tmp/cdktf-etcd-cluster}"
@@ -16,13 +20,37 @@ command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || need_pkgs+=(do
 [ -x /usr/bin/etcd ] || need_pkgs+=(etcd-server)
 [ -x /usr/bin/etcdctl ] || need_pkgs+=(etcd-client)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+[ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # No service may start from a package's install script: sshd would listen on the machine's port 22.
+  # (The simulated hosts start their own sshd inside their namespaces.)
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get update -qq >"$LOG_DIR/apt-update.log" 2>&1
-  apt-get install -y -qq "${need_pkgs[@]}" >"$LOG_DIR/apt-install.log" 2>&1 \
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >"$LOG_DIR/apt-install.log" 2>&1 \
     || { say "apt-get install failed, see $LOG_DIR/apt-install.log"; tail -20 "$LOG_DIR/apt-install.log"; exit 1; }
+  rm -f /usr/sbin/policy-rc.d
+  trap - EXIT
 fi
+
+# Terraform >= 1.9 runs provisioners in `removed` blocks, which shrinking the primaries needs.
+tf_version() { "$1" version 2>/dev/null | head -1 | sed -n 's/^[A-Za-z]* v\{0,1\}\([0-9][0-9.]*\).*/\1/p'; }
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
+if command -v terraform >/dev/null 2>&1 && version_ge "$(tf_version terraform)" 1.9.0; then
+  say "terraform $(tf_version terraform) is installed"
+elif command -v tofu >/dev/null 2>&1 && version_ge "$(tf_version tofu)" 1.10.0; then
+  say "OpenTofu $(tf_version tofu) is installed; run the suites with TERRAFORM_BINARY_NAME=tofu"
+else
+  say "no Terraform >= 1.9 and no OpenTofu >= 1.10 on the PATH: building OpenTofu from the Go module proxy"
+  bash scripts/opentofu.sh
+  say "OpenTofu is installed; run the suites with TERRAFORM_BINARY_NAME=tofu"
+fi
+
+# The Docker provider, where `terraform init` finds it without the registry.
+bash scripts/provider-mirror.sh >/dev/null
 
 DOCKERD=$(command -v dockerd || echo /usr/sbin/dockerd)
 if ! docker info >/dev/null 2>&1; then
@@ -58,3 +86,8 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
     - "$IMAGE" >/dev/null
 fi
 say "image $IMAGE is ready"
+
+# etcd releases users deploy, built from the Go module proxy into images laid out like the official ones.
+# 3.5.21 is the spec's default image: tagged with its official name too (only when no image of that name
+# is here), so that the repository's cluster.yaml deploys on this machine as it would anywhere else.
+bash scripts/etcd-image.sh 3.5.21 --official-tag

@@ -7,8 +7,14 @@
 # iptables, so traffic between the hosts gets an explicit ACCEPT for this bridge only. The hosts have no
 # default route: they reach each other and the deploying machine (the bridge address), nothing else.
 #
-#   sim-hosts.sh up <tag> <count> <prefix>   e.g. up t1 3 10.213.7 -> hosts 10.213.7.11, .12, .13
+#   sim-hosts.sh up <tag> <count> <prefix> [<ssh-hosts>]
+#                                            e.g. up t1 3 10.213.7 -> hosts 10.213.7.11, .12, .13
 #                                            prints one line per host: <name> <address> unix://<socket>
+#                                            <ssh-hosts>: comma-separated host numbers also reached over
+#                                            ssh (an sshd in the host's namespace; its sessions get
+#                                            DOCKER_HOST of that host's daemon, as a real host's docker
+#                                            CLI would find its own); their line is
+#                                            <name> <address> ssh://root@<address> <private key file>
 #   sim-hosts.sh link <tag> <i> up|down      cut host i off the network, or bring it back
 #   sim-hosts.sh down <tag>                  remove everything `up` made (containers, volumes, daemons,
 #                                            namespaces, bridge, the FORWARD rule, state directories)
@@ -30,8 +36,10 @@ veth_of() { echo "sv$1h$2"; }
 ns_of() { echo "sim-$1-h$2"; }
 
 up() {
-  local tag=$1 count=$2 prefix=$3
+  local tag=$1 count=$2 prefix=$3 ssh_hosts=${4:-}
   check_tag "$tag"
+  [[ -z "$ssh_hosts" || "$ssh_hosts" =~ ^[1-9](,[1-9])*$ ]] || die "ssh-hosts: must be host numbers like 2 or 1,3 (got \"$ssh_hosts\")"
+  if [ -n "$ssh_hosts" ] && [ ! -x /usr/sbin/sshd ]; then die "ssh-hosts: /usr/sbin/sshd is missing (run scripts/prepare-machine.sh)"; fi
   [[ "$count" =~ ^[1-9]$ ]] || die "count: must be 1 to 9 (got \"$count\")"
   [[ "$prefix" =~ ^10\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || die "prefix: must be the first three octets of a 10.x.y.0/24 subnet (got \"$prefix\")"
   [ -e "$STATE_ROOT/$tag" ] && die "tag $tag is in use; run: sim-hosts.sh down $tag"
@@ -82,9 +90,46 @@ up() {
     docker -H "unix://$STATE_ROOT/$tag/h$i/docker.sock" load -q -i "$tarball" >/dev/null
   done
   rm -f "$tarball"
+  if [ -n "$ssh_hosts" ]; then
+    ssh-keygen -q -t ed25519 -N '' -C "sim-hosts-$tag" -f "$STATE_ROOT/$tag/id_ed25519"
+    mkdir -p /run/sshd
+    for i in ${ssh_hosts//,/ }; do start_sshd "$tag" "$i" "$prefix.$((10 + i))"; done
+  fi
   for i in $(seq 1 "$count"); do
-    echo "h$i $prefix.$((10 + i)) unix://$STATE_ROOT/$tag/h$i/docker.sock"
+    if [[ ",$ssh_hosts," == *",$i,"* ]]; then
+      echo "h$i $prefix.$((10 + i)) ssh://root@$prefix.$((10 + i)) $STATE_ROOT/$tag/id_ed25519"
+    else
+      echo "h$i $prefix.$((10 + i)) unix://$STATE_ROOT/$tag/h$i/docker.sock"
+    fi
   done
+}
+
+# An sshd inside host i's namespace, on its address only: key login for root with the tag's key, sessions
+# that find the host's own daemon through DOCKER_HOST.
+start_sshd() {
+  local tag=$1 i=$2 addr=$3 dir="$STATE_ROOT/$1/h$2"
+  ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh_host_ed25519_key"
+  cp "$STATE_ROOT/$tag/id_ed25519.pub" "$dir/authorized_keys"
+  printf '%s\n' \
+    "ListenAddress $addr" \
+    "Port 22" \
+    "HostKey $dir/ssh_host_ed25519_key" \
+    "PidFile $dir/sshd.pid" \
+    "AuthorizedKeysFile $dir/authorized_keys" \
+    "PermitRootLogin prohibit-password" \
+    "PasswordAuthentication no" \
+    "KbdInteractiveAuthentication no" \
+    "UsePAM no" \
+    "StrictModes no" \
+    "SetEnv DOCKER_HOST=unix://$dir/docker.sock" >"$dir/sshd_config"
+  nsenter --net="/run/netns/$(ns_of "$tag" "$i")" /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+  local ok=""
+  for _ in $(seq 1 40); do
+    if ssh -i "$STATE_ROOT/$tag/id_ed25519" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+      -o ConnectTimeout=2 -o BatchMode=yes "root@$addr" docker info >/dev/null 2>&1; then ok=1; break; fi
+    sleep 0.25
+  done
+  [ -n "$ok" ] || { tail -20 "$dir/sshd.log" >&2; die "host $i: ssh root@$addr docker info does not answer (log: $dir/sshd.log)"; }
 }
 
 link() {
@@ -110,6 +155,7 @@ down() {
       docker -H "$sock" volume prune -af >/dev/null 2>&1 || docker -H "$sock" volume prune -f >/dev/null 2>&1 || true
       docker -H "$sock" network prune -f >/dev/null 2>&1 || true
     fi
+    if [ -f "$h/sshd.pid" ]; then kill "$(cat "$h/sshd.pid")" 2>/dev/null || true; fi
     if [ -f "$h/dockerd.pid" ]; then
       local pid; pid=$(cat "$h/dockerd.pid")
       kill "$pid" 2>/dev/null || true
@@ -141,7 +187,7 @@ sweep() {
 }
 
 case "${1:-}" in
-  up) [ $# -eq 4 ] || die "usage: sim-hosts.sh up <tag> <count> <prefix>"; up "$2" "$3" "$4" ;;
+  up) [ $# -eq 4 ] || [ $# -eq 5 ] || die "usage: sim-hosts.sh up <tag> <count> <prefix> [<ssh-hosts>]"; up "$2" "$3" "$4" "${5:-}" ;;
   link) [ $# -eq 4 ] || die "usage: sim-hosts.sh link <tag> <i> up|down"; link "$2" "$3" "$4" ;;
   down) [ $# -eq 2 ] || die "usage: sim-hosts.sh down <tag>"; down "$2" ;;
   sweep) sweep ;;
