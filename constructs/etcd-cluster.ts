@@ -169,6 +169,7 @@ export class EtcdCluster extends Construct {
         timeoutSeconds: t.verify.timeoutSeconds,
         replacements: replacementsOf(t),
         dependsOn: [...this.primaries.map((n) => n.member!), ...this.secondaries.map((n) => n.container)],
+        containers: [...this.primaries, ...this.secondaries].map((n) => n.container),
       });
     }
   }

@@ -94,8 +94,13 @@ export class EtcdNode extends Construct {
       command: node.command,
       env: env.length ? env : undefined,
       restart: 'unless-stopped',
+      // Stop with SIGTERM and give etcd time to leave cleanly before Docker kills it; the provider's
+      // default (0) kills at once.
+      destroyGraceSeconds: node.stopGraceSeconds,
       labels,
-      networksAdvanced: [{ name: props.network.name, aliases: [node.name] }],
+      // The network's ID, not its name: a replaced network then replaces the containers on it (its name is
+      // known at plan time and would not), instead of failing to delete a network with active endpoints.
+      networksAdvanced: [{ name: props.network.id, aliases: [node.name] }],
       // An explicit ip keeps Docker from adding an IPv6 binding that the provider would diff forever.
       ports: ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: 'tcp' })),
       volumes: this.volume ? [{ volumeName: this.volume.name, containerPath: DATA_MOUNT }] : undefined,

@@ -1,4 +1,4 @@
-import { DataResource, type ITerraformDependable } from 'cdktf';
+import { DataResource, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { EXPECTATION_ENV } from '../lib/expectation';
 import { type Expectation, membershipOf } from '../lib/topology';
@@ -12,12 +12,18 @@ export interface VerifyHookProps {
   readonly replacements?: string;
   /** Everything the live cluster is made of: the hook runs after all of it. */
   readonly dependsOn: ITerraformDependable[];
+  /**
+   * The members' containers: when Terraform replaces or updates any of them (a new image, a stopped member
+   * started again, a replaced network), the hook is replaced too and verifies the cluster once more.
+   */
+  readonly containers: ITerraformDependable[];
 }
 
 /**
  * The post-apply hook: a built-in `terraform_data` resource whose local-exec provisioner runs
- * `etcd-cluster verify`. It is replaced, and so runs again, exactly when the membership changes or a primary is replaced; a failed
- * verification fails the apply and taints the resource, so the next apply retries it.
+ * `etcd-cluster verify`. It is replaced, and so runs again, when the membership changes, a primary is
+ * replaced by spec, or Terraform changes any member's container; a failed verification fails the apply and
+ * taints the resource, so the next apply retries it.
  */
 export class VerifyHook extends Construct {
   public readonly resource: DataResource;
@@ -28,6 +34,8 @@ export class VerifyHook extends Construct {
       triggersReplace: { membership: membershipOf(props.expectation), ...(props.replacements ? { replacements: props.replacements } : {}) },
       input: props.expectation,
       dependsOn: props.dependsOn,
+      // Bare addresses, as depends_on has them: Terraform refuses "${...}" templates in replace_triggered_by.
+      lifecycle: { replaceTriggeredBy: props.containers.map((c) => dependable(c)) },
       provisioners: [
         {
           type: 'local-exec',

@@ -4,6 +4,7 @@
  * Constructs render it into Docker resources; the verifier checks a live cluster against the
  * `Expectation` derived from it. Every name, URL, port and flag is computed here and only here.
  */
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { DEFAULT_PEER_BASE, placementOf, type ClusterSpec } from './spec';
 
@@ -15,9 +16,17 @@ export const DATA_MOUNT = '/var/lib/etcd';
 export const DATA_DIR = `${DATA_MOUNT}/data`;
 export const ETCD_BIN = '/usr/local/bin/etcd';
 export const ETCDCTL_BIN = '/usr/local/bin/etcdctl';
+/** Seconds between SIGTERM and SIGKILL when Terraform stops a container: etcd needs well under one. */
+export const STOP_GRACE_SECONDS = 30;
 /** Docker label keys put on every object of a cluster. */
 export const LABEL_CLUSTER = 'cdktf-etcd-cluster.cluster';
 export const LABEL_ROLE = 'cdktf-etcd-cluster.role';
+/**
+ * A digest of the container's healthcheck command. The provider plans a healthcheck edit as an in-place
+ * update that never reaches the container (measured with kreuzwerker/docker 4.6.0); a changed label
+ * replaces the container, and the new one gets the new check.
+ */
+export const LABEL_HEALTHCHECK = 'cdktf-etcd-cluster.healthcheck';
 export const EXPECTATION_KIND = 'cdktf-etcd-cluster/expectation';
 /** Where certificates land inside every container of a TLS cluster. */
 export const PKI_MOUNT = '/etc/etcd/pki';
@@ -76,6 +85,8 @@ interface NodeBase {
   /** Where the host reaches this node's client port. */
   readonly hostClientUrl: string;
   readonly healthcheck?: Healthcheck;
+  /** Seconds Docker waits after SIGTERM before it kills the container, on destroy and replace. */
+  readonly stopGraceSeconds: number;
   readonly labels: Record<string, string>;
   /** Files to deliver before start (certificates of a TLS cluster). */
   readonly uploads: Upload[];
@@ -187,6 +198,8 @@ function gatewayOf(subnet: string): string {
 function reachableAddress(bindAddress: string): string {
   return bindAddress === '0.0.0.0' ? '127.0.0.1' : bindAddress;
 }
+
+const digestOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
 const fill = (template: string, values: Record<string, string>) =>
   template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
@@ -313,7 +326,8 @@ export function buildTopology(spec: ClusterSpec): Topology {
         startPeriod: '10s',
         retries: 3,
       },
-      labels: { ...clusterLabels, [LABEL_ROLE]: 'primary' },
+      stopGraceSeconds: STOP_GRACE_SECONDS,
+      labels: { ...clusterLabels, [LABEL_ROLE]: 'primary', [LABEL_HEALTHCHECK]: digestOf(healthTest(CLIENT_PORT)) },
       uploads: uploadsFor(n),
     };
   });
@@ -365,7 +379,8 @@ export function buildTopology(spec: ClusterSpec): Topology {
       port,
       hostClientUrl: `${scheme}://${h ? h.address : hostAddress}:${port.external}`,
       healthcheck: health && { test: health, interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 },
-      labels: { ...clusterLabels, [LABEL_ROLE]: 'secondary' },
+      stopGraceSeconds: STOP_GRACE_SECONDS,
+      labels: { ...clusterLabels, [LABEL_ROLE]: 'secondary', ...(health ? { [LABEL_HEALTHCHECK]: digestOf(health) } : {}) },
       uploads:
         tlsDir && !custom
           ? [

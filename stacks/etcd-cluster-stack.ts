@@ -9,7 +9,16 @@ export interface EtcdClusterStackProps {
   readonly cluster: EtcdClusterProps;
   /** Docker daemon to deploy to (`unix://...`, `ssh://user@host`). @default - the provider's default (DOCKER_HOST or the local socket) */
   readonly dockerHost?: string;
+  /**
+   * Version constraint of the kreuzwerker/docker provider. The bindings pin 3.6.2 exactly; the library is
+   * tested with 4.6.0 (see README, "The Docker provider"), and both accept the configuration it writes.
+   * @default DOCKER_PROVIDER_VERSIONS
+   */
+  readonly dockerProviderVersion?: string;
 }
+
+/** The kreuzwerker/docker releases this library's configuration is written for. */
+export const DOCKER_PROVIDER_VERSIONS = '>= 3.6.2, < 5.0.0';
 
 /**
  * A stack named after the cluster, holding the Docker provider (ID `docker`) and the cluster (ID `cluster`).
@@ -26,5 +35,6 @@ export class EtcdClusterStack extends TerraformStack {
       new DockerProvider(this, 'docker', props.dockerHost ? { host: props.dockerHost } : {});
     }
     this.cluster = new EtcdCluster(this, 'cluster', props.cluster);
+    this.addOverride('terraform.required_providers.docker.version', props.dockerProviderVersion ?? DOCKER_PROVIDER_VERSIONS);
   }
 }

@@ -117,6 +117,18 @@ export class DockerApi {
     await this.call('POST', `/containers/${encodeURIComponent(name)}/start`);
   }
 
+  /**
+   * Freezes a container's processes: it stays "running" for Docker (and so for the Terraform provider,
+   * which leaves it alone), but the member answers nothing. A hung member, as opposed to a stopped one.
+   */
+  async pause(name: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(name)}/pause`);
+  }
+
+  async unpause(name: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(name)}/unpause`);
+  }
+
   async removeContainer(name: string): Promise<void> {
     // A container whose process is exiting or restarting at that moment (an etcd member just removed
     // from its cluster exits, and its restart policy starts it again) refuses removal briefly: retry.
@@ -146,6 +158,18 @@ export class DockerApi {
     } catch (e) {
       if (!(e instanceof DockerApiError && e.status === 404)) throw e;
     }
+  }
+
+  /** Container events between two times (Unix seconds), e.g. `die` with its `exitCode`, or `kill` with its `signal`. */
+  async events(since: number, until: number, actions: string[]): Promise<{ Action: string; Actor: { Attributes: Record<string, string> }; time: number }[]> {
+    const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: actions }));
+    const text: string = await this.call('GET', `/events?since=${since}&until=${until}&filters=${filters}`);
+    // One JSON object per line; a single event arrives already parsed.
+    if (text && typeof text === 'object') return [text];
+    return String(text ?? '')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l));
   }
 
   /** Runs a command in a container and returns its exit code and output (stdout and stderr mixed). */

@@ -1,19 +1,22 @@
 /**
- * Before any suite: check the Docker engine (in CI its absence fails the run; elsewhere the integration
- * suites are skipped with one line), and remove what crashed earlier test runs left behind.
+ * Before any suite: check the Docker engine, Terraform and the Docker provider in its local mirror (in CI
+ * a missing one fails the run; elsewhere the integration suites are skipped with one line), and remove
+ * what crashed earlier test runs left behind.
  */
 import { LABEL_CLUSTER } from '../../lib/topology';
 import { DockerApi } from './docker-api';
 import { SKIP_ENV, TEST_IMAGE, TEST_NAME_PREFIX } from './env';
 import { SimHosts } from './sim-hosts';
+import { missingTerraform } from './terraform-check';
 
 export default async function globalSetup(): Promise<void> {
   const docker = new DockerApi();
   const up = await docker.ping();
   const image = up ? await docker.inspect('images', TEST_IMAGE) : undefined;
-  if (!up || !image) {
-    const reason = !up ? `no Docker engine answers at ${docker.socketPath}` : `image ${TEST_IMAGE} is missing`;
-    if (process.env.CI) throw new Error(`integration tests need the Docker engine and the etcd image (CI=true): ${reason}; run scripts/prepare-machine.sh`);
+  const noTerraform = await missingTerraform();
+  if (!up || !image || noTerraform) {
+    const reason = !up ? `no Docker engine answers at ${docker.socketPath}` : !image ? `image ${TEST_IMAGE} is missing` : noTerraform!;
+    if (process.env.CI) throw new Error(`integration tests need the Docker engine, the etcd image, Terraform and the Docker provider (CI=true): ${reason}; run scripts/prepare-machine.sh`);
     process.env[SKIP_ENV] = reason;
     process.stderr.write(`\nSKIPPING the integration suites: ${reason} (run scripts/prepare-machine.sh)\n`);
     return;

@@ -12,8 +12,12 @@ const SCRIPT = join(REPO_ROOT, 'scripts', 'sim-hosts.sh');
 export interface SimHost {
   readonly name: string;
   readonly address: string;
-  /** The host's daemon, as the Docker provider's `host`. */
+  /** The host's daemon, as the Docker provider's `host`: `unix://<socket>`, or `ssh://root@<address>`. */
   readonly docker: string;
+  /** For an ssh host: the provider's `ssh_opts` (the run's key, no host key prompts). */
+  readonly sshOpts: string[];
+  /** The daemon's own socket, for the tests' direct look (whatever way the provider reaches it). */
+  readonly socket: string;
 }
 
 async function script(args: string[], timeoutMs = 300_000): Promise<string> {
@@ -28,36 +32,36 @@ export class SimHosts {
     readonly hosts: SimHost[],
   ) {}
 
-  /** `count` hosts on a /24 of 10.213.0.0/16 chosen from this run's tag. */
-  static async up(count: number, suffix: string): Promise<SimHosts> {
+  /**
+   * `count` hosts on a /24 of 10.213.0.0/16 chosen from this run's tag; the hosts numbered in `ssh`
+   * (1-based) are reached over ssh (an sshd in their namespace), the others through their socket.
+   */
+  static async up(count: number, suffix: string, opts: { ssh?: number[] } = {}): Promise<SimHosts> {
     const tag = `${RUN_TAG.slice(0, 8 - suffix.length)}${suffix}`;
     // The subnet follows the tag, so that two sets of hosts of one run (or of parallel runs) differ.
     const third = [...tag].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 250, 7);
-    const out = await script(['up', tag, String(count), `10.213.${third}`]);
+    const out = await script(['up', tag, String(count), `10.213.${third}`, ...(opts.ssh?.length ? [opts.ssh.join(',')] : [])]);
     const hosts = out
       .trim()
       .split('\n')
-      .map((line) => {
-        const [name, address, docker] = line.split(' ');
-        return { name, address, docker };
+      .map((line, k): SimHost => {
+        const [name, address, docker, key] = line.split(' ');
+        const socket = `/run/cdktf-etcd-sim/${tag}/h${k + 1}/docker.sock`;
+        const sshOpts = key ? ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes'] : [];
+        return { name, address, docker, sshOpts, socket };
       });
     if (hosts.length !== count) throw new Error(`sim-hosts.sh made ${hosts.length} hosts, not ${count}: ${out}`);
     return new SimHosts(tag, hosts);
   }
 
-  /** The engines, by provider host, for the applier. */
-  engines(): Record<string, DockerApi> {
-    return Object.fromEntries(this.hosts.map((h) => [h.docker, new DockerApi(h.docker.slice('unix://'.length))]));
+  /** Host i's daemon (0-based), for the tests' own look at it. */
+  engine(i: number): DockerApi {
+    return new DockerApi(this.hosts[i].socket);
   }
 
   /** The hosts as a cluster spec lists them. */
-  specHosts(): { name: string; docker: string; address: string }[] {
-    return this.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address }));
-  }
-
-  /** What a TestCluster's applier needs to deploy here: the engines, and the hosts' addresses to publish on. */
-  applierOptions(): { engines: Record<string, DockerApi>; bindAddresses: string[] } {
-    return { engines: this.engines(), bindAddresses: this.hosts.map((h) => h.address) };
+  specHosts(): { name: string; docker: string; address: string; sshOpts?: string[] }[] {
+    return this.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, ...(h.sshOpts.length ? { sshOpts: h.sshOpts } : {}) }));
   }
 
   /** Tears the cluster down, then the hosts, even when the first fails. */

@@ -1,6 +1,6 @@
 /**
- * One cluster under test: synthesizes the repository's stack for a spec, applies it with the strict
- * applier, and tears everything down, even after a failure.
+ * One cluster under test: synthesizes the repository's stack for a spec, deploys it with real Terraform and
+ * the real Docker provider, and tears everything down, even after a failure.
  */
 import type { Etcd3 } from 'etcd3';
 import { connect } from '../../lib/etcd-client';
@@ -8,7 +8,7 @@ import type { EtcdClusterProps } from '../../lib/spec';
 import { buildTopology, expectationOf, type Expectation, type Topology } from '../../lib/topology';
 import { validateSpec } from '../../lib/spec';
 import { scratchDir, synthStack, type TfJson } from '../helpers/synth';
-import { DockerApplier, type Action } from './applier';
+import { Deployment, type Action } from './deployment';
 import type { DockerApi } from './docker-api';
 import { LABEL_CLUSTER } from '../../lib/topology';
 import { clusterName, freePortRange, TEST_IMAGE } from './env';
@@ -20,14 +20,10 @@ export interface TestClusterOptions {
   readonly namePrefix?: string;
   /** Environment of Terraform, and so of the hooks (e.g. the root password). */
   readonly hookEnv?: NodeJS.ProcessEnv;
-  /** Further Docker engines the applier may deploy to, by provider host (`unix://...`). */
-  readonly engines?: Record<string, DockerApi>;
-  /** Addresses ports may be published on besides loopback (simulated hosts' own addresses). */
-  readonly bindAddresses?: string[];
 }
 
 export class TestCluster {
-  readonly applier: DockerApplier;
+  readonly deployment: Deployment;
   readonly workDir: string;
   readonly log: string[] = [];
   private props: EtcdClusterProps;
@@ -39,13 +35,7 @@ export class TestCluster {
   ) {
     this.props = props;
     this.workDir = scratchDir(name);
-    this.applier = new DockerApplier({
-      workDir: this.workDir,
-      log: (l) => this.say(l),
-      hookEnv: opts.hookEnv,
-      engines: opts.engines,
-      allowedBindAddresses: ['127.0.0.1', ...(opts.bindAddresses ?? [])],
-    });
+    this.deployment = new Deployment({ workDir: this.workDir, log: (l) => this.say(l), env: opts.hookEnv });
   }
 
   /** A cluster with its own name and free ports; the image is the locally built one. */
@@ -88,7 +78,12 @@ export class TestCluster {
     this.props = { ...this.props, ...changes };
     const tf = this.synth();
     edit?.(tf);
-    return this.applier.apply(tf);
+    return this.deployment.apply(tf);
+  }
+
+  /** The machine's Docker engine. */
+  get docker(): DockerApi {
+    return this.deployment.docker;
   }
 
   /** A one-try client for these endpoints (default: every primary), with the cluster's TLS material. */
@@ -110,11 +105,11 @@ export class TestCluster {
   async teardown(): Promise<void> {
     let error: unknown;
     try {
-      await this.applier.destroyAll();
+      await this.deployment.destroy();
     } catch (e) {
       error = e;
     }
-    const d = this.applier.docker;
+    const d = this.deployment.docker;
     const mine = (labels: Record<string, string> | null | undefined) => labels?.[LABEL_CLUSTER] === this.name;
     for (const c of (await d.listByLabel('containers', LABEL_CLUSTER)).filter((x) => mine(x.Labels))) await d.removeContainer(c.Id);
     for (const v of (await d.listByLabel('volumes', LABEL_CLUSTER)).filter((x) => mine(x.Labels))) await d.removeVolume(v.Name);

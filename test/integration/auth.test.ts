@@ -56,10 +56,10 @@ describeEngine('a 3+2 TLS cluster with authentication', () => {
   };
 
   test('the hook enabled authentication and verified as root', () => {
-    expect(cluster.applier.lastHookOutput).toContain('verify --enable-auth --timeout 60');
-    expect(cluster.applier.lastHookOutput).toMatch(/authentication enabled/);
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
-    expect(cluster.applier.lastHookOutput).not.toContain(password);
+    expect(cluster.deployment.lastOutput).toContain('verify --enable-auth --timeout 60');
+    expect(cluster.deployment.lastOutput).toMatch(/authentication enabled/);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.lastOutput).not.toContain(password);
   });
 
   test('an unauthenticated write is refused, directly and through the secondary', async () => {

@@ -25,8 +25,15 @@ describeEngine.each([
   afterAll(async () => cluster && (await cluster.teardown()));
 
   test('the hook verified it under real Terraform', () => {
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
-    expect(cluster.applier.lastHookOutput).toMatch(/Apply complete!/);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.lastOutput).toMatch(/Apply complete!/);
+  });
+
+  test('a second plan right after the deploy has nothing to do', async () => {
+    // Everything the provider reads back (ports, healthcheck, image, network) matches the configuration.
+    const plan = await cluster.deployment.plan();
+    expect(plan.actions.filter((a) => a.kind !== 'keep')).toEqual([]);
+    expect(plan.code).toBe(0);
   });
 
   test('every primary lists exactly the declared members, with one leader and one cluster ID', async () => {
@@ -91,12 +98,12 @@ describeEngine('an application secondary: the etcd gateway as a custom command',
 
   test('the hook verified that each serves reads, without expecting a registration', () => {
     expect(cluster.expectation.secondaries.map((s) => s.registrationKey)).toEqual([null, null]);
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
   });
 
   test('it received the primaries and ETCDCTL_ENDPOINTS', async () => {
     const s = cluster.topology.secondaries[0];
-    const info = await cluster.applier.docker.inspect('containers', s.name);
+    const info = await cluster.docker.inspect('containers', s.name);
     expect(info.Config.Cmd).toContain(`--endpoints=${cluster.topology.primaries.map((p) => `${p.name}:2379`).join(',')}`);
     expect(info.Config.Env).toContain(`ETCDCTL_ENDPOINTS=${cluster.topology.primaries.map((p) => p.clientUrl).join(',')}`);
     const c = cluster.client(s.hostClientUrl);

@@ -34,7 +34,7 @@ describeEngine('failover and restart of a 3+1 cluster', () => {
     expect(leaderIndex).toBeGreaterThanOrEqual(0);
     const oldLeader = t.primaries[leaderIndex];
     cluster.say(`stopping leader ${oldLeader.name}`);
-    await cluster.applier.docker.stop(oldLeader.name, 5);
+    await cluster.docker.stop(oldLeader.name, 5);
 
     const others = t.primaries.filter((p) => p !== oldLeader);
     const newLeader = await eventually(async () => {
@@ -51,7 +51,7 @@ describeEngine('failover and restart of a 3+1 cluster', () => {
       c.close();
     }
 
-    await cluster.applier.docker.start(oldLeader.name);
+    await cluster.docker.start(oldLeader.name);
     const rejoined = await eventually(async () => {
       const s = await statusOf(oldLeader.hostClientUrl);
       if (s.leader === '0') throw new Error('not caught up');
@@ -76,10 +76,10 @@ describeEngine('failover and restart of a 3+1 cluster', () => {
       c.close();
     }
     const all = [...t.primaries, ...t.secondaries].map((n) => n.name);
-    await Promise.all(all.map((n) => cluster.applier.docker.stop(n, 5)));
+    await Promise.all(all.map((n) => cluster.docker.stop(n, 5)));
     cluster.say('every container stopped');
-    for (const n of all) expect((await cluster.applier.docker.inspect('containers', n)).State.Running).toBe(false);
-    await Promise.all(all.map((n) => cluster.applier.docker.start(n)));
+    for (const n of all) expect((await cluster.docker.inspect('containers', n)).State.Running).toBe(false);
+    await Promise.all(all.map((n) => cluster.docker.start(n)));
     cluster.say('every container started again');
 
     const after = cluster.client();

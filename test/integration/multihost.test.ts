@@ -1,9 +1,11 @@
 /**
- * Issue 8: one cluster over several Docker hosts. Each host is a network namespace with its own address and
- * its own dockerd (scripts/sim-hosts.sh); the stack gets one aliased Docker provider per host, and the
- * applier deploys each resource to its provider's engine. Three primaries on three of five hosts; one host
- * is cut off the network and brought back, the cluster grows onto the other two hosts and one of those
- * members is replaced, with a writer running throughout. Then a cluster with mutual TLS across hosts.
+ * Issues 8 and 13: one cluster over several Docker hosts, deployed by real Terraform and the real provider.
+ * Each host is a network namespace with its own address and its own dockerd (scripts/sim-hosts.sh); the
+ * stack gets one aliased Docker provider per host. Host 4 is reached over ssh (an sshd in its namespace),
+ * the others through their daemon's socket. Three primaries on three of five hosts; one host is cut off the
+ * network and brought back, the cluster grows onto the other two hosts (the new member on the ssh host is
+ * created through the provider's ssh path, and its leftover-volume check asks that host over ssh) and one
+ * of those members is replaced, with a writer running throughout. Then a cluster with mutual TLS across hosts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +18,7 @@ import { describeEngine } from '../harness/describe-engine';
 import { SimHosts } from '../harness/sim-hosts';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
-import { addressesOf as strip } from '../harness/applier';
+import { addressesOf as strip } from '../harness/deployment';
 
 jest.setTimeout(600_000);
 
@@ -39,7 +41,7 @@ describeEngine('a cluster spread over three Docker hosts', () => {
 
   beforeAll(async () => {
     // Five hosts: the cluster starts on three, and later grows onto the other two ("add a node at its own IP").
-    sim = await SimHosts.up(5, 'mh');
+    sim = await SimHosts.up(5, 'mh', { ssh: [4] });
     cluster = await TestCluster.create(
       'hosts',
       {
@@ -51,7 +53,6 @@ describeEngine('a cluster spread over three Docker hosts', () => {
         ports: { primaryBase: 2379, secondaryBase: 23790 },
         verify: { timeoutSeconds: 90 },
       },
-      sim.applierOptions(),
     );
   });
   afterAll(async () => {
@@ -62,21 +63,20 @@ describeEngine('a cluster spread over three Docker hosts', () => {
 
   test('three primaries, one per host, and two secondaries come up and the hook verifies them', async () => {
     await cluster.apply();
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
-    const engines = sim.engines();
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
     const t = cluster.topology;
     for (const [k, p] of t.primaries.entries()) {
       // On its own host, and on no other.
       expect(p.host).toBe(sim.hosts[k].name);
-      for (const h of sim.hosts) {
-        const found = await engines[h.docker].inspect('containers', p.name);
+      for (const [j, h] of sim.hosts.entries()) {
+        const found = await sim.engine(j).inspect('containers', p.name);
         expect([h.name, Boolean(found)]).toEqual([h.name, h.name === p.host]);
       }
       expect(p.peerUrl).toBe(`http://${sim.hosts[k].address}:2380`);
     }
     expect(t.secondaries.map((s) => s.host)).toEqual([sim.hosts[0].name, sim.hosts[1].name]);
     // The machine's own engine holds nothing of this cluster.
-    expect(await cluster.applier.docker.inspect('containers', t.primaries[0].name)).toBeUndefined();
+    expect(await cluster.docker.inspect('containers', t.primaries[0].name)).toBeUndefined();
     const c = cluster.client();
     try {
       const { members } = await c.cluster.memberList({ linearizable: true });
@@ -128,24 +128,24 @@ describeEngine('a cluster spread over three Docker hosts', () => {
 
   test('growing 3 -> 5 adds each new member on its own host, through the learner path', async () => {
     const actions = await cluster.apply({ primaries: 5 });
-    const engines = sim.engines();
     const t = cluster.topology;
+    expect(sim.hosts[3].docker).toBe(`ssh://root@${sim.hosts[3].address}`);
     for (const k of [3, 4]) {
       expect(t.primaries[k].host).toBe(sim.hosts[k].name);
-      expect(await engines[sim.hosts[k].docker].inspect('containers', t.primaries[k].name)).toBeDefined();
-      expect(await engines[sim.hosts[k].docker].inspect('volumes', t.primaries[k].volume)).toBeDefined();
+      expect(await sim.engine(k).inspect('containers', t.primaries[k].name)).toBeDefined();
+      expect(await sim.engine(k).inspect('volumes', t.primaries[k].volume)).toBeDefined();
     }
     // The founders stay as they were.
     expect(strip(actions, 'replace').filter((a) => /primary-[123]_/.test(a))).toEqual([]);
-    const log = cluster.applier.hookOutputs.join('\n');
+    const log = cluster.deployment.outputs.join('\n');
     expect(log).toContain(`added ${t.primaries[3].name} as a learner (http://${sim.hosts[3].address}:2380`);
     expect(log).toContain(`promoted ${t.primaries[4].name} to a voting member`);
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
   });
 
   test('replacing the failed member on host 5 gives it a fresh volume there and a new member ID', async () => {
     const victim = cluster.topology.primaries[4];
-    const engine = sim.engines()[sim.hosts[4].docker];
+    const engine = sim.engine(4);
     const before = (await cluster.member(victim.name))?.ID;
     await engine.stop(victim.name, 5);
     await cluster.apply({ replace: { '5': 1 } });
@@ -154,8 +154,8 @@ describeEngine('a cluster spread over three Docker hosts', () => {
     expect(after).not.toEqual(before);
     expect(await engine.inspect('volumes', victim.volume)).toBeUndefined();
     expect(await engine.inspect('volumes', `${victim.volume}-r1`)).toBeDefined();
-    expect(cluster.applier.hookOutputs.join('\n')).toContain(`removed the replaced member ${victim.name}`);
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.outputs.join('\n')).toContain(`removed the replaced member ${victim.name}`);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
   });
 
   test('no acknowledged write was lost through the partition, the growth and the replacement', async () => {
@@ -188,7 +188,6 @@ describeEngine('a cluster spread over three Docker hosts with mutual TLS', () =>
         ports: { primaryBase: 2379, secondaryBase: 23790 },
         tls: { dir: pki },
       },
-      sim.applierOptions(),
     );
     // Each certificate covers its member's host address: peers dial each other there.
     await ensurePki(pki, cluster.topology.tls!.nodes);
@@ -197,7 +196,7 @@ describeEngine('a cluster spread over three Docker hosts with mutual TLS', () =>
 
   test('peers and clients speak TLS across hosts, the hook verifies, and a client without a certificate is refused', async () => {
     await cluster.apply();
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
     expect(cluster.topology.primaries.map((p) => p.peerUrl)).toEqual(sim.hosts.map((h) => `https://${h.address}:2380`));
     const c = cluster.client();
     try {

@@ -1,8 +1,10 @@
 /**
- * Issue 3: scaling secondaries 2 -> 5 -> 1 by applying the new synthesis as a diff creates and destroys
- * only secondaries, keeps every primary container, and loses no acknowledged write.
+ * Issues 3 and 13: scaling secondaries 2 -> 5 -> 1 with real Terraform. Each plan (read from `terraform show
+ * -json`) creates or destroys secondary containers and replaces the verify hook, and nothing else: no
+ * primary, volume, network or image changes; a plan right after each step is empty; no acknowledged write
+ * is lost.
  */
-import { addressesOf } from '../harness/applier';
+import { addressesOf } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
@@ -15,7 +17,7 @@ describeEngine('scaling secondaries 2 -> 5 -> 1 on a live cluster', () => {
   let cluster: TestCluster;
   let writer: Writer;
   let writerClient: ReturnType<TestCluster['client']>;
-  const primaryIds = () => cluster.topology.primaries.map((p) => cluster.applier.containerId(p.name));
+  const primaryIds = () => cluster.topology.primaries.map((p) => cluster.deployment.containerId(p.name));
   let idsBefore: (string | undefined)[];
 
   beforeAll(async () => {
@@ -33,6 +35,7 @@ describeEngine('scaling secondaries 2 -> 5 -> 1 on a live cluster', () => {
 
   test('2 -> 5 creates secondaries 3..5 and re-runs only the hook', async () => {
     const actions = await cluster.apply({ secondaries: 5 });
+    expect(strip(actions, 'update')).toEqual([]);
     expect(strip(actions, 'create')).toEqual([
       'docker_container.cluster_secondary-3_container',
       'docker_container.cluster_secondary-4_container',
@@ -40,12 +43,14 @@ describeEngine('scaling secondaries 2 -> 5 -> 1 on a live cluster', () => {
     ]);
     expect(strip(actions, 'replace')).toEqual(['terraform_data.cluster_verify_hook']);
     expect(strip(actions, 'destroy')).toEqual([]);
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
     expect(primaryIds()).toEqual(idsBefore);
+    expect((await cluster.deployment.plan()).code).toBe(0);
   });
 
   test('5 -> 1 destroys secondaries 2..5 and re-runs only the hook', async () => {
     const actions = await cluster.apply({ secondaries: 1 });
+    expect(strip(actions, 'update')).toEqual([]);
     expect(strip(actions, 'destroy')).toEqual([
       'docker_container.cluster_secondary-2_container',
       'docker_container.cluster_secondary-3_container',
@@ -55,8 +60,9 @@ describeEngine('scaling secondaries 2 -> 5 -> 1 on a live cluster', () => {
     expect(strip(actions, 'replace')).toEqual(['terraform_data.cluster_verify_hook']);
     expect(strip(actions, 'create')).toEqual([]);
     // The removed proxies' registrations lapse after their TTL; the hook waited for that.
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
     expect(primaryIds()).toEqual(idsBefore);
+    expect((await cluster.deployment.plan()).code).toBe(0);
   });
 
   test('no acknowledged write was lost', async () => {

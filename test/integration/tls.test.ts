@@ -52,7 +52,7 @@ describeEngine('a 3+2 cluster with mutual TLS', () => {
 
   test('it forms and the hook verified it over TLS', () => {
     expect(cluster.topology.primaries[0].hostClientUrl).toMatch(/^https:\/\/127\.0\.0\.1:/);
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
   });
 
   test('members over TLS shows a leader, followers and registered secondaries', async () => {

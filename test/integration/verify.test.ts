@@ -4,11 +4,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HookFailed } from '../harness/applier';
+import { addressesOf, ApplyFailed } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { freePortRange } from '../harness/env';
 import { eventually, TestCluster } from '../harness/test-cluster';
-import { REPO_ROOT, run, type TfJson } from '../helpers/synth';
+import { REPO_ROOT, run, stableAddress, type TfJson } from '../helpers/synth';
 import { verifyCluster } from '../../lib/verify';
 
 jest.setTimeout(300_000);
@@ -60,14 +60,14 @@ describeEngine('verifying a live 3+2 cluster', () => {
 
   test('a stopped primary is reported as unreachable', async () => {
     const victim = cluster.topology.primaries[2];
-    await cluster.applier.docker.stop(victim.name, 5);
+    await cluster.docker.stop(victim.name, 5);
     try {
       const r = await cli(cluster, ['verify', '--timeout', '3']);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain(`- ${victim.name}: unreachable at ${victim.hostClientUrl}`);
       expect(r.stderr).toMatch(/waiting for .*: .*unreachable/);
     } finally {
-      await cluster.applier.docker.start(victim.name);
+      await cluster.docker.start(victim.name);
     }
     await expectHealthy(cluster);
   });
@@ -110,14 +110,14 @@ describeEngine('verifying a live 3+2 cluster', () => {
 
   test('a stopped secondary is reported once its registration lapses', async () => {
     const victim = cluster.topology.secondaries[1];
-    await cluster.applier.docker.stop(victim.name, 5);
+    await cluster.docker.stop(victim.name, 5);
     try {
       const r = await cli(cluster, ['verify', '--timeout', '8']);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain(`- ${victim.name}: is not registered under ${cluster.topology.registryPrefix}`);
       expect(r.stdout).toContain(`- ${victim.name}: does not serve reads at ${victim.hostClientUrl}`);
     } finally {
-      await cluster.applier.docker.start(victim.name);
+      await cluster.docker.start(victim.name);
     }
     await expectHealthy(cluster);
   });
@@ -131,23 +131,49 @@ describeEngine('verifying a live 3+2 cluster', () => {
     for (let i = 0; i < 3; i++) expect(subjects).toContain(`${cluster.topology.primaries[i].name}: unreachable at http`);
   });
 
-  test('the hook fails an apply while a primary is down, and the next apply retries it', async () => {
+  test('a primary stopped out of band: the next deploy starts it again on its volume, as the same member, and the hook verifies', async () => {
+    // The provider's must_run (true): a declared container that is not running is planned again. The plan
+    // touches that container only; its volume, and so its member ID and data, stay.
+    const victim = cluster.topology.primaries[2];
+    const id = (await cluster.member(victim.name))?.ID;
+    const volumeBefore = (await cluster.docker.inspect('volumes', victim.volume)).CreatedAt;
+    await cluster.docker.stop(victim.name, 5);
+    const plan = await cluster.deployment.plan(cluster.synth());
+    expect(plan.code).toBe(2);
+    const changed = plan.actions.filter((a) => a.kind !== 'keep');
+    expect(changed.map((a) => `${a.kind} ${stableAddress(a.address)}`).sort()).toEqual([
+      'replace docker_container.cluster_primary-3_container',
+      'replace terraform_data.cluster_verify_hook',
+    ]);
+    await cluster.apply();
+    expect((await cluster.docker.inspect('containers', victim.name)).State.Running).toBe(true);
+    expect((await cluster.docker.inspect('volumes', victim.volume)).CreatedAt).toBe(volumeBefore);
+    expect((await cluster.member(victim.name))?.ID).toBe(id);
+    // The hook ran again because a member's container changed.
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
+    await expectHealthy(cluster);
+  });
+
+  test('the hook fails an apply while a primary does not answer, and the next apply retries it', async () => {
+    // Paused: running for Docker (Terraform leaves it alone), silent for etcd, like a hung member.
     const victim = cluster.topology.primaries[0];
-    await cluster.applier.docker.stop(victim.name, 5);
+    await cluster.docker.pause(victim.name);
     let failure: unknown;
     try {
       await cluster.apply({ secondaries: 3, verify: { timeoutSeconds: 5 } });
     } catch (e) {
       failure = e;
     } finally {
-      await cluster.applier.docker.start(victim.name);
+      await cluster.docker.unpause(victim.name);
     }
-    expect(failure).toBeInstanceOf(HookFailed);
-    expect((failure as HookFailed).output).toContain(`- ${victim.name}: unreachable`);
-    expect((failure as HookFailed).output).toMatch(/local-exec provisioner error|Error running command/);
-    // Terraform tainted the hook: applying the same config runs it again, and now it passes.
+    expect(failure).toBeInstanceOf(ApplyFailed);
+    expect((failure as ApplyFailed).output).toContain(`- ${victim.name}: unreachable`);
+    expect((failure as ApplyFailed).output).toMatch(/local-exec provisioner error|Error running command/);
+    // Terraform tainted the hook: a plan of the same config replaces it, and applying runs it again.
+    const again = await cluster.deployment.plan(cluster.synth({ verify: { timeoutSeconds: 60 } }));
+    expect(addressesOf(again.actions, 'replace')).toEqual(['terraform_data.cluster_verify_hook']);
     await cluster.apply({ verify: { timeoutSeconds: 60 } });
-    expect(cluster.applier.lastHookOutput).toMatch(/matches the spec/);
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
   });
 });
 
@@ -169,8 +195,8 @@ describeEngine('a primary bootstrapped with another token', () => {
     } catch (e) {
       failure = e;
     }
-    expect(failure).toBeInstanceOf(HookFailed);
-    const output = (failure as HookFailed).output;
+    expect(failure).toBeInstanceOf(ApplyFailed);
+    const output = (failure as ApplyFailed).output;
     cluster.say(`hook output:\n${output.split('\n').filter((l) => l.includes(' - ')).join('\n')}`);
     // A node with another token never serves clients, so the report says what etcd shows of it.
     expect(output).toContain(`- ${odd}: unreachable at `);
