@@ -1,4 +1,5 @@
-export * from './lib/spec';
-export * from './lib/topology';
+// The package's entry point: it only re-exports.
+export * from './lib/model';
+export * from './lib/contract';
 export * from './constructs';
 export * from './stacks/etcd-cluster-stack';

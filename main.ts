@@ -6,7 +6,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'cdktf';
-import { loadSpecFile, SpecError, specPathFromEnv } from './lib/spec';
+import { loadSpecFile, SpecError, specPathFromEnv } from './lib/model';
 import { EtcdClusterStack } from './stacks/etcd-cluster-stack';
 
 function fail(e: unknown): never {

@@ -6,11 +6,11 @@
  */
 import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connect } from '../lib/etcd-client';
-import { inspectCluster, verifyCluster } from '../lib/verify';
+import { connect } from '../lib/runtime/etcd-client';
+import { inspectCluster, verifyCluster } from '../lib/runtime/verify';
 import { requireEngine, TEST_IMAGE, freePortRange } from '../test/harness/env';
 import { TestCluster } from '../test/harness/test-cluster';
 import { REPO_ROOT, resourcesOf, run, synthStack, type TfJson } from '../test/helpers/synth';
@@ -100,7 +100,10 @@ and synthesis (not process start-up); memory is the process's peak RSS. ${RUNS} 
 ${rows.join('\n')}
 
 Growth: median time added per secondary over the 0-secondary cluster:
-${sizes.slice(1).map((n, k) => `${n}: ${f(perSecondary[k], 2)} ms`).join(', ')}.
+${sizes
+  .slice(1)
+  .map((n, k) => `${n}: ${f(perSecondary[k], 2)} ms`)
+  .join(', ')}.
 Target 3+500 under 5 s: **${medians[2] < 5000 ? 'met' : 'missed'}** (${f(medians[2])} ms).
 Linear growth: **${Math.max(...perSecondary) / Math.min(...perSecondary) < 2 ? 'yes' : 'no'}** (per-secondary cost within a factor of ${f(Math.max(...perSecondary) / Math.min(...perSecondary), 2)} across sizes).`);
   headlines.push(`synthesis of 3+500: ${f(medians[2])} ms (target < 5000 ms)`);
@@ -153,13 +156,44 @@ async function baselineDeploy(docker: DockerApi, primaries: number, proxies: num
     const started = Date.now();
     // Plain docker run, minimal static flags, started one after another as a person's script would.
     for (const [i, n] of names.entries()) {
-      await execFileP('docker', ['run', '-d', ...label, '--name', n, '--network', `${tag}-net`, '-p', `127.0.0.1:${base + i}:2379`, TEST_IMAGE,
-        '/usr/local/bin/etcd', `--name=${n}`, '--listen-peer-urls=http://0.0.0.0:2380', '--listen-client-urls=http://0.0.0.0:2379',
-        `--advertise-client-urls=http://${n}:2379`, `--initial-advertise-peer-urls=http://${n}:2380`, `--initial-cluster=${cluster}`]);
+      await execFileP('docker', [
+        'run',
+        '-d',
+        ...label,
+        '--name',
+        n,
+        '--network',
+        `${tag}-net`,
+        '-p',
+        `127.0.0.1:${base + i}:2379`,
+        TEST_IMAGE,
+        '/usr/local/bin/etcd',
+        `--name=${n}`,
+        '--listen-peer-urls=http://0.0.0.0:2380',
+        '--listen-client-urls=http://0.0.0.0:2379',
+        `--advertise-client-urls=http://${n}:2379`,
+        `--initial-advertise-peer-urls=http://${n}:2380`,
+        `--initial-cluster=${cluster}`,
+      ]);
     }
     for (let j = 0; j < proxies; j++) {
-      await execFileP('docker', ['run', '-d', ...label, '--name', `${tag}-p${j + 1}`, '--network', `${tag}-net`, '-p', `127.0.0.1:${base + primaries + j}:2379`, TEST_IMAGE,
-        '/usr/local/bin/etcd', 'grpc-proxy', 'start', `--endpoints=${names.map((n) => `${n}:2379`).join(',')}`, '--listen-addr=0.0.0.0:2379']);
+      await execFileP('docker', [
+        'run',
+        '-d',
+        ...label,
+        '--name',
+        `${tag}-p${j + 1}`,
+        '--network',
+        `${tag}-net`,
+        '-p',
+        `127.0.0.1:${base + primaries + j}:2379`,
+        TEST_IMAGE,
+        '/usr/local/bin/etcd',
+        'grpc-proxy',
+        'start',
+        `--endpoints=${names.map((n) => `${n}:2379`).join(',')}`,
+        '--listen-addr=0.0.0.0:2379',
+      ]);
     }
     const done = await firstWrite(hosts, '/bench/first', started + 120_000);
     return done - started;
@@ -213,12 +247,16 @@ async function verifyLag(primaries: number): Promise<{ afterFirstWrite: number; 
 }
 
 async function oursDeploy(primaries: number, secondaries: number, tuned: boolean): Promise<number> {
-  const cluster = await TestCluster.create(`bench${primaries}${secondaries}`, {
-    primaries,
-    secondaries,
-    verify: { enabled: false },
-    ...(tuned ? { etcd: { heartbeatIntervalMs: 50, electionTimeoutMs: 500 } } : {}),
-  }, { namePrefix: BENCH_PREFIX });
+  const cluster = await TestCluster.create(
+    `bench${primaries}${secondaries}`,
+    {
+      primaries,
+      secondaries,
+      verify: { enabled: false },
+      ...(tuned ? { etcd: { heartbeatIntervalMs: 50, electionTimeoutMs: 500 } } : {}),
+    },
+    { namePrefix: BENCH_PREFIX },
+  );
   cluster.say = () => undefined;
   try {
     const started = Date.now();
@@ -261,7 +299,9 @@ async function benchDeploy(docker: DockerApi): Promise<void> {
     const b = stats(base);
     const o = stats(ours);
     const t = stats(oursTuned);
-    rows.push(`| ${p}+${s} | ${fmt(b)} | ${fmt(o)} | ${f(o.median / b.median, 2)}x | ${fmt(t)} | ${f(t.median / b.median, 2)}x | ${fmt(stats(lag))} | ${fmt(stats(lagAll))} |`);
+    rows.push(
+      `| ${p}+${s} | ${fmt(b)} | ${fmt(o)} | ${f(o.median / b.median, 2)}x | ${fmt(t)} | ${f(t.median / b.median, 2)}x | ${fmt(stats(lag))} | ${fmt(stats(lagAll))} |`,
+    );
     headlines.push(`deploy-to-verified ${p}+${s}: ${f(o.median / b.median, 2)}x the docker-run baseline (target <= 1.2x)`);
   }
   sections.push(`## 2. Deploy to verified
@@ -303,7 +343,7 @@ async function benchVerify(): Promise<void> {
     const inProcess: number[] = [];
     const cli: number[] = [];
     const dir = join(cluster.workDir, 'stack');
-    require('node:fs').mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     // The CLI reads its expectation from the hook in the stack, so this synthesis keeps the hook.
     writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(cluster.synth({ verify: { enabled: true } })));
     for (let i = 0; i < Math.max(RUNS, 10); i++) {
@@ -394,7 +434,9 @@ async function benchThroughput(): Promise<void> {
       const ratio = ps.median / ds.median;
       const target = kind === 'put' ? 0.8 : 1.0;
       log(`${kind}: direct ${fmt(ds)} ops/s, proxy ${fmt(ps)} ops/s`);
-      rows.push(`| ${kind === 'put' ? '1 KiB put' : 'serializable get'} | ${fmt(ds)} | ${fmt(ps)} | ${f(ratio, 2)}x | ${target.toFixed(1)}x: **${ratio >= target ? 'met' : 'missed'}** |`);
+      rows.push(
+        `| ${kind === 'put' ? '1 KiB put' : 'serializable get'} | ${fmt(ds)} | ${fmt(ps)} | ${f(ratio, 2)}x | ${target.toFixed(1)}x: **${ratio >= target ? 'met' : 'missed'}** |`,
+      );
       headlines.push(`${kind === 'put' ? 'puts' : 'serializable gets'} through a secondary: ${f(ratio, 2)}x direct (target >= ${target.toFixed(1)}x)`);
     }
     sections.push(`## 5. Throughput through a secondary

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (npm run build writes dist/).
-require('../dist/lib/cli.js').main();
+// Runs the compiled CLI (npm run build, and so npm install or npm ci, writes dist/).
+require('../dist/lib/cli/index.js').main();

@@ -3,10 +3,22 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
-import { checkPki, PkiError } from '../lib/pki';
-import { type EtcdClusterProps, SpecError, validateSpec } from '../lib/spec';
-import { buildTopology, expectationOf, LABEL_CLUSTER, memberOpOf, replacementsOf, type Expectation, type Topology } from '../lib/topology';
-import { EtcdNode, memberProvisioner } from './etcd-node';
+import type { Expectation } from '../lib/contract';
+import {
+  buildTopology,
+  checkPki,
+  expectationOf,
+  LABEL_CLUSTER,
+  memberOpOf,
+  PkiError,
+  replacementsOf,
+  SpecError,
+  validateSpec,
+  type EtcdClusterProps,
+  type Topology,
+} from '../lib/model';
+import { EtcdPrimary, memberProvisioner } from './primary';
+import { EtcdSecondary } from './secondary';
 import { VerifyHook } from './verify-hook';
 
 const withoutType = <T extends { type: string }>({ type: _type, ...rest }: T) => rest;
@@ -36,8 +48,8 @@ export class EtcdCluster extends Construct {
   public readonly network: Network;
   /** Per-host resources by host name; the single host of a cluster without hosts is under ''. */
   public readonly hosts: Map<string, HostResources>;
-  public readonly primaries: EtcdNode[];
-  public readonly secondaries: EtcdNode[];
+  public readonly primaries: EtcdPrimary[];
+  public readonly secondaries: EtcdSecondary[];
   public readonly hook?: VerifyHook;
   /**
    * The record of how the cluster was bootstrapped (its founders' `--initial-cluster`), kept from the first
@@ -73,7 +85,9 @@ export class EtcdCluster extends Construct {
         'hosts: members publish client and peer ports on their host addresses without TLS; anyone who reaches them can read and write everything, or join as a peer (set tls.dir)',
       );
     } else if (!t.tls && bind !== '127.0.0.1') {
-      Annotations.of(this).addWarning(`ports.bindAddress: ${bind} exposes the cluster beyond loopback without TLS; anyone who reaches it can read and write everything (set tls.dir)`);
+      Annotations.of(this).addWarning(
+        `ports.bindAddress: ${bind} exposes the cluster beyond loopback without TLS; anyone who reaches it can read and write everything (set tls.dir)`,
+      );
     }
     if (t.primaries.length >= 7) {
       Annotations.of(this).addWarning(
@@ -132,7 +146,7 @@ export class EtcdCluster extends Construct {
     for (const node of t.primaries) {
       const previous = this.primaries[this.primaries.length - 1];
       this.primaries.push(
-        new EtcdNode(this, `primary-${node.index}`, {
+        new EtcdPrimary(this, `primary-${node.index}`, {
           node,
           ...on(node),
           sourceHashes,
@@ -141,7 +155,7 @@ export class EtcdCluster extends Construct {
             command: cli,
             timeoutSeconds: t.verify.timeoutSeconds,
             addressStem: stem(node.index),
-            after: [...(previous?.member ? [previous.member] : []), ...this.primaries.map((p) => p.container)],
+            after: [...(previous ? [previous.member] : []), ...this.primaries.map((p) => p.container)],
           },
         }),
       );
@@ -159,7 +173,7 @@ export class EtcdCluster extends Construct {
       })),
     );
     this.secondaries = t.secondaries.map(
-      (node) => new EtcdNode(this, `secondary-${node.index}`, { node, ...on(node), image: on(node).secondaryImage, sourceHashes }),
+      (node) => new EtcdSecondary(this, `secondary-${node.index}`, { node, ...on(node), image: on(node).secondaryImage, sourceHashes }),
     );
 
     if (t.verify.enabled) {
@@ -168,7 +182,7 @@ export class EtcdCluster extends Construct {
         command: t.verify.command,
         timeoutSeconds: t.verify.timeoutSeconds,
         replacements: replacementsOf(t),
-        dependsOn: [...this.primaries.map((n) => n.member!), ...this.secondaries.map((n) => n.container)],
+        dependsOn: [...this.primaries.map((n) => n.member), ...this.secondaries.map((n) => n.container)],
         containers: [...this.primaries, ...this.secondaries].map((n) => n.container),
       });
     }

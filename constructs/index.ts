@@ -1,3 +1,5 @@
 export * from './etcd-cluster';
-export * from './etcd-node';
+export * from './member';
+export * from './primary';
+export * from './secondary';
 export * from './verify-hook';

@@ -1,7 +1,7 @@
 import { DataResource, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { EXPECTATION_ENV } from '../lib/expectation';
-import { type Expectation, membershipOf } from '../lib/topology';
+import { EXPECTATION_ENV, type Expectation } from '../lib/contract';
+import { membershipOf } from '../lib/model';
 
 export interface VerifyHookProps {
   readonly expectation: Expectation;

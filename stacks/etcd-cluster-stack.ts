@@ -2,7 +2,7 @@ import { TerraformStack } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
 import { EtcdCluster } from '../constructs/etcd-cluster';
-import { type EtcdClusterProps, SpecError } from '../lib/spec';
+import { SpecError, type EtcdClusterProps } from '../lib/model';
 
 export interface EtcdClusterStackProps {
   /** The cluster; its `name` names the stack too. */

@@ -1,36 +1,111 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSpecFile, SpecError } from '../lib/spec';
+import { loadSpecFile, SpecError } from '../lib/model';
 import { cdktfSynth } from './helpers/synth';
 
 /** [case, spec file text (null: no file), file name, the one-line message after "<file>: "] */
 const BAD: [string, string | null, string, string][] = [
-  ['even primaries', 'name: bad\nprimaries: 4\n', 'cluster.yaml', 'primaries: an even count can split the vote into equal halves and tolerates no more failures than 3; use 1, 3, 5, 7 or 9 (got 4)'],
-  ['two primaries', 'name: bad\nprimaries: 2\n', 'cluster.yaml', 'primaries: an even count can split the vote into equal halves and tolerates no more failures than 1; use 1, 3, 5, 7 or 9 (got 2)'],
+  [
+    'even primaries',
+    'name: bad\nprimaries: 4\n',
+    'cluster.yaml',
+    'primaries: an even count can split the vote into equal halves and tolerates no more failures than 3; use 1, 3, 5, 7 or 9 (got 4)',
+  ],
+  [
+    'two primaries',
+    'name: bad\nprimaries: 2\n',
+    'cluster.yaml',
+    'primaries: an even count can split the vote into equal halves and tolerates no more failures than 1; use 1, 3, 5, 7 or 9 (got 2)',
+  ],
   ['zero primaries', 'name: bad\nprimaries: 0\n', 'cluster.yaml', 'primaries: a cluster needs at least one voting member; use 1, 3, 5, 7 or 9 (got 0)'],
-  ['too many primaries', 'name: bad\nprimaries: 11\n', 'cluster.yaml', 'primaries: more than 9 voters only slow every write, since each waits for a majority; use 1, 3, 5, 7 or 9 (got 11)'],
+  [
+    'too many primaries',
+    'name: bad\nprimaries: 11\n',
+    'cluster.yaml',
+    'primaries: more than 9 voters only slow every write, since each waits for a majority; use 1, 3, 5, 7 or 9 (got 11)',
+  ],
   ['fractional primaries', 'name: bad\nprimaries: 3.5\n', 'cluster.yaml', 'primaries: must be a whole number: 1, 3, 5, 7 or 9 (got 3.5)'],
   ['primaries as text', 'name: bad\nprimaries: "three"\n', 'cluster.yaml', 'primaries: must be a whole number: 1, 3, 5, 7 or 9 (got "three")'],
   ['negative secondaries', 'name: bad\nsecondaries: -1\n', 'cluster.yaml', 'secondaries: must be 0 or more (got -1)'],
   ['fractional secondaries', 'name: bad\nsecondaries: 1.5\n', 'cluster.yaml', 'secondaries: must be a whole number, 0 or more (got 1.5)'],
-  ['uppercase name', 'name: Bad_Name\n', 'cluster.yaml', 'name: must be a DNS label: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (got "Bad_Name")'],
-  ['name ending in a hyphen', 'name: bad-\n', 'cluster.yaml', 'name: must be a DNS label: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (got "bad-")'],
+  [
+    'uppercase name',
+    'name: Bad_Name\n',
+    'cluster.yaml',
+    'name: must be a DNS label: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (got "Bad_Name")',
+  ],
+  [
+    'name ending in a hyphen',
+    'name: bad-\n',
+    'cluster.yaml',
+    'name: must be a DNS label: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (got "bad-")',
+  ],
   ['too long name', `name: ${'n'.repeat(41)}\n`, 'cluster.yaml', `name: is longer than 40 characters (got "${'n'.repeat(41)}")`],
   ['missing name', 'primaries: 3\n', 'cluster.yaml', 'name: is required'],
   ['name of the wrong type', 'name: 42\n', 'cluster.yaml', 'name: must be a string (got 42)'],
-  ['clashing ports', 'name: bad\nsecondaries: 2\nports:\n  primaryBase: 30000\n  secondaryBase: 30002\n', 'cluster.yaml', "ports.secondaryBase: 30002 clashes with the primaries' ports 30000-30002 (secondaries need 30002-30003)"],
+  [
+    'clashing ports',
+    'name: bad\nsecondaries: 2\nports:\n  primaryBase: 30000\n  secondaryBase: 30002\n',
+    'cluster.yaml',
+    "ports.secondaryBase: 30002 clashes with the primaries' ports 30000-30002 (secondaries need 30002-30003)",
+  ],
   ['port out of range', 'name: bad\nports:\n  primaryBase: 70000\n', 'cluster.yaml', 'ports.primaryBase: must be 1 to 65535 (got 70000)'],
-  ['ports running past 65535', 'name: bad\nprimaries: 5\nports:\n  primaryBase: 65533\n', 'cluster.yaml', 'ports.primaryBase: 65533 leaves no room for 5 primaries (last port 65537 > 65535)'],
-  ['bind address not an address', 'name: bad\nports:\n  bindAddress: localhost\n', 'cluster.yaml', 'ports.bindAddress: must be an IPv4 address (got "localhost")'],
-  ['unknown key', 'name: bad\nreplicas: 3\n', 'cluster.yaml', 'replicas: unknown key (allowed: name, primaries, initialPrimaries, replace, secondaries, image, token, ports, network, secondary, verify, etcd, tls, auth, hosts, placement)'],
-  ['unknown nested key', 'name: bad\nports:\n  base: 1\n', 'cluster.yaml', 'ports.base: unknown key (allowed: bindAddress, primaryBase, secondaryBase, peerBase)'],
-  ['bad subnet', 'name: bad\nnetwork:\n  subnet: 10.1.2.3/24\n', 'cluster.yaml', 'network.subnet: must be an IPv4 subnet in CIDR form with a prefix of /8 to /29, e.g. 172.28.0.0/24 (got "10.1.2.3/24")'],
-  ['ETCD_ variable for a secondary', 'name: bad\nsecondary:\n  env:\n    ETCD_NAME: x\n', 'cluster.yaml', 'secondary.env.ETCD_NAME: ETCD_* variables conflict with etcd flags; pass flags in command instead (got "x")'],
-  ['unknown host in a placement', 'name: bad\nprimaries: 1\nhosts:\n  - {name: a, docker: "unix:///run/a.sock", address: 192.0.2.1}\nplacement:\n  primaries: [b]\n', 'cluster.yaml', 'placement.primaries.0: unknown host "b" (hosts: a)'],
-  ['fewer hosts than primaries', 'name: bad\nhosts:\n  - {name: a, docker: "unix:///run/a.sock", address: 192.0.2.1}\n', 'cluster.yaml', 'hosts: 1 host cannot hold 3 primaries one per host; add hosts, or place the primaries explicitly with placement.primaries'],
+  [
+    'ports running past 65535',
+    'name: bad\nprimaries: 5\nports:\n  primaryBase: 65533\n',
+    'cluster.yaml',
+    'ports.primaryBase: 65533 leaves no room for 5 primaries (last port 65537 > 65535)',
+  ],
+  [
+    'bind address not an address',
+    'name: bad\nports:\n  bindAddress: localhost\n',
+    'cluster.yaml',
+    'ports.bindAddress: must be an IPv4 address (got "localhost")',
+  ],
+  [
+    'unknown key',
+    'name: bad\nreplicas: 3\n',
+    'cluster.yaml',
+    'replicas: unknown key (allowed: name, primaries, initialPrimaries, replace, secondaries, image, token, ports, network, secondary, verify, etcd, tls, auth, hosts, placement)',
+  ],
+  [
+    'unknown nested key',
+    'name: bad\nports:\n  base: 1\n',
+    'cluster.yaml',
+    'ports.base: unknown key (allowed: bindAddress, primaryBase, secondaryBase, peerBase)',
+  ],
+  [
+    'bad subnet',
+    'name: bad\nnetwork:\n  subnet: 10.1.2.3/24\n',
+    'cluster.yaml',
+    'network.subnet: must be an IPv4 subnet in CIDR form with a prefix of /8 to /29, e.g. 172.28.0.0/24 (got "10.1.2.3/24")',
+  ],
+  [
+    'ETCD_ variable for a secondary',
+    'name: bad\nsecondary:\n  env:\n    ETCD_NAME: x\n',
+    'cluster.yaml',
+    'secondary.env.ETCD_NAME: ETCD_* variables conflict with etcd flags; pass flags in command instead (got "x")',
+  ],
+  [
+    'unknown host in a placement',
+    'name: bad\nprimaries: 1\nhosts:\n  - {name: a, docker: "unix:///run/a.sock", address: 192.0.2.1}\nplacement:\n  primaries: [b]\n',
+    'cluster.yaml',
+    'placement.primaries.0: unknown host "b" (hosts: a)',
+  ],
+  [
+    'fewer hosts than primaries',
+    'name: bad\nhosts:\n  - {name: a, docker: "unix:///run/a.sock", address: 192.0.2.1}\n',
+    'cluster.yaml',
+    'hosts: 1 host cannot hold 3 primaries one per host; add hosts, or place the primaries explicitly with placement.primaries',
+  ],
   ['list instead of a mapping', '- name: bad\n', 'cluster.yaml', 'the spec must be a mapping of keys to values (got [{"name":"bad"}])'],
   ['empty file', '', 'cluster.yaml', 'the spec is empty; expected a mapping with at least "name"'],
-  ['broken YAML', 'name: [bad\n', 'cluster.yaml', 'not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1'],
+  [
+    'broken YAML',
+    'name: [bad\n',
+    'cluster.yaml',
+    'not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1',
+  ],
   ['duplicate key', 'name: bad\nname: worse\n', 'cluster.yaml', 'not valid YAML: Map keys must be unique at line 2, column 1'],
   ['broken JSON', '{"name": "bad",}', 'cluster.json', 'not valid JSON: Expected double-quoted property name in JSON at position 15'],
   ['missing file', null, 'cluster.yaml', 'spec file not found (set ETCD_CLUSTER_CONFIG to use another file)'],
@@ -81,7 +156,7 @@ describe('good specs synthesize a stack', () => {
     expect(r.code).toBe(0);
     const file = join(r.outDir, 'stacks', name, 'cdk.tf.json');
     expect(existsSync(file)).toBe(true);
-    const tf = JSON.parse(require('node:fs').readFileSync(file, 'utf8'));
+    const tf = JSON.parse(readFileSync(file, 'utf8'));
     expect(Object.keys(tf.resource.docker_container)).toHaveLength(primaries + secondaries);
   });
 });

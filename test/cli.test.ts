@@ -31,20 +31,55 @@ const CASES: [string, () => string[], RegExp, NodeJS.ProcessEnv][] = [
   ['no command', () => [], /^Usage: etcd-cluster/, {}],
   ['unknown command', () => ['frobnicate'], /^etcd-cluster: unknown command 'frobnicate'\n$/, {}],
   ['unknown flag', () => ['verify', '--frob'], /^etcd-cluster: unknown option '--frob'\n$/, {}],
-  ['bad timeout', () => ['verify', '--timeout', 'soon'], /^etcd-cluster: option '--timeout <seconds>' argument 'soon' is invalid\. expected seconds between 0 and 3600, got "soon"\n$/, {}],
+  [
+    'bad timeout',
+    () => ['verify', '--timeout', 'soon'],
+    /^etcd-cluster: option '--timeout <seconds>' argument 'soon' is invalid\. expected seconds between 0 and 3600, got "soon"\n$/,
+    {},
+  ],
   ['no expectation at all', () => ['verify'], /^etcd-cluster: no expected cluster: pass --stack cdktf.out\/stacks\/<name> or --spec cluster.yaml\n$/, {}],
-  ['missing stack directory', () => ['verify', '--stack', '/nonexistent/stack'], /^etcd-cluster: --stack: \/nonexistent\/stack is not a directory \(run cdktf synth first\)\n$/, {}],
-  ['stack without cdk.tf.json', () => ['members', '--stack', scratchDir('empty')], /^etcd-cluster: --stack: .* holds no cdk.tf.json \(run cdktf synth first\)\n$/, {}],
+  [
+    'missing stack directory',
+    () => ['verify', '--stack', '/nonexistent/stack'],
+    /^etcd-cluster: --stack: \/nonexistent\/stack is not a directory \(run cdktf synth first\)\n$/,
+    {},
+  ],
+  [
+    'stack without cdk.tf.json',
+    () => ['members', '--stack', scratchDir('empty')],
+    /^etcd-cluster: --stack: .* holds no cdk.tf.json \(run cdktf synth first\)\n$/,
+    {},
+  ],
   ['stack that is not JSON', () => ['verify', '--stack', stackDir('{nope')], /^etcd-cluster: .*cdk.tf.json: not valid JSON: .*\n$/, {}],
-  ['stack without a hook', () => ['verify', '--stack', stackDir({ resource: {} })], /^etcd-cluster: .*cdk.tf.json: holds no etcd cluster verification hook \(was verify.enabled false\?\)\n$/, {}],
+  [
+    'stack without a hook',
+    () => ['verify', '--stack', stackDir({ resource: {} })],
+    /^etcd-cluster: .*cdk.tf.json: holds no etcd cluster verification hook \(was verify.enabled false\?\)\n$/,
+    {},
+  ],
   [
     'malformed expectation in the stack',
     () => ['verify', '--stack', stackDir({ resource: { terraform_data: { h: { input: { ...goodExpectation, primaries: [{ name: 'x' }] } } } } })],
-    /^etcd-cluster: .*cdk.tf.json: malformed expectation: primaries.0.peerUrl: .*\n$/, {},
+    /^etcd-cluster: .*cdk.tf.json: malformed expectation: primaries.0.peerUrl: .*\n$/,
+    {},
   ],
-  ['unknown cluster', () => ['verify', '--cluster', 'other', '--stack', stackDir({ resource: { terraform_data: { h: { input: goodExpectation } } } })], /^etcd-cluster: --cluster: no cluster named other \(found: x\)\n$/, {}],
+  [
+    'unknown cluster',
+    () => ['verify', '--cluster', 'other', '--stack', stackDir({ resource: { terraform_data: { h: { input: goodExpectation } } } })],
+    /^etcd-cluster: --cluster: no cluster named other \(found: x\)\n$/,
+    {},
+  ],
   ['stack and spec both', () => ['verify', '--stack', 'a', '--spec', 'b'], /^etcd-cluster: --stack and --spec: give one of them, not both\n$/, {}],
-  ['bad spec', () => { const d = scratchDir('cli'); writeFileSync(join(d, 'c.yaml'), 'name: x\nprimaries: 2\n'); return ['verify', '--spec', join(d, 'c.yaml')]; }, /^etcd-cluster: .*c.yaml: primaries: an even count .* \(got 2\)\n$/, {}],
+  [
+    'bad spec',
+    () => {
+      const d = scratchDir('cli');
+      writeFileSync(join(d, 'c.yaml'), 'name: x\nprimaries: 2\n');
+      return ['verify', '--spec', join(d, 'c.yaml')];
+    },
+    /^etcd-cluster: .*c.yaml: primaries: an even count .* \(got 2\)\n$/,
+    {},
+  ],
   ['malformed hook environment', () => ['verify'], /^etcd-cluster: ETCD_CLUSTER_EXPECTED: not valid JSON: .*\n$/, { ETCD_CLUSTER_EXPECTED: '{' }],
 ];
 
@@ -59,10 +94,10 @@ describe('bad input to etcd-cluster', () => {
 });
 
 describe('verify against nothing', () => {
-  test('an unreachable cluster fails with exit 1 and names every member', async () => {
+  test('a cluster where nothing answers fails with exit 3 (nothing could be checked) and names every member', async () => {
     const dir = stackDir({ resource: { terraform_data: { h: { input: goodExpectation } } } });
-    const r = await run(process.execPath, [BIN, 'verify', '--stack', dir, '--timeout', '1', '--json']);
-    expect(r.code).toBe(1);
+    const r = await run(process.execPath, [BIN, 'verify', '--stack', dir, '--timeout', '3', '--json']);
+    expect(r.code).toBe(3);
     const report = JSON.parse(r.stdout);
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([{ subject: 'x-primary-1', message: expect.stringMatching(/^unreachable at http:\/\/127.0.0.1:1: .*ECONNREFUSED/) }]);
@@ -71,5 +106,13 @@ describe('verify against nothing', () => {
 });
 
 test('table pads columns to the widest cell', () => {
-  expect(table(['A', 'BB'], [['xxx', 'y'], ['z', 'wwww']])).toBe('A     BB\nxxx   y\nz     wwww\n');
+  expect(
+    table(
+      ['A', 'BB'],
+      [
+        ['xxx', 'y'],
+        ['z', 'wwww'],
+      ],
+    ),
+  ).toBe('A     BB\nxxx   y\nz     wwww\n');
 });

@@ -57,7 +57,8 @@ describe('scaling secondaries 2 -> 5 -> 1 touches only secondaries and the hook'
   });
 
   test('the hook is replaced because its membership trigger changed', () => {
-    const hook = (m: Map<string, unknown>) => [...m.entries()].find(([k]) => k.startsWith('terraform_data.cluster_verify'))![1] as { triggers_replace: { membership: string } };
+    const hook = (m: Map<string, unknown>) =>
+      [...m.entries()].find(([k]) => k.startsWith('terraform_data.cluster_verify'))![1] as { triggers_replace: { membership: string } };
     expect(hook(s5).triggers_replace.membership).not.toBe(hook(s2).triggers_replace.membership);
     expect(hook(s5).triggers_replace.membership.split(',')).toHaveLength(8);
   });

@@ -4,8 +4,8 @@
  */
 import { Testing, TerraformStack } from 'cdktf';
 import { EtcdCluster } from '../constructs/etcd-cluster';
-import { validateSpec } from '../lib/spec';
-import { buildTopology, memberOpOf } from '../lib/topology';
+import { validateSpec } from '../lib/model';
+import { buildTopology, memberOpOf } from '../lib/model';
 import { EtcdClusterStack } from '../stacks/etcd-cluster-stack';
 import { resourcesOf, synthStack } from './helpers/synth';
 
@@ -18,16 +18,44 @@ const topo = (props: Record<string, unknown>) => buildTopology(validateSpec({ na
 
 describe('hosts and placement are validated with one line naming the field and value', () => {
   test.each([
-    ['an unknown host in a placement', { primaries: 3, hosts: HOSTS, placement: { primaries: ['a', 'b', 'x'] } }, 'placement.primaries.2: unknown host "x" (hosts: a, b, c)'],
+    [
+      'an unknown host in a placement',
+      { primaries: 3, hosts: HOSTS, placement: { primaries: ['a', 'b', 'x'] } },
+      'placement.primaries.2: unknown host "x" (hosts: a, b, c)',
+    ],
     ['an unknown host for secondaries', { hosts: HOSTS, placement: { secondaries: ['d'] } }, 'placement.secondaries.0: unknown host "d" (hosts: a, b, c)'],
-    ['two hosts with one address', { primaries: 1, hosts: [HOSTS[0], { ...HOSTS[1], address: '192.0.2.11' }] }, 'hosts.1.address: 192.0.2.11 is also the address of host "a"'],
+    [
+      'two hosts with one address',
+      { primaries: 1, hosts: [HOSTS[0], { ...HOSTS[1], address: '192.0.2.11' }] },
+      'hosts.1.address: 192.0.2.11 is also the address of host "a"',
+    ],
     ['duplicate host names', { primaries: 1, hosts: [HOSTS[0], { ...HOSTS[1], name: 'a' }] }, 'hosts.1.name: duplicate host name "a" (also hosts.0)'],
-    ['fewer hosts than the spread', { primaries: 5, hosts: HOSTS }, 'hosts: 3 hosts cannot hold 5 primaries one per host; add hosts, or place the primaries explicitly with placement.primaries'],
-    ['a placement of the wrong length', { primaries: 3, hosts: HOSTS, placement: { primaries: ['a', 'b'] } }, 'placement.primaries: lists 2 hosts for 3 primaries (got ["a","b"])'],
+    [
+      'fewer hosts than the spread',
+      { primaries: 5, hosts: HOSTS },
+      'hosts: 3 hosts cannot hold 5 primaries one per host; add hosts, or place the primaries explicitly with placement.primaries',
+    ],
+    [
+      'a placement of the wrong length',
+      { primaries: 3, hosts: HOSTS, placement: { primaries: ['a', 'b'] } },
+      'placement.primaries: lists 2 hosts for 3 primaries (got ["a","b"])',
+    ],
     ['a placement without hosts', { placement: { primaries: ['a'] } }, 'placement: needs hosts (list the Docker hosts under hosts)'],
-    ['a bind address with hosts', { hosts: HOSTS, ports: { bindAddress: '0.0.0.0' } }, 'ports.bindAddress: not used with hosts; each host publishes on its own address (got "0.0.0.0")'],
-    ['a peer port base without hosts', { ports: { peerBase: 2480 } }, 'ports.peerBase: only used with hosts; a single host never publishes peer ports (got 2480)'],
-    ['a docker address that is not one', { hosts: [{ ...HOSTS[0], docker: '192.0.2.11' }], primaries: 1 }, 'hosts.0.docker: must be a Docker host: unix:///path, tcp://host:port or ssh://user@host (got "192.0.2.11")'],
+    [
+      'a bind address with hosts',
+      { hosts: HOSTS, ports: { bindAddress: '0.0.0.0' } },
+      'ports.bindAddress: not used with hosts; each host publishes on its own address (got "0.0.0.0")',
+    ],
+    [
+      'a peer port base without hosts',
+      { ports: { peerBase: 2480 } },
+      'ports.peerBase: only used with hosts; a single host never publishes peer ports (got 2480)',
+    ],
+    [
+      'a docker address that is not one',
+      { hosts: [{ ...HOSTS[0], docker: '192.0.2.11' }], primaries: 1 },
+      'hosts.0.docker: must be a Docker host: unix:///path, tcp://host:port or ssh://user@host (got "192.0.2.11")',
+    ],
     ['a host without an address', { hosts: [{ name: 'a', docker: 'unix:///x' }], primaries: 1 }, 'hosts.0.address: is required'],
     [
       'founders above primaries across hosts',
@@ -60,7 +88,9 @@ describe('topology across hosts', () => {
       ['c', 'http://192.0.2.13:2380', 'http://192.0.2.13:2379', 'http://192.0.2.13:2379'],
     ]);
     expect(t.primaries[0].peerPort).toEqual({ internal: 2380, external: 2380, ip: '192.0.2.11' });
-    expect(t.primaries[0].command).toContain('--initial-cluster=m-primary-1=http://192.0.2.11:2380,m-primary-2=http://192.0.2.12:2380,m-primary-3=http://192.0.2.13:2380');
+    expect(t.primaries[0].command).toContain(
+      '--initial-cluster=m-primary-1=http://192.0.2.11:2380,m-primary-2=http://192.0.2.12:2380,m-primary-3=http://192.0.2.13:2380',
+    );
     expect(t.secondaries.map((s) => [s.host, s.advertiseAddress])).toEqual([
       ['a', '192.0.2.11:23790'],
       ['b', '192.0.2.12:23790'],
@@ -141,6 +171,8 @@ describe('synthesis across hosts', () => {
   test('hosts without TLS synthesize with a warning', () => {
     const stack = new TerraformStack(Testing.app(), 'w');
     const cluster = new EtcdCluster(stack, 'cluster', { name: 'w', hosts: HOSTS });
-    expect(cluster.node.metadata.filter((m) => m.type === '@cdktf/warn').map((w) => w.data)).toEqual([expect.stringMatching(/^hosts: members publish client and peer ports/)]);
+    expect(cluster.node.metadata.filter((m) => m.type === '@cdktf/warn').map((w) => w.data)).toEqual([
+      expect.stringMatching(/^hosts: members publish client and peer ports/),
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { TerraformStack, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { EtcdCluster } from '../constructs/etcd-cluster';
-import { SpecError } from '../lib/spec';
+import { SpecError } from '../lib/model';
 import { resourcesOf, synthStack } from './helpers/synth';
 
 const BASE = { ports: { primaryBase: 12379, secondaryBase: 22379 } };
@@ -29,9 +29,11 @@ describe('synthesized resources', () => {
     expect(ofType('docker_network')).toHaveLength(1);
     expect(ofType('docker_image')).toHaveLength(1);
     expect(ofType('docker_volume').map((v) => v.name)).toEqual(['c-primary-1-data', 'c-primary-2-data', 'c-primary-3-data']);
-    expect(ofType('docker_container').map((c) => c.name).sort()).toEqual(
-      ['c-primary-1', 'c-primary-2', 'c-primary-3', 'c-secondary-1', 'c-secondary-2'].sort(),
-    );
+    expect(
+      ofType('docker_container')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['c-primary-1', 'c-primary-2', 'c-primary-3', 'c-secondary-1', 'c-secondary-2'].sort());
     // The verification hook, the bootstrap record, and one membership record per primary.
     expect(ofType('terraform_data')).toHaveLength(1 + 1 + 3);
   });
@@ -122,10 +124,12 @@ describe('synthesized resources', () => {
 
   test('a custom secondary image is its own resource, present even with no secondaries', () => {
     const r = resourcesOf(synthStack({ name: 'c', secondaries: 0, secondary: { image: 'app:1', command: ['/app'] } }));
-    expect([...r.keys()].filter((k) => k.startsWith('docker_image.')).map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort()).toEqual([
-      'docker_image.cluster_image',
-      'docker_image.cluster_secondary-image',
-    ]);
+    expect(
+      [...r.keys()]
+        .filter((k) => k.startsWith('docker_image.'))
+        .map((k) => k.replace(/_[0-9A-F]{8}$/, ''))
+        .sort(),
+    ).toEqual(['docker_image.cluster_image', 'docker_image.cluster_secondary-image']);
   });
 
   test('the provider takes the docker host', () => {
@@ -148,9 +152,14 @@ describe('membership of primaries', () => {
     );
     expect(p4.depends_on).toEqual(['terraform_data.cluster_primary-4_join']);
     // After the previous member's promotion and every earlier primary's container.
-    const containers = (n: number) => [...five.keys()].filter((k) => /^docker_container\.cluster_primary-\d_container/.test(k) && Number(k.split('-')[1][0]) <= n).sort();
-    expect([...(five.get('terraform_data.cluster_primary-4_join')!.depends_on as string[])].sort()).toEqual([...containers(3), 'terraform_data.cluster_primary-3_member'].sort());
-    expect([...(five.get('terraform_data.cluster_primary-5_join')!.depends_on as string[])].sort()).toEqual([...containers(4), 'terraform_data.cluster_primary-4_member'].sort());
+    const containers = (n: number) =>
+      [...five.keys()].filter((k) => /^docker_container\.cluster_primary-\d_container/.test(k) && Number(k.split('-')[1][0]) <= n).sort();
+    expect([...(five.get('terraform_data.cluster_primary-4_join')!.depends_on as string[])].sort()).toEqual(
+      [...containers(3), 'terraform_data.cluster_primary-3_member'].sort(),
+    );
+    expect([...(five.get('terraform_data.cluster_primary-5_join')!.depends_on as string[])].sort()).toEqual(
+      [...containers(4), 'terraform_data.cluster_primary-4_member'].sort(),
+    );
     expect((five.get('terraform_data.cluster_primary-4_member')!.provisioner as object[])[0]).toEqual({
       'local-exec': { command: 'npx --no-install etcd-cluster member promote --timeout 60', environment: { ETCD_CLUSTER_MEMBER: '${jsonencode(self.input)}' } },
     });
@@ -171,7 +180,12 @@ describe('membership of primaries', () => {
     );
     const join = after.get('terraform_data.cluster_primary-2_join')!;
     expect(join.triggers_replace).toEqual({ generation: 1 });
-    expect(join.input).toMatchObject({ name: 'g-primary-2', replaces: true, volume: 'g-primary-2-data-r1', endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.1:2380', 'http://127.0.0.1:2381'] });
+    expect(join.input).toMatchObject({
+      name: 'g-primary-2',
+      replaces: true,
+      volume: 'g-primary-2-data-r1',
+      endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.1:2380', 'http://127.0.0.1:2381'],
+    });
     expect(after.get('terraform_data.cluster_primary-2_member')!.triggers_replace).toEqual({ generation: 1 });
     expect(before.get('terraform_data.cluster_primary-2_member')!.triggers_replace).toBeUndefined();
     const again = resourcesOf(synthStack({ name: 'g', primaries: 3, replace: { '2': 2 } }));
@@ -180,7 +194,8 @@ describe('membership of primaries', () => {
   });
 
   test('the bootstrap record keeps the first --initial-cluster and fails the plan when a spec would bootstrap another', () => {
-    const boot = (props: Parameters<typeof synthStack>[0]) => [...resourcesOf(synthStack(props)).entries()].find(([k]) => k.startsWith('terraform_data.cluster_bootstrap'))![1];
+    const boot = (props: Parameters<typeof synthStack>[0]) =>
+      [...resourcesOf(synthStack(props)).entries()].find(([k]) => k.startsWith('terraform_data.cluster_bootstrap'))![1];
     const three = boot({ name: 'g', primaries: 3 });
     const ic = 'g-primary-1=http://g-primary-1:2380,g-primary-2=http://g-primary-2:2380,g-primary-3=http://g-primary-3:2380';
     expect(three.input).toEqual({ initialCluster: ic });
@@ -203,7 +218,13 @@ describe('membership of primaries', () => {
     const tf = synthStack({ name: 'g', primaries: 3 }) as unknown as { removed: { from: string; provisioner: object[] }[] };
     expect(tf.removed.map((r) => r.from)).toEqual([4, 5, 6, 7, 8, 9].map((i) => `terraform_data.cluster_primary-${i}_member`));
     expect(tf.removed[0].provisioner).toEqual([
-      { 'local-exec': { command: 'npx --no-install etcd-cluster member remove', environment: { ETCD_CLUSTER_MEMBER: '${jsonencode(self.input)}' }, when: 'destroy' } },
+      {
+        'local-exec': {
+          command: 'npx --no-install etcd-cluster member remove',
+          environment: { ETCD_CLUSTER_MEMBER: '${jsonencode(self.input)}' },
+          when: 'destroy',
+        },
+      },
     ]);
   });
 });

@@ -1,11 +1,12 @@
 /** TLS at synth time: certificates are made by `etcd-cluster pki`, checked before rendering, never inlined. */
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
-import { ensurePki } from '../lib/pki-make';
+import { ensurePki } from '../lib/cli/pki-make';
 import * as x509 from '@peculiar/x509';
-import { SpecError, validateSpec } from '../lib/spec';
-import { buildTopology } from '../lib/topology';
+import { Testing, TerraformStack } from 'cdktf';
+import { EtcdCluster } from '../constructs/etcd-cluster';
+import { buildTopology, SpecError, validateSpec } from '../lib/model';
 import { resourcesOf, scratchDir, synthStack } from './helpers/synth';
 
 jest.setTimeout(60_000);
@@ -45,7 +46,9 @@ describe('a TLS cluster synthesizes', () => {
       { file: '/etc/etcd/pki/node.key', source: join(dir, 'sec-primary-1.key'), source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: '0600' },
     ]);
     const s1 = containers.find((c) => c.name === 'sec-secondary-1')!;
-    expect(s1.command).toEqual(expect.arrayContaining(['--cacert=/etc/etcd/pki/ca.crt', '--cert-file=/etc/etcd/pki/node.crt', '--trusted-ca-file=/etc/etcd/pki/ca.crt']));
+    expect(s1.command).toEqual(
+      expect.arrayContaining(['--cacert=/etc/etcd/pki/ca.crt', '--cert-file=/etc/etcd/pki/node.crt', '--trusted-ca-file=/etc/etcd/pki/ca.crt']),
+    );
   });
 
   test('no private key appears in the synthesized JSON', () => {
@@ -70,8 +73,6 @@ describe('a TLS cluster synthesizes', () => {
   });
 
   test('a cluster exposed beyond loopback without TLS gets a warning', () => {
-    const { Testing, TerraformStack } = require('cdktf');
-    const { EtcdCluster } = require('../constructs/etcd-cluster');
     const stack = new TerraformStack(Testing.app(), 's');
     const c = new EtcdCluster(stack, 'cluster', { name: 'open', ports: { bindAddress: '0.0.0.0' } });
     expect(c.node.metadata.map((m: { data: string }) => m.data)).toContain(
@@ -86,7 +87,9 @@ describe('bad certificates are refused at synth time, in one line', () => {
     await pkiFor(spec(dir));
     rmSync(join(dir, 'sec-secondary-2.crt'));
     expect(() => synthStack(spec(dir))).toThrow(SpecError);
-    expect(() => synthStack(spec(dir))).toThrow(`tls.dir: ${join(dir, 'sec-secondary-2.crt')} is missing; run \`etcd-cluster pki --spec <spec>\` to make what is missing`);
+    expect(() => synthStack(spec(dir))).toThrow(
+      `tls.dir: ${join(dir, 'sec-secondary-2.crt')} is missing; run \`etcd-cluster pki --spec <spec>\` to make what is missing`,
+    );
   });
 
   test('a certificate whose names do not cover its member', async () => {
@@ -106,11 +109,11 @@ describe('bad certificates are refused at synth time, in one line', () => {
     x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
     const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
     const ca = new x509.X509Certificate(readFileSync(join(dir, 'ca.crt'), 'utf8'));
-    const der = require('node:crypto').createPrivateKey(readFileSync(join(dir, 'ca.key'))).export({ format: 'der', type: 'pkcs8' });
+    const der = createPrivateKey(readFileSync(join(dir, 'ca.key'))).export({ format: 'der', type: 'pkcs8' });
     const caKey = await webcrypto.subtle.importKey('pkcs8', der, alg, false, ['sign']);
-    const keyDer = require('node:crypto').createPrivateKey(readFileSync(join(dir, 'sec-primary-3.key'))).export({ format: 'der', type: 'pkcs8' });
-    const priv = require('node:crypto').createPrivateKey({ key: keyDer, format: 'der', type: 'pkcs8' });
-    const pubDer = require('node:crypto').createPublicKey(priv).export({ format: 'der', type: 'spki' });
+    const keyDer = createPrivateKey(readFileSync(join(dir, 'sec-primary-3.key'))).export({ format: 'der', type: 'pkcs8' });
+    const priv = createPrivateKey({ key: keyDer, format: 'der', type: 'pkcs8' });
+    const pubDer = createPublicKey(priv).export({ format: 'der', type: 'spki' });
     const pub = await webcrypto.subtle.importKey('spki', pubDer, alg, true, ['verify']);
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: '0badc0de',
@@ -121,7 +124,12 @@ describe('bad certificates are refused at synth time, in one line', () => {
       signingAlgorithm: alg,
       publicKey: pub as never,
       signingKey: caKey as never,
-      extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'sec-primary-3' }, { type: 'ip', value: '127.0.0.1' }])],
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([
+          { type: 'dns', value: 'sec-primary-3' },
+          { type: 'ip', value: '127.0.0.1' },
+        ]),
+      ],
     });
     writeFileSync(join(dir, 'sec-primary-3.crt'), cert.toString('pem'));
     expect(() => synthStack(spec(dir))).toThrow(`tls.dir: ${join(dir, 'sec-primary-3.crt')} expired on 2021-01-01T00:00:00.000Z`);

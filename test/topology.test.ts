@@ -1,5 +1,5 @@
-import { validateSpec } from '../lib/spec';
-import { buildTopology, expectationOf, membershipOf } from '../lib/topology';
+import { validateSpec } from '../lib/model';
+import { buildTopology, expectationOf, membershipOf } from '../lib/model';
 
 const topo = (props: Record<string, unknown>) => buildTopology(validateSpec(props));
 
@@ -20,9 +20,7 @@ describe('topology of a 3+2 cluster', () => {
   });
 
   test('initial cluster uses the same host strings as the advertised peer URLs', () => {
-    expect(t.initialCluster).toBe(
-      'c1-primary-1=http://c1-primary-1:2380,c1-primary-2=http://c1-primary-2:2380,c1-primary-3=http://c1-primary-3:2380',
-    );
+    expect(t.initialCluster).toBe('c1-primary-1=http://c1-primary-1:2380,c1-primary-2=http://c1-primary-2:2380,c1-primary-3=http://c1-primary-3:2380');
     for (const p of t.primaries) {
       expect(t.initialCluster).toContain(`${p.name}=${p.peerUrl}`);
       expect(p.command).toContain(`--initial-advertise-peer-urls=${p.peerUrl}`);
@@ -134,7 +132,11 @@ describe('topology options', () => {
     const t = topo({
       name: 'app',
       secondaries: 1,
-      secondary: { image: 'easegress:test', command: ['/bin/app', '--cluster={{endpoints}}', '--name={{name}}', '--prefix={{prefix}}', '--peers={{addresses}}'], env: { MODE: 'secondary' } },
+      secondary: {
+        image: 'easegress:test',
+        command: ['/bin/app', '--cluster={{endpoints}}', '--name={{name}}', '--prefix={{prefix}}', '--peers={{addresses}}'],
+        env: { MODE: 'secondary' },
+      },
     });
     const s = t.secondaries[0];
     expect(s.image).toBe('easegress:test');

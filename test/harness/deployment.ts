@@ -143,9 +143,7 @@ export class Deployment {
     const r = await this.terraform(['show', '-json']);
     if (r.code !== 0) return;
     const state = JSON.parse(r.stdout) as { values?: { root_module?: { resources?: { type: string; values: { name?: string; id?: string } }[] } } };
-    this.ids = new Map(
-      (state.values?.root_module?.resources ?? []).filter((x) => x.type === 'docker_container').map((x) => [x.values.name!, x.values.id!]),
-    );
+    this.ids = new Map((state.values?.root_module?.resources ?? []).filter((x) => x.type === 'docker_container').map((x) => [x.values.name!, x.values.id!]));
   }
 
   /** The Docker ID of the container of this name in Terraform's state after the last apply. */

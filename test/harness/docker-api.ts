@@ -72,7 +72,9 @@ export class DockerApi {
         (res) => {
           let text = '';
           res.on('data', (c) => (text += c));
-          res.on('end', () => ((res.statusCode ?? 500) >= 400 ? reject(new DockerApiError(`docker PUT archive ${container}: ${text}`, res.statusCode ?? 500)) : resolve()));
+          res.on('end', () =>
+            (res.statusCode ?? 500) >= 400 ? reject(new DockerApiError(`docker PUT archive ${container}: ${text}`, res.statusCode ?? 500)) : resolve(),
+          );
         },
       );
       req.on('error', reject);
@@ -102,7 +104,7 @@ export class DockerApi {
   async listByLabel(kind: 'containers' | 'networks' | 'volumes', label: string): Promise<any[]> {
     const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
     const res = await this.call('GET', `/${kind}${kind === 'containers' ? '/json?all=1&' : '?'}filters=${filters}`);
-    return kind === 'volumes' ? res.Volumes ?? [] : res;
+    return kind === 'volumes' ? (res.Volumes ?? []) : res;
   }
 
   async stop(name: string, timeoutS = 10): Promise<void> {
@@ -178,7 +180,12 @@ export class DockerApi {
     const raw: Buffer = await new Promise((resolve, reject) => {
       const payload = Buffer.from(JSON.stringify({ Detach: false, Tty: false }));
       const req = request(
-        { socketPath: this.socketPath, method: 'POST', path: `/exec/${created.Id}/start`, headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length } },
+        {
+          socketPath: this.socketPath,
+          method: 'POST',
+          path: `/exec/${created.Id}/start`,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c) => chunks.push(c));
@@ -191,7 +198,7 @@ export class DockerApi {
     });
     // Demultiplex the stream: 8-byte frame headers (stream, 0, 0, 0, size as big-endian uint32).
     let output = '';
-    for (let i = 0; i + 8 <= raw.length; ) {
+    for (let i = 0; i + 8 <= raw.length;) {
       const size = raw.readUInt32BE(i + 4);
       output += raw.subarray(i + 8, i + 8 + size).toString('utf8');
       i += 8 + size;

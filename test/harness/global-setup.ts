@@ -3,7 +3,7 @@
  * a missing one fails the run; elsewhere the integration suites are skipped with one line), and remove
  * what crashed earlier test runs left behind.
  */
-import { LABEL_CLUSTER } from '../../lib/topology';
+import { LABEL_CLUSTER } from '../../lib/model';
 import { DockerApi } from './docker-api';
 import { SKIP_ENV, TEST_IMAGE, TEST_NAME_PREFIX } from './env';
 import { SimHosts } from './sim-hosts';
@@ -16,7 +16,10 @@ export default async function globalSetup(): Promise<void> {
   const noTerraform = await missingTerraform();
   if (!up || !image || noTerraform) {
     const reason = !up ? `no Docker engine answers at ${docker.socketPath}` : !image ? `image ${TEST_IMAGE} is missing` : noTerraform!;
-    if (process.env.CI) throw new Error(`integration tests need the Docker engine, the etcd image, Terraform and the Docker provider (CI=true): ${reason}; run scripts/prepare-machine.sh`);
+    if (process.env.CI)
+      throw new Error(
+        `integration tests need the Docker engine, the etcd image, Terraform and the Docker provider (CI=true): ${reason}; run scripts/prepare-machine.sh`,
+      );
     process.env[SKIP_ENV] = reason;
     process.stderr.write(`\nSKIPPING the integration suites: ${reason} (run scripts/prepare-machine.sh)\n`);
     return;

@@ -47,7 +47,9 @@ export class SimHosts {
       .map((line, k): SimHost => {
         const [name, address, docker, key] = line.split(' ');
         const socket = `/run/cdktf-etcd-sim/${tag}/h${k + 1}/docker.sock`;
-        const sshOpts = key ? ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes'] : [];
+        const sshOpts = key
+          ? ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes']
+          : [];
         return { name, address, docker, sshOpts, socket };
       });
     if (hosts.length !== count) throw new Error(`sim-hosts.sh made ${hosts.length} hosts, not ${count}: ${out}`);

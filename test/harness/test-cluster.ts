@@ -3,14 +3,12 @@
  * the real Docker provider, and tears everything down, even after a failure.
  */
 import type { Etcd3 } from 'etcd3';
-import { connect } from '../../lib/etcd-client';
-import type { EtcdClusterProps } from '../../lib/spec';
-import { buildTopology, expectationOf, type Expectation, type Topology } from '../../lib/topology';
-import { validateSpec } from '../../lib/spec';
+import { connect } from '../../lib/runtime/etcd-client';
+import type { Expectation } from '../../lib/contract';
+import { buildTopology, expectationOf, LABEL_CLUSTER, validateSpec, type EtcdClusterProps, type Topology } from '../../lib/model';
 import { scratchDir, synthStack, type TfJson } from '../helpers/synth';
 import { Deployment, type Action } from './deployment';
 import type { DockerApi } from './docker-api';
-import { LABEL_CLUSTER } from '../../lib/topology';
 import { clusterName, freePortRange, TEST_IMAGE } from './env';
 
 export type Overrides = Omit<EtcdClusterProps, 'name'>;
@@ -43,13 +41,17 @@ export class TestCluster {
     const name = clusterName(suffix, opts.namePrefix);
     const primaryBase = await freePortRange(9);
     const secondaryBase = await freePortRange(30);
-    return new TestCluster(name, {
-      image: TEST_IMAGE,
-      ...overrides,
+    return new TestCluster(
       name,
-      ports: { primaryBase, secondaryBase, ...overrides.ports },
-      verify: { timeoutSeconds: 60, ...overrides.verify },
-    }, opts);
+      {
+        image: TEST_IMAGE,
+        ...overrides,
+        name,
+        ports: { primaryBase, secondaryBase, ...overrides.ports },
+        verify: { timeoutSeconds: 60, ...overrides.verify },
+      },
+      opts,
+    );
   }
 
   say(line: string): void {

@@ -2,11 +2,15 @@ import type { Etcd3 } from 'etcd3';
 
 /**
  * Writes numbered keys as fast as the cluster acknowledges them, until stopped or a bound is reached,
- * and remembers which writes were acknowledged so a test can check none was lost.
+ * and remembers which writes were acknowledged (and when) so a test can check none was lost and how long
+ * the longest pause between two acknowledged writes was.
  */
 export class Writer {
   readonly acknowledged: string[] = [];
   failures = 0;
+  /** Longest time between two acknowledged writes, in milliseconds. */
+  longestGapMs = 0;
+  private lastAck = 0;
   private stopped = false;
   private loop?: Promise<void>;
 
@@ -24,6 +28,9 @@ export class Writer {
         const key = `${this.prefix}${String(n).padStart(6, '0')}`;
         try {
           await this.client.put(key).value(String(n));
+          const now = Date.now();
+          if (this.lastAck) this.longestGapMs = Math.max(this.longestGapMs, now - this.lastAck);
+          this.lastAck = now;
           this.acknowledged.push(key);
         } catch {
           this.failures++;
@@ -44,5 +51,13 @@ export class Writer {
   async lost(reader: Etcd3): Promise<string[]> {
     const present = new Set((await reader.getAll().prefix(this.prefix).keys()).map(String));
     return this.acknowledged.filter((k) => !present.has(k));
+  }
+
+  /** Stops, and reads back through `reader` what was acknowledged: the figures a test asserts and logs. */
+  async finish(reader: Etcd3): Promise<{ acknowledged: number; failures: number; lost: string[]; longestGapMs: number; summary: string }> {
+    await this.stop();
+    const lost = await this.lost(reader);
+    const summary = `writer: ${this.acknowledged.length} acknowledged writes, ${this.failures} failed attempts, ${lost.length} lost, longest gap ${this.longestGapMs} ms`;
+    return { acknowledged: this.acknowledged.length, failures: this.failures, lost, longestGapMs: this.longestGapMs, summary };
   }
 }

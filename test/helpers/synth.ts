@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Testing } from 'cdktf';
-import type { EtcdClusterProps } from '../../lib/spec';
+import type { EtcdClusterProps } from '../../lib/model';
 import { EtcdClusterStack } from '../../stacks/etcd-cluster-stack';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');

@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { noop } from 'cockatiel';
-import { ensurePki } from '../../lib/pki-make';
+import { ensurePki } from '../../lib/cli/pki-make';
 import { describeEngine } from '../harness/describe-engine';
+import { putOutcome } from '../harness/probes';
 import { TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
 
@@ -24,9 +25,13 @@ describeEngine('a 3+2 TLS cluster with authentication', () => {
 
   beforeAll(async () => {
     pki = join(scratchDir('pki-auth'), 'pki');
-    cluster = await TestCluster.create('auth', { primaries: 3, secondaries: 2, tls: { dir: pki }, auth: { passwordEnv: PASSWORD_ENV } }, {
-      hookEnv: { [PASSWORD_ENV]: password },
-    });
+    cluster = await TestCluster.create(
+      'auth',
+      { primaries: 3, secondaries: 2, tls: { dir: pki }, auth: { passwordEnv: PASSWORD_ENV } },
+      {
+        hookEnv: { [PASSWORD_ENV]: password },
+      },
+    );
     await ensurePki(pki, cluster.topology.tls!.nodes);
     await cluster.apply();
     stackDir = join(cluster.workDir, 'stack');
@@ -38,22 +43,16 @@ describeEngine('a 3+2 TLS cluster with authentication', () => {
   const connect = (endpoint: string, auth?: { username: string; password: string }) =>
     new Etcd3({
       hosts: endpoint,
-      credentials: { rootCertificate: readFileSync(join(pki, 'ca.crt')), certChain: readFileSync(join(pki, 'client.crt')), privateKey: readFileSync(join(pki, 'client.key')) },
+      credentials: {
+        rootCertificate: readFileSync(join(pki, 'ca.crt')),
+        certChain: readFileSync(join(pki, 'client.crt')),
+        privateKey: readFileSync(join(pki, 'client.key')),
+      },
       auth,
       dialTimeout: 2000,
       faultHandling: { global: noop, host: () => noop },
     });
-  const tryPut = async (endpoint: string, auth?: { username: string; password: string }) => {
-    const c = connect(endpoint, auth);
-    try {
-      await c.put('/it/auth').value('x');
-      return 'accepted';
-    } catch (e) {
-      return `refused: ${(e as Error).message}`;
-    } finally {
-      c.close();
-    }
-  };
+  const tryPut = (endpoint: string, auth?: { username: string; password: string }) => putOutcome(connect(endpoint, auth), '/it/auth');
 
   test('the hook enabled authentication and verified as root', () => {
     expect(cluster.deployment.lastOutput).toContain('verify --enable-auth --timeout 60');
@@ -79,7 +78,11 @@ describeEngine('a 3+2 TLS cluster with authentication', () => {
   test('members and verify authenticate; without the password they stop with one line', async () => {
     const ok = await run(process.execPath, [BIN, 'members', '--stack', stackDir, '--json'], { env: { [PASSWORD_ENV]: password } });
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout).members.map((m: { state: string }) => m.state).sort()).toEqual(['follower', 'follower', 'leader', 'serving', 'serving']);
+    expect(
+      JSON.parse(ok.stdout)
+        .members.map((m: { state: string }) => m.state)
+        .sort(),
+    ).toEqual(['follower', 'follower', 'leader', 'serving', 'serving']);
     const again = await run(process.execPath, [BIN, 'verify', '--enable-auth', '--stack', stackDir, '--timeout', '20'], { env: { [PASSWORD_ENV]: password } });
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('authentication already enabled');

@@ -91,7 +91,7 @@ describeEngine('failover and restart of a 3+1 cluster', () => {
       after.close();
     }
     // And the verifier agrees the cluster is whole again.
-    const { verifyCluster } = await import('../../lib/verify');
+    const { verifyCluster } = await import('../../lib/runtime/verify');
     const report = await verifyCluster(cluster.expectation, { timeoutMs: 60_000 });
     expect(report.problems).toEqual([]);
   });

@@ -79,7 +79,10 @@ describeEngine('the real provider on a 3+1 cluster', () => {
     }
     // A primary shuts etcd down cleanly (exit code 0; a killed one would show 137).
     for (const p of cluster.topology.primaries) {
-      expect([p.name, deaths.filter((e) => e.Actor.Attributes.name === p.name && e.Action === 'die').map((e) => e.Actor.Attributes.exitCode)]).toEqual([p.name, ['0']]);
+      expect([p.name, deaths.filter((e) => e.Actor.Attributes.name === p.name && e.Action === 'die').map((e) => e.Actor.Attributes.exitCode)]).toEqual([
+        p.name,
+        ['0'],
+      ]);
     }
   });
 });

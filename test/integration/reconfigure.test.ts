@@ -8,7 +8,7 @@ import { addressesOf, ApplyFailed } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
-import { verifyCluster } from '../../lib/verify';
+import { verifyCluster } from '../../lib/runtime/verify';
 
 jest.setTimeout(600_000);
 
@@ -101,7 +101,12 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
     expect(failure).toBeInstanceOf(ApplyFailed);
     expect((failure as ApplyFailed).output).toContain(`refusing to change membership of ${cluster.name}: voter ${down.name} does not answer; start it first`);
     expect(await cluster.docker.inspect('containers', `${cluster.name}-primary-4`)).toBeUndefined();
-    expect(await members()).toEqual(cluster.topology.primaries.slice(0, 3).map((p) => p.name).sort());
+    expect(await members()).toEqual(
+      cluster.topology.primaries
+        .slice(0, 3)
+        .map((p) => p.name)
+        .sort(),
+    );
     const report = await verifyCluster({ ...cluster.expectation, primaries: cluster.expectation.primaries.slice(0, 3) }, { timeoutMs: 60_000 });
     expect(report.problems).toEqual([]);
   });
@@ -119,7 +124,12 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
     expect((failure as ApplyFailed).output).toContain(`refusing to add ${cluster.name}-primary-4: data volume ${leftover} already exists`);
     expect(await cluster.docker.inspect('volumes', leftover)).toBeDefined();
     expect(await cluster.docker.inspect('containers', `${cluster.name}-primary-4`)).toBeUndefined();
-    expect(await members()).toEqual(cluster.topology.primaries.slice(0, 3).map((p) => p.name).sort());
+    expect(await members()).toEqual(
+      cluster.topology.primaries
+        .slice(0, 3)
+        .map((p) => p.name)
+        .sort(),
+    );
     // What the message tells the user to do, once they have kept what they need.
     await cluster.docker.removeVolume(leftover);
   });
@@ -184,12 +194,11 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
   });
 
   test('no acknowledged write was lost through 3 -> 5 -> 3, a replacement and a growth', async () => {
-    await writer.stop();
-    expect(writer.acknowledged.length).toBeGreaterThan(50);
-    expect(await writer.lost(writerClient)).toEqual([]);
-    cluster.say(`writer: ${writer.acknowledged.length} acknowledged writes, ${writer.failures} failed attempts, none lost`);
+    const w = await writer.finish(writerClient);
+    cluster.say(w.summary);
+    expect(w.acknowledged).toBeGreaterThan(50);
+    expect(w.lost).toEqual([]);
   });
-
 });
 
 describeEngine('a forgotten initialPrimaries', () => {
@@ -211,7 +220,9 @@ describeEngine('a forgotten initialPrimaries', () => {
     }
     expect(failure).toBeInstanceOf(ApplyFailed);
     expect((failure as ApplyFailed).message).toContain('terraform plan failed');
-    expect((failure as ApplyFailed).output.replace(/\s+/g, ' ')).toContain(`initialPrimaries: cluster ${cluster.name} was bootstrapped with --initial-cluster=${founder}=http://${founder}:2380`);
+    expect((failure as ApplyFailed).output.replace(/\s+/g, ' ')).toContain(
+      `initialPrimaries: cluster ${cluster.name} was bootstrapped with --initial-cluster=${founder}=http://${founder}:2380`,
+    );
     expect(cluster.deployment.containerId(founder)).toBe(id);
     expect((await cluster.docker.inspect('containers', founder))?.Id).toBe(id);
     expect(await cluster.docker.inspect('containers', `${cluster.name}-primary-2`)).toBeUndefined();

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { describeEngine } from '../harness/describe-engine';
+import { putOutcome } from '../harness/probes';
 import { TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
 
@@ -38,17 +39,8 @@ describeEngine('a 3+2 cluster with mutual TLS', () => {
     rootCertificate: readFileSync(join(pki, 'ca.crt')),
     ...(withCert ? { certChain: readFileSync(join(dir, 'client.crt')), privateKey: readFileSync(join(dir, 'client.key')) } : {}),
   });
-  const tryPut = async (hosts: string, credentials?: ReturnType<typeof creds>) => {
-    const c = new Etcd3({ hosts, credentials, dialTimeout: 2000, defaultCallOptions: () => ({ deadline: Date.now() + 3000 }) });
-    try {
-      await c.put('/it/tls').value('x');
-      return 'accepted';
-    } catch (e) {
-      return `refused: ${(e as Error).message}`;
-    } finally {
-      c.close();
-    }
-  };
+  const tryPut = (hosts: string, credentials?: ReturnType<typeof creds>) =>
+    putOutcome(new Etcd3({ hosts, credentials, dialTimeout: 2000, defaultCallOptions: () => ({ deadline: Date.now() + 3000 }) }), '/it/tls');
 
   test('it forms and the hook verified it over TLS', () => {
     expect(cluster.topology.primaries[0].hostClientUrl).toMatch(/^https:\/\/127\.0\.0\.1:/);
@@ -61,7 +53,9 @@ describeEngine('a 3+2 cluster with mutual TLS', () => {
     writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(cluster.synth()));
     const r = await run(process.execPath, [BIN, 'members', '--stack', dir, '--json']);
     expect(r.code).toBe(0);
-    const states = JSON.parse(r.stdout).members.map((m: { state: string }) => m.state).sort();
+    const states = JSON.parse(r.stdout)
+      .members.map((m: { state: string }) => m.state)
+      .sort();
     expect(states).toEqual(['follower', 'follower', 'leader', 'registered', 'registered']);
   });
 

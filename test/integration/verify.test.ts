@@ -9,7 +9,7 @@ import { describeEngine } from '../harness/describe-engine';
 import { freePortRange } from '../harness/env';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, stableAddress, type TfJson } from '../helpers/synth';
-import { verifyCluster } from '../../lib/verify';
+import { verifyCluster } from '../../lib/runtime/verify';
 
 jest.setTimeout(300_000);
 const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
@@ -47,7 +47,9 @@ describeEngine('verifying a live 3+2 cluster', () => {
     expect(states.filter((s) => /primary leader$/.test(s))).toHaveLength(1);
     expect(states.filter((s) => /primary follower$/.test(s))).toHaveLength(2);
     expect(states.filter((s) => /secondary registered$/.test(s))).toHaveLength(2);
-    expect(rows.slice(1).map((row) => row.split(/\s+/)[0])).toEqual(cluster.expectation.primaries.map((p) => p.name).concat(cluster.expectation.secondaries.map((s) => s.name)));
+    expect(rows.slice(1).map((row) => row.split(/\s+/)[0])).toEqual(
+      cluster.expectation.primaries.map((p) => p.name).concat(cluster.expectation.secondaries.map((s) => s.name)),
+    );
   });
 
   test('verify --json passes on the healthy cluster', async () => {
@@ -122,11 +124,11 @@ describeEngine('verifying a live 3+2 cluster', () => {
     await expectHealthy(cluster);
   });
 
-  test('unreachable published ports are reported for every member', async () => {
+  test('unreachable published ports are reported for every member, with the exit code for nothing answering', async () => {
     const wrong = await freePortRange(30);
     const tf = cluster.synth({ ports: { primaryBase: wrong, secondaryBase: wrong + 10 } });
     const r = await cli(cluster, ['verify', '--timeout', '2', '--json'], tf);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     const subjects = JSON.parse(r.stdout).problems.map((p: { subject: string; message: string }) => `${p.subject}: ${p.message.split(':')[0]}`);
     for (let i = 0; i < 3; i++) expect(subjects).toContain(`${cluster.topology.primaries[i].name}: unreachable at http`);
   });
@@ -197,7 +199,12 @@ describeEngine('a primary bootstrapped with another token', () => {
     }
     expect(failure).toBeInstanceOf(ApplyFailed);
     const output = (failure as ApplyFailed).output;
-    cluster.say(`hook output:\n${output.split('\n').filter((l) => l.includes(' - ')).join('\n')}`);
+    cluster.say(
+      `hook output:\n${output
+        .split('\n')
+        .filter((l) => l.includes(' - '))
+        .join('\n')}`,
+    );
     // A node with another token never serves clients, so the report says what etcd shows of it.
     expect(output).toContain(`- ${odd}: unreachable at `);
     expect(output).toContain(`- ${odd}: is listed but has never joined (no client URL published): was it started with another --initial-cluster-token`);

@@ -5,44 +5,13 @@
  * that a retried apply picks up where it stopped.
  */
 import type { Etcd3 } from 'etcd3';
-import { DockerHostError, findVolume } from './docker-volume';
+import type { MemberOp } from '../contract';
+import { findVolume } from './docker-volume';
+import { ClusterUnreachable, DockerHostError, MembershipError } from './errors';
 import { connect } from './etcd-client';
-import { z } from 'zod';
-import { InputError } from './expectation';
-import { MEMBER_OP_KIND, type MemberOp } from './topology';
+import { retryUntil } from './retry';
 
-/** The environment variable through which membership hooks hand the member to `etcd-cluster member`. */
-export const MEMBER_ENV = 'ETCD_CLUSTER_MEMBER';
-
-export class MembershipError extends Error {}
-
-const url = z.string().regex(/^https?:\/\/[^/\s]+$/);
-const schema = z.object({
-  kind: z.literal(MEMBER_OP_KIND),
-  version: z.literal(1),
-  cluster: z.string().min(1),
-  name: z.string().min(1),
-  peerUrl: url,
-  endpoints: z.array(url).min(1),
-  replaces: z.boolean(),
-  volume: z.string().min(1),
-  docker: z.object({ host: z.string().min(1), sshOpts: z.array(z.string()) }).nullable(),
-  tls: z.object({ ca: z.string(), cert: z.string(), key: z.string() }).nullable(),
-  auth: z.object({ user: z.literal('root'), passwordEnv: z.string() }).nullable(),
-});
-
-export function parseMemberOp(text: string | undefined, source: string): MemberOp {
-  if (!text) throw new InputError(`${source}: not set (the membership hooks set it)`);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${source}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const r = schema.safeParse(data);
-  if (!r.success) throw new InputError(`${source}: malformed member: ${r.error.issues[0].path.join('.') || 'member'}: ${r.error.issues[0].message}`);
-  return r.data as MemberOp;
-}
+export { ClusterUnreachable, MembershipError } from './errors';
 
 interface Member {
   ID: string;
@@ -52,7 +21,6 @@ interface Member {
   isLearner: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (e: unknown) => ((e as Error)?.message ?? String(e)).replace(/\s+/g, ' ');
 
 class Session {
@@ -77,12 +45,15 @@ class Session {
     for (const endpoint of this.op.endpoints) {
       try {
         const r = await this.client(endpoint).cluster.memberList({ linearizable: true });
-        return { list: r.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner })), via: endpoint };
+        return {
+          list: r.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner })),
+          via: endpoint,
+        };
       } catch (e) {
         errors.push(`${endpoint}: ${text(e)}`);
       }
     }
-    throw new MembershipError(`no member of ${this.op.cluster} answers (${errors.join('; ')})`);
+    throw new ClusterUnreachable(`no member of ${this.op.cluster} answers (${errors.join('; ')})`);
   }
 
   close(): void {
@@ -115,26 +86,32 @@ function askVia(op: MemberOp, via: string): string {
 
 /** Refuses when any voter does not answer: etcd would refuse too, and the change could cost quorum. */
 async function requireHealthyVoters(s: Session, op: MemberOp, list: Member[], except?: string): Promise<void> {
-  let pending = list.filter((m) => !m.isLearner && m.peerURLs[0] !== except && endpointOf(op, m.name));
   // (A member these hooks do not know is left to etcd's own check.)
-  const until = Date.now() + VOTER_GRACE_MS;
-  for (;;) {
-    const down: Member[] = [];
-    await Promise.all(
-      pending.map(async (m) => {
-        try {
-          await s.client(endpointOf(op, m.name)!).maintenance.status();
-        } catch {
-          down.push(m);
-        }
-      }),
+  let pending = list.filter((m) => !m.isLearner && m.peerURLs[0] !== except && endpointOf(op, m.name));
+  const down = await retryUntil(
+    async () => {
+      const silent: Member[] = [];
+      await Promise.all(
+        pending.map(async (m) => {
+          try {
+            await s.client(endpointOf(op, m.name)!).maintenance.status();
+          } catch {
+            silent.push(m);
+          }
+        }),
+      );
+      pending = silent;
+      return silent;
+    },
+    { timeoutMs: VOTER_GRACE_MS, initialDelayMs: 1000, maxDelayMs: 1000, retryResult: (silent) => silent.length > 0 },
+  );
+  if (down.length) {
+    throw new MembershipError(
+      `refusing to change membership of ${op.cluster}: voter ${down
+        .map((m) => m.name || m.ID)
+        .sort()
+        .join(', ')} does not answer; start it first`,
     );
-    if (!down.length) return;
-    if (Date.now() + 1000 > until) {
-      throw new MembershipError(`refusing to change membership of ${op.cluster}: voter ${down.map((m) => m.name || m.ID).sort().join(', ')} does not answer; start it first`);
-    }
-    pending = down;
-    await sleep(1000);
   }
 }
 
@@ -146,7 +123,8 @@ export async function addMember(op: MemberOp, password?: string): Promise<string
     // A learner at this URL is this member, added by an earlier try; so is a voter, unless it is replaced.
     if (existing && (existing.isLearner || !op.replaces)) return `${op.name} is already a member (${existing.isLearner ? 'learner' : 'voter'})`;
     const pending = list.find((m) => m.isLearner);
-    if (pending) throw new MembershipError(`refusing to add ${op.name}: learner ${pending.name || pending.peerURLs[0]} is still pending; promote or remove it first`);
+    if (pending)
+      throw new MembershipError(`refusing to add ${op.name}: learner ${pending.name || pending.peerURLs[0]} is still pending; promote or remove it first`);
     await requireHealthyVoters(s, op, list, existing?.peerURLs[0]);
     if (existing && list.filter((m) => !m.isLearner).length <= 1) {
       throw new MembershipError(`refusing to replace ${op.name}: it is the only voting member, and removing it would lose the cluster`);
@@ -167,20 +145,25 @@ export async function addMember(op: MemberOp, password?: string): Promise<string
 
 /** Adds the learner, retrying while etcd's strict reconfiguration check is still settling after a removal. */
 async function addLearner(s: Session, op: MemberOp): Promise<string> {
-  const until = Date.now() + 20_000;
-  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
-    let last = '';
-    for (const endpoint of otherEndpoints(op)) {
-      try {
-        const r = await s.client(endpoint).cluster.memberAdd({ peerURLs: [op.peerUrl], isLearner: true });
-        return r.member.ID;
-      } catch (e) {
-        last = text(e);
-        if (/already exists|member count is unequal/i.test(last)) throw new MembershipError(`could not add ${op.name}: ${last}`);
-      }
-    }
-    if (Date.now() + delay > until) throw new MembershipError(`could not add ${op.name}: ${last}`);
-    await sleep(delay);
+  const final = (e: Error) => /already exists|member count is unequal/i.test(text(e));
+  try {
+    return await retryUntil(
+      async () => {
+        let last: unknown;
+        for (const endpoint of otherEndpoints(op)) {
+          try {
+            return (await s.client(endpoint).cluster.memberAdd({ peerURLs: [op.peerUrl], isLearner: true })).member.ID;
+          } catch (e) {
+            last = e;
+            if (final(e as Error)) break;
+          }
+        }
+        throw last;
+      },
+      { timeoutMs: 20_000, initialDelayMs: 200, maxDelayMs: 2000, retryError: (e) => !final(e) },
+    );
+  } catch (e) {
+    throw new MembershipError(`could not add ${op.name}: ${text(e)}`);
   }
 }
 
@@ -203,27 +186,22 @@ async function requireNoVolume(op: MemberOp): Promise<void> {
 
 export async function promoteMember(op: MemberOp, timeoutMs: number, password?: string): Promise<string> {
   const s = new Session(op, password);
-  const until = Date.now() + timeoutMs;
-  let delay = 100;
   try {
-    for (;;) {
-      let last: string;
-      try {
+    return await retryUntil(
+      async () => {
         const { list, via } = await s.members();
         const m = list.find((x) => x.peerURLs.includes(op.peerUrl));
         if (!m) throw new MembershipError(`${op.name} is not a member of ${op.cluster}; nothing to promote`);
         if (!m.isLearner) return `${op.name} is a voting member`;
         await s.client(via).cluster.memberPromote({ ID: m.ID });
         return `promoted ${op.name} to a voting member`;
-      } catch (e) {
-        if (e instanceof MembershipError) throw e;
-        // "can only promote a learner member which is in sync with leader": not caught up yet.
-        last = text(e);
-      }
-      if (Date.now() + delay > until) throw new MembershipError(`could not promote ${op.name} within ${timeoutMs / 1000}s: ${last}`);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 1000);
-    }
+      },
+      // "can only promote a learner member which is in sync with leader": not caught up yet.
+      { timeoutMs, initialDelayMs: 100, maxDelayMs: 1000, retryError: (e) => !(e instanceof MembershipError) },
+    );
+  } catch (e) {
+    if (e instanceof MembershipError) throw e;
+    throw new MembershipError(`could not promote ${op.name} within ${timeoutMs / 1000}s: ${text(e)}`);
   } finally {
     s.close();
   }

@@ -1,6 +1,7 @@
 /**
- * Certificates for a TLS cluster: `etcd-cluster pki` makes them (lib/pki-make.ts), synthesis checks them
- * here, with node:crypto, before a single resource is rendered.
+ * Certificates for a TLS cluster: where each file lives (in the directory on the deploying machine and
+ * inside the containers), and the synth-time check of them, with node:crypto, before a single resource is
+ * rendered. `etcd-cluster pki` makes them (lib/cli/pki-make.ts).
  *
  * Layout of the directory: `ca.crt` and `ca.key` (the CA key never leaves the directory), one
  * `<node>.crt` / `<node>.key` pair per primary and secondary (serverAuth and clientAuth; SANs: the
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 
 export const CA_CERT = 'ca.crt';
 export const CA_KEY = 'ca.key';
+/** File stem of the verifier's certificate and key. */
 export const CLIENT_NAME = 'client';
 /**
  * The grpc-proxies' certificate towards the primaries. etcd's grpc-proxy refuses one with a Common Name
@@ -21,6 +23,20 @@ export const CLIENT_NAME = 'client';
 export const UPSTREAM_NAME = 'upstream';
 /** The verifier's certificate subject: deliberately not an etcd user, so it grants no RBAC role by itself. */
 export const CLIENT_CN = 'etcd-cluster-verifier';
+
+/** A node's (or the verifier's, or the proxies' upstream) certificate and key, by file stem. */
+export const certFile = (stem: string) => `${stem}.crt`;
+export const keyFile = (stem: string) => `${stem}.key`;
+
+/** Where certificates land inside every container of a TLS cluster. */
+export const PKI_MOUNT = '/etc/etcd/pki';
+export const IN_CONTAINER = {
+  ca: `${PKI_MOUNT}/${CA_CERT}`,
+  cert: `${PKI_MOUNT}/node.crt`,
+  key: `${PKI_MOUNT}/node.key`,
+  upstreamCert: `${PKI_MOUNT}/upstream.crt`,
+  upstreamKey: `${PKI_MOUNT}/upstream.key`,
+} as const;
 
 export class PkiError extends Error {}
 
@@ -70,8 +86,8 @@ export function checkPki(dir: string, nodes: PkiNode[], now = new Date()): Check
   if (new Date(caCert.validTo) <= now) throw new PkiError(`tls.dir: ${ca.path} expired on ${new Date(caCert.validTo).toISOString()}`);
 
   const pair = (stem: string, node?: PkiNode): CheckedPair => {
-    const c = read(`${stem}.crt`);
-    const k = read(`${stem}.key`);
+    const c = read(certFile(stem));
+    const k = read(keyFile(stem));
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(c.data);
@@ -89,7 +105,13 @@ export function checkPki(dir: string, nodes: PkiNode[], now = new Date()): Check
     if (node) {
       const sans = (cert.subjectAltName ?? '').split(', ');
       const missing = [`DNS:${node.name}`, ...['127.0.0.1', ...node.ips].map((ip) => `IP Address:${ip}`)].filter((n) => !sans.includes(n));
-      if (missing.length) throw new PkiError(`tls.dir: ${c.path} does not cover ${missing.map((m) => m.replace('IP Address:', '')).join(', ').replace(/DNS:/g, '')} (it names ${cert.subjectAltName ?? 'nothing'})`);
+      if (missing.length)
+        throw new PkiError(
+          `tls.dir: ${c.path} does not cover ${missing
+            .map((m) => m.replace('IP Address:', ''))
+            .join(', ')
+            .replace(/DNS:/g, '')} (it names ${cert.subjectAltName ?? 'nothing'})`,
+        );
     }
     return { cert: c.path, key: k.path, certHash: sha256(c.data), keyHash: sha256(k.data) };
   };

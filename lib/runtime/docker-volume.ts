@@ -10,7 +10,9 @@
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 
-export class DockerHostError extends Error {}
+import { DockerHostError } from './errors';
+
+export { DockerHostError } from './errors';
 
 export interface VolumeInfo {
   readonly name: string;
@@ -56,7 +58,12 @@ function viaSsh(host: string, sshOpts: string[], name: string): Promise<VolumeIn
 }
 
 /** The volume, or undefined when the host has none of that name. */
-export function findVolume(name: string, host: string | null | undefined, sshOpts: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<VolumeInfo | undefined> {
+export function findVolume(
+  name: string,
+  host: string | null | undefined,
+  sshOpts: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<VolumeInfo | undefined> {
   const target = host || env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   if (target.startsWith('unix://')) return viaHttp({ socketPath: target.slice('unix://'.length) }, name, target);
   if (target.startsWith('tcp://') || target.startsWith('http://')) {

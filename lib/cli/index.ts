@@ -1,16 +1,18 @@
 /**
- * `etcd-cluster`: verify a live cluster against its expectation, or show its members.
- * Exit codes: 0 matches, 1 the live cluster differs, 2 bad input (one line on stderr, never a stack trace).
+ * `etcd-cluster`: verify a live cluster against its expectation, show its members, change the voting
+ * members (the membership hooks run it), and make the certificates of a TLS cluster. Exit codes are in
+ * exit-codes.ts; bad input is one line on stderr, never a stack trace.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { InputError, loadExpectation, type ExpectationSource } from './expectation';
 import { resolve } from 'node:path';
-import { addMember, MEMBER_ENV, MembershipError, parseMemberOp, promoteMember, removeMember } from './membership';
-import { PkiError } from './pki';
-import { loadSpecFile, SpecError } from './spec';
-import { buildTopology } from './topology';
-import type { Expectation } from './topology';
-import { enableAuth, inspectCluster, verifyCluster, type MemberReport, type Report } from './verify';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ContractError, MEMBER_ENV, parseMemberOp, type Expectation } from '../contract';
+import { buildTopology, DEFAULTS, loadSpecFile, PkiError, SpecError } from '../model';
+import { ClusterUnreachable, DockerHostError, MembershipError } from '../runtime/errors';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes';
+import { json, membersTable, progressLine, summary } from './printers';
+import { InputError, loadExpectation, type ExpectationSource } from './sources';
+
+export { table } from './printers';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -20,53 +22,14 @@ export interface CliIo {
   readonly tty: boolean;
 }
 
-const EXIT_MISMATCH = 1;
-const EXIT_USAGE = 2;
-
 function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError(`expected seconds between 0 and 3600, got "${value}"`);
   return n;
 }
 
-/** A plain text table: one header row, columns padded to their widest cell. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('   ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-function memberRows(members: MemberReport[]): string[][] {
-  return members.map((m) => [
-    m.name,
-    m.role,
-    m.state,
-    m.id ?? '-',
-    m.endpoint ?? '-',
-    m.role === 'primary' ? m.clientUrl ?? '-' : '-',
-    m.peerUrl ?? '-',
-    m.ttlSeconds !== undefined ? `${m.ttlSeconds}s` : m.raftIndex !== undefined ? `raft ${m.raftIndex}` : '-',
-  ]);
-}
-
-function membersTable(r: Pick<Report, 'members'>): string {
-  return table(['NAME', 'ROLE', 'STATE', 'ID', 'ENDPOINT', 'CLIENT-URL', 'PEER-URL', 'TTL/INDEX'], memberRows(r.members));
-}
-
-function summary(r: Report): string {
-  const lines = [`cluster ${r.cluster}: ${r.ok ? 'matches the spec' : `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`} (${r.attempts} look${r.attempts === 1 ? '' : 's'}, ${(r.elapsedMs / 1000).toFixed(1)}s)`];
-  for (const p of r.problems) lines.push(`  - ${p.subject}: ${p.message}`);
-  return lines.join('\n') + '\n';
-}
-
-function progressLine(r: Report): string {
-  const first = r.problems[0];
-  const more = r.problems.length > 1 ? ` (+${r.problems.length - 1} more)` : '';
-  return `waiting for ${r.cluster} (${(r.elapsedMs / 1000).toFixed(1)}s): ${first ? `${first.subject}: ${first.message}` : 'checking'}${more}`;
-}
-
 /** The root password of a cluster with auth, from the environment variable its spec names. */
-function passwordFor(e: Expectation, env: NodeJS.ProcessEnv): string | undefined {
+function passwordFor(e: { auth: Expectation['auth']; cluster: string }, env: NodeJS.ProcessEnv): string | undefined {
   if (!e.auth) return undefined;
   const password = env[e.auth.passwordEnv];
   if (!password) throw new InputError(`auth: set ${e.auth.passwordEnv} to the root password of cluster ${e.cluster}`);
@@ -82,18 +45,19 @@ function addSourceOptions(cmd: Command): Command {
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  let exitCode = 0;
+  let exitCode: number = EXIT.OK;
   const program = new Command('etcd-cluster')
     .description('Checks a live etcd cluster made by cdktf-etcd-cluster against its declared topology.')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: () => undefined, outputError: () => undefined })
-    .showSuggestionAfterError(false);
+    .showSuggestionAfterError(false)
+    .addHelpText('after', EXIT_CODES_HELP);
 
   addSourceOptions(
     program
       .command('verify')
       .description('wait until the live cluster matches the spec; exit 0 if it does, 1 with a report if not')
-      .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(60))
+      .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(DEFAULTS.verifyTimeoutSeconds))
       .option('--enable-auth', 'with auth in the spec: create the root user and enable authentication first (the hook does)'),
   ).action(async (opts: ExpectationSource & { json?: boolean; timeout: number; enableAuth?: boolean }) => {
     const expectation = loadExpectation(opts, io.env);
@@ -101,10 +65,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const started = Date.now();
     if (opts.enableAuth) {
       if (!expectation.auth) throw new InputError('--enable-auth: the spec has no auth section');
+      const { enableAuth } = await import('../runtime/verify');
       const done = await enableAuth(expectation, { timeoutMs: opts.timeout * 1000, password: password! });
       io.err(`authentication ${done}\n`);
     }
     let lastProgress = 0;
+    const { verifyCluster } = await import('../runtime/verify');
     const report = await verifyCluster(expectation, {
       password,
       timeoutMs: Math.max(1, opts.timeout * 1000 - (Date.now() - started)),
@@ -116,64 +82,59 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       },
     });
     if (io.tty && lastProgress) io.err('\r\x1b[K');
-    if (opts.json) io.out(JSON.stringify(report, null, 2) + '\n');
-    else io.out(summary(report) + (report.ok ? '' : '\n' + membersTable(report)));
-    exitCode = report.ok ? 0 : EXIT_MISMATCH;
+    io.out(opts.json ? json(report) : summary(report) + (report.ok ? '' : '\n' + membersTable(report)));
+    exitCode = report.ok ? EXIT.OK : report.reachable ? EXIT.MISMATCH : EXIT.UNAVAILABLE;
   });
 
   addSourceOptions(program.command('members').description('show every declared and live member, once, without waiting')).action(
     async (opts: ExpectationSource & { json?: boolean }) => {
-      const expectation: Expectation = loadExpectation(opts, io.env);
+      const expectation = loadExpectation(opts, io.env);
       const started = Date.now();
+      const { inspectCluster } = await import('../runtime/verify');
       const look = await inspectCluster(expectation, { password: passwordFor(expectation, io.env) });
-      const report: Report = { ...look, attempts: 1, elapsedMs: Date.now() - started };
-      if (opts.json) io.out(JSON.stringify(report, null, 2) + '\n');
-      else {
-        io.out(membersTable(report));
-        if (!report.ok) io.out('\n' + summary(report));
-      }
-      exitCode = report.ok ? 0 : EXIT_MISMATCH;
+      const report = { ...look, attempts: 1, elapsedMs: Date.now() - started };
+      io.out(opts.json ? json(report) : membersTable(report) + (report.ok ? '' : '\n' + summary(report)));
+      exitCode = report.ok ? EXIT.OK : report.reachable ? EXIT.MISMATCH : EXIT.UNAVAILABLE;
     },
   );
 
-  if (argv.length === 0) {
-    io.err(program.helpInformation());
-    return EXIT_USAGE;
-  }
   // Membership hooks: the member comes from ETCD_CLUSTER_MEMBER, which the hooks set from their input.
   const member = program.command('member').description('change the voting members one at a time (run by the membership hooks)');
   const memberAction = (verb: 'add' | 'promote' | 'remove') => async (opts: { timeout?: number }) => {
     const op = parseMemberOp(io.env[MEMBER_ENV], MEMBER_ENV);
-    const password = op.auth ? io.env[op.auth.passwordEnv] : undefined;
-    if (op.auth && !password) throw new InputError(`auth: set ${op.auth.passwordEnv} to the root password of cluster ${op.cluster}`);
-    try {
-      const done =
-        verb === 'add' ? await addMember(op, password) : verb === 'promote' ? await promoteMember(op, (opts.timeout ?? 60) * 1000, password) : await removeMember(op, password);
-      io.out(`${op.cluster}: ${done}\n`);
-    } catch (e) {
-      if (!(e instanceof MembershipError)) throw e;
-      io.err(`etcd-cluster: ${e.message}\n`);
-      exitCode = EXIT_MISMATCH;
-    }
+    const password = passwordFor(op, io.env);
+    const { addMember, promoteMember, removeMember } = await import('../runtime/membership');
+    const done =
+      verb === 'add'
+        ? await addMember(op, password)
+        : verb === 'promote'
+          ? await promoteMember(op, (opts.timeout ?? DEFAULTS.verifyTimeoutSeconds) * 1000, password)
+          : await removeMember(op, password);
+    io.out(`${op.cluster}: ${done}\n`);
   };
   member.command('add').description('add the member as a learner, unless it is one already').action(memberAction('add'));
   member
     .command('promote')
     .description('promote the learner once it has caught up')
-    .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(60))
+    .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(DEFAULTS.verifyTimeoutSeconds))
     .action(memberAction('promote'));
   member.command('remove').description('remove the member, unless it is gone already').action(memberAction('remove'));
 
   program
     .command('pki')
-    .description("make the CA and certificates a TLS cluster needs; keeps what exists, adds what is missing")
+    .description('make the CA and certificates a TLS cluster needs; keeps what exists, adds what is missing')
     .requiredOption('--spec <file>', 'the cluster spec (its tls.dir is where files go unless --out says otherwise)')
     .option('--out <dir>', 'directory to write to')
-    .option('--days <n>', 'validity of new certificates in days', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 3650) throw new InvalidArgumentError(`expected 1 to 3650 days, got "${v}"`);
-      return n;
-    }, 825)
+    .option(
+      '--days <n>',
+      'validity of new certificates in days',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 3650) throw new InvalidArgumentError(`expected 1 to 3650 days, got "${v}"`);
+        return n;
+      },
+      825,
+    )
     .action(async (opts: { spec: string; out?: string; days: number }) => {
       const spec = loadSpecFile(opts.spec);
       const dir = opts.out ? resolve(opts.out) : spec.tls?.dir;
@@ -185,23 +146,39 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out('private keys (*.key, ca.key) stay in this directory: keep it out of version control\n');
     });
 
+  if (argv.length === 0) {
+    io.err(program.helpInformation() + EXIT_CODES_HELP);
+    return EXIT.USAGE;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      if (e.code === 'commander.executeSubCommandAsync') return 0;
-      io.err(`etcd-cluster: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`);
-      return EXIT_USAGE;
-    }
-    if (e instanceof InputError || e instanceof SpecError || e instanceof PkiError) {
-      io.err(`etcd-cluster: ${e.message}\n`);
-      return EXIT_USAGE;
-    }
-    io.err(`etcd-cluster: unexpected failure: ${(e as Error)?.message ?? String(e)}\n`);
-    return EXIT_USAGE;
+    return failure(e, io);
   }
+}
+
+/** One line on stderr for any failure, and the exit code of its cause. */
+function failure(e: unknown, io: CliIo): number {
+  if (e instanceof CommanderError) {
+    if (['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync'].includes(e.code)) return EXIT.OK;
+    io.err(`etcd-cluster: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`);
+    return EXIT.USAGE;
+  }
+  if (e instanceof InputError || e instanceof SpecError || e instanceof PkiError || e instanceof ContractError) {
+    io.err(`etcd-cluster: ${e.message}\n`);
+    return EXIT.USAGE;
+  }
+  if (e instanceof MembershipError || e instanceof DockerHostError) {
+    io.err(`etcd-cluster: ${e.message}\n`);
+    return EXIT.MISMATCH;
+  }
+  if (e instanceof ClusterUnreachable) {
+    io.err(`etcd-cluster: ${e.message}\n`);
+    return EXIT.UNAVAILABLE;
+  }
+  io.err(`etcd-cluster: unexpected failure: ${(e as Error)?.message ?? String(e)}\n`);
+  return EXIT.UNAVAILABLE;
 }
 
 /** The `bin` entry. */

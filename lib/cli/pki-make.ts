@@ -1,13 +1,13 @@
 /**
  * `etcd-cluster pki`: makes the CA and certificates of a TLS cluster with @peculiar/x509 (no hand-written
- * ASN.1). Kept apart from lib/pki.ts so that synthesis never loads the X.509 library.
+ * ASN.1). Kept apart from lib/model/pki.ts so that synthesis never loads the X.509 library.
  */
 import 'reflect-metadata';
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { CA_CERT, CA_KEY, CLIENT_CN, CLIENT_NAME, PkiError, type PkiNode, UPSTREAM_NAME } from './pki';
+import { CA_CERT, CA_KEY, certFile, CLIENT_CN, CLIENT_NAME, keyFile, PkiError, type PkiNode, UPSTREAM_NAME } from '../model/pki';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -15,7 +15,10 @@ const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const pem = (label: string, der: ArrayBuffer) =>
-  `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+  `-----BEGIN ${label}-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END ${label}-----\n`;
 
 async function exportKey(key: CryptoKey): Promise<string> {
   return pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', key));
@@ -82,10 +85,10 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
     { file: UPSTREAM_NAME, cn: '', dns: [], ips: [] },
   ];
   for (const leaf of leaves) {
-    const certPath = join(dir, `${leaf.file}.crt`);
-    const keyPath = join(dir, `${leaf.file}.key`);
+    const certPath = join(dir, certFile(leaf.file));
+    const keyPath = join(dir, keyFile(leaf.file));
     if (existsSync(certPath) && existsSync(keyPath)) {
-      kept.push(`${leaf.file}.crt`);
+      kept.push(certFile(leaf.file));
       continue;
     }
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -109,8 +112,7 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
     });
     writeFileSync(keyPath, await exportKey(keys.privateKey), { mode: 0o600 });
     writeFileSync(certPath, cert.toString('pem') + '\n');
-    created.push(`${leaf.file}.crt`);
+    created.push(certFile(leaf.file));
   }
   return { created, kept };
 }
-

@@ -1,41 +1,14 @@
 /**
- * Where the verifier gets the expected cluster from: a synthesized stack directory (the hook's input),
- * a spec file (through the same topology the constructs render), or the hook's environment variable.
+ * Where the CLI gets the expected cluster from: a synthesized stack directory (the hook's input), a spec
+ * file (through the same topology the constructs render), or the hook's environment variable.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { loadSpecFile } from './spec';
-import { buildTopology, EXPECTATION_KIND, expectationOf, type Expectation } from './topology';
-
-/** The environment variable through which the post-apply hook hands the expectation to the CLI. */
-export const EXPECTATION_ENV = 'ETCD_CLUSTER_EXPECTED';
+import { EXPECTATION_ENV, EXPECTATION_KIND, parseExpectation, parseExpectationText, type Expectation } from '../contract';
+import { buildTopology, expectationOf, loadSpecFile } from '../model';
 
 /** Bad input to the CLI: one line, exit code 2. */
 export class InputError extends Error {}
-
-const url = z.string().regex(/^https?:\/\/[^/\s]+$/, { error: 'must be a URL like http://host:port' });
-const expectationSchema = z.object({
-  kind: z.literal(EXPECTATION_KIND),
-  version: z.literal(1),
-  cluster: z.string().min(1),
-  registryPrefix: z.string().min(1),
-  verifyPrefix: z.string().min(1),
-  primaries: z.array(z.object({ name: z.string().min(1), peerUrl: url, clientUrl: url, endpoint: url })).min(1),
-  secondaries: z.array(z.object({ name: z.string().min(1), registrationKey: z.string().min(1).nullable(), endpoint: url })),
-  tls: z.object({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }).nullable(),
-  auth: z.object({ user: z.literal('root'), passwordEnv: z.string().min(1) }).nullable(),
-});
-
-export function parseExpectation(data: unknown, source: string): Expectation {
-  const r = expectationSchema.safeParse(data);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue.path.map(String).join('.') || 'expectation';
-    throw new InputError(`${source}: malformed expectation: ${field}: ${issue.message}`);
-  }
-  return r.data as Expectation;
-}
 
 /** Every cluster expectation in a synthesized stack (`cdktf.out/stacks/<name>`). */
 export function expectationsFromStack(dir: string): Expectation[] {
@@ -67,15 +40,8 @@ export function loadExpectation(src: ExpectationSource, env: NodeJS.ProcessEnv =
   let found: Expectation[];
   if (src.stack) found = expectationsFromStack(src.stack);
   else if (src.spec) found = [expectationOf(buildTopology(loadSpecFile(src.spec)))];
-  else if (env[EXPECTATION_ENV]) {
-    let data: unknown;
-    try {
-      data = JSON.parse(env[EXPECTATION_ENV]!);
-    } catch (e) {
-      throw new InputError(`${EXPECTATION_ENV}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-    }
-    found = [parseExpectation(data, EXPECTATION_ENV)];
-  } else throw new InputError('no expected cluster: pass --stack cdktf.out/stacks/<name> or --spec cluster.yaml');
+  else if (env[EXPECTATION_ENV]) found = [parseExpectationText(env[EXPECTATION_ENV], EXPECTATION_ENV)];
+  else throw new InputError('no expected cluster: pass --stack cdktf.out/stacks/<name> or --spec cluster.yaml');
 
   if (src.cluster) {
     const match = found.filter((e) => e.cluster === src.cluster);

@@ -1,7 +1,7 @@
 /**
- * The one way this package makes an etcd client: one try per call (no retry policy, no circuit breaker),
- * a dial timeout and a per-call deadline. Callers that wait for a cluster have their own retry loops and
- * must see each failure as it is.
+ * The one way this package makes an etcd client: one try per call (etcd3's own retry policy and circuit
+ * breaker are replaced by cockatiel's no-op), a dial timeout and a per-call deadline. Callers that wait for a
+ * cluster retry through retry.ts and must see each failure as it is.
  */
 import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
@@ -38,4 +38,12 @@ export function connect(hosts: string | string[], opts: ConnectOptions = {}): Et
     ...(opts.tls ? { credentials: credentialsFrom(opts.tls) } : {}),
     ...(opts.auth ? { auth: opts.auth } : {}),
   });
+}
+
+/** An etcd or gRPC error as one short line: grpc wraps the cause in boilerplate ("14 UNAVAILABLE: ... Last error: ..."). */
+export function errorText(e: unknown): string {
+  const msg = ((e as Error)?.message ?? String(e)).replace(/\s+/g, ' ');
+  if (/DEADLINE_EXCEEDED/.test(msg)) return 'no answer before the deadline';
+  const cause = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/.exec(msg);
+  return (cause ? cause[1] : msg).slice(0, 200);
 }

@@ -1,0 +1,54 @@
+/** What primaries and secondaries share: the Docker host they run on, and how their container is rendered. */
+import type { ITerraformDependable, TerraformProvider } from 'cdktf';
+import { Container } from '@cdktf/provider-docker/lib/container';
+import type { Image } from '@cdktf/provider-docker/lib/image';
+import type { Network } from '@cdktf/provider-docker/lib/network';
+import type { Volume } from '@cdktf/provider-docker/lib/volume';
+import type { Construct } from 'constructs';
+import { DATA_MOUNT, type MemberNode } from '../lib/model';
+
+/** The Docker host a member runs on: its provider, the cluster's network and image there. */
+export interface MemberHost {
+  readonly image: Image;
+  readonly network: Network;
+  /** The provider of the member's Docker host; undefined: the stack's default provider. */
+  readonly provider?: TerraformProvider;
+  /** Content hash of each upload source, by path: a changed file replaces the container. */
+  readonly sourceHashes?: Record<string, string>;
+}
+
+/** The member's container, construct ID `container`. */
+export function memberContainer(
+  scope: Construct,
+  node: MemberNode,
+  host: MemberHost,
+  opts: { readonly volume?: Volume; readonly dependsOn?: ITerraformDependable[] } = {},
+): Container {
+  const env = Object.entries(node.env).map(([k, v]) => `${k}=${v}`);
+  const ports = [node.port, ...(node.role === 'primary' && node.peerPort ? [node.peerPort] : [])];
+  return new Container(scope, 'container', {
+    provider: host.provider,
+    name: node.name,
+    hostname: node.name,
+    image: host.image.imageId,
+    command: node.command,
+    env: env.length ? env : undefined,
+    restart: 'unless-stopped',
+    // Stop with SIGTERM and give etcd time to leave cleanly before Docker kills it; the provider's
+    // default (0) kills at once.
+    destroyGraceSeconds: node.stopGraceSeconds,
+    labels: Object.entries(node.labels).map(([label, value]) => ({ label, value })),
+    // The network's ID, not its name: a replaced network then replaces the containers on it (its name is
+    // known at plan time and would not), instead of failing to delete a network with active endpoints.
+    networksAdvanced: [{ name: host.network.id, aliases: [node.name] }],
+    // An explicit ip keeps Docker from adding an IPv6 binding that the provider would diff forever.
+    ports: ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: 'tcp' })),
+    volumes: opts.volume ? [{ volumeName: opts.volume.name, containerPath: DATA_MOUNT }] : undefined,
+    healthcheck: node.healthcheck && { ...node.healthcheck },
+    // `source`, not `content`: private keys stay out of the Terraform state and plan output.
+    upload: node.uploads.length
+      ? node.uploads.map((u) => ({ file: u.file, source: u.source, sourceHash: host.sourceHashes?.[u.source], permissions: u.permissions }))
+      : undefined,
+    dependsOn: opts.dependsOn,
+  });
+}

@@ -1,0 +1,82 @@
+/** A voting member: its data volume, its container, and the hooks that change etcd's membership around them. */
+import { DataResource, type ITerraformDependable } from 'cdktf';
+import type { Container } from '@cdktf/provider-docker/lib/container';
+import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { Construct } from 'constructs';
+import { MEMBER_ENV, type MemberOp } from '../lib/contract';
+import type { PrimaryNode } from '../lib/model';
+import { memberContainer, type MemberHost } from './member';
+
+export interface MembershipProps {
+  readonly op: MemberOp;
+  /** How to run the CLI, e.g. `npx --no-install etcd-cluster`. */
+  readonly command: string;
+  readonly timeoutSeconds: number;
+  /** Terraform address stem of this member's hooks: `<stem>_join` and `<stem>_member`. */
+  readonly addressStem: string;
+  /**
+   * What must be complete before this member joins: the previous member's promotion, and every earlier
+   * primary's container (one the same deploy replaces must be back before membership changes).
+   */
+  readonly after: ITerraformDependable[];
+}
+
+export interface EtcdPrimaryProps extends MemberHost {
+  /** The member as the topology computed it. */
+  readonly node: PrimaryNode;
+  readonly membership: MembershipProps;
+}
+
+/** The provisioner that runs `etcd-cluster member <verb>` for the member in the hook's input. */
+export function memberProvisioner(command: string, verb: string, when?: 'destroy') {
+  return {
+    type: 'local-exec' as const,
+    command: `${command} member ${verb}`,
+    environment: { [MEMBER_ENV]: '${jsonencode(self.input)}' },
+    ...(when ? { when } : {}),
+  };
+}
+
+/**
+ * One voting member. Construct IDs inside are a public contract: `data` (the volume), `container`, and the
+ * hooks `join` (a joiner's `member add`, before its volume and container) and `member` (after the container;
+ * a joiner's promotion). When the primary is dropped from the spec, the cluster's `removed` block for its
+ * `member` address runs `member remove` before the container goes.
+ */
+export class EtcdPrimary extends Construct {
+  public readonly container: Container;
+  /** The data volume. It lives and dies with the member. */
+  public readonly volume: Volume;
+  /** A joining primary's `member add` (as a learner), run before its volume and container are created. */
+  public readonly join?: DataResource;
+  /** The membership record, after the container: for a joiner it promotes the learner once it has caught up. */
+  public readonly member: DataResource;
+
+  constructor(scope: Construct, id: string, props: EtcdPrimaryProps) {
+    super(scope, id);
+    const { node, membership: m } = props;
+    // A replacement's hooks are replaced with each new generation, so that their provisioners run again.
+    const triggersReplace = node.generation > 0 ? { generation: node.generation } : undefined;
+    if (node.joins) {
+      this.join = new DataResource(this, 'join', {
+        input: m.op,
+        triggersReplace,
+        dependsOn: m.after.length ? m.after : undefined,
+        provisioners: [memberProvisioner(m.command, 'add')],
+      });
+      this.join.overrideLogicalId(`${m.addressStem}_join`);
+    }
+    // After `member add`, which refuses when a volume of this name is left over from a removed member.
+    const labels = Object.entries(node.volumeLabels).map(([label, value]) => ({ label, value }));
+    this.volume = new Volume(this, 'data', { provider: props.provider, name: node.volume, labels, dependsOn: this.join ? [this.join] : undefined });
+    this.container = memberContainer(this, node, props, { volume: this.volume, dependsOn: this.join ? [this.join] : undefined });
+    this.member = new DataResource(this, 'member', {
+      input: m.op,
+      triggersReplace,
+      dependsOn: [this.container],
+      provisioners: node.joins ? [memberProvisioner(m.command, `promote --timeout ${m.timeoutSeconds}`)] : undefined,
+    });
+    // A fixed address, so that the cluster can name it in a `removed` block once the primary is gone.
+    this.member.overrideLogicalId(`${m.addressStem}_member`);
+  }
+}

@@ -1,0 +1,20 @@
+/** A stateless member: an etcd client (a grpc-proxy, or the user's own application) with no volume and no hooks. */
+import type { Container } from '@cdktf/provider-docker/lib/container';
+import { Construct } from 'constructs';
+import type { SecondaryNode } from '../lib/model';
+import { memberContainer, type MemberHost } from './member';
+
+export interface EtcdSecondaryProps extends MemberHost {
+  /** The member as the topology computed it. */
+  readonly node: SecondaryNode;
+}
+
+/** One secondary. Its only construct ID inside, `container`, is a public contract. */
+export class EtcdSecondary extends Construct {
+  public readonly container: Container;
+
+  constructor(scope: Construct, id: string, props: EtcdSecondaryProps) {
+    super(scope, id);
+    this.container = memberContainer(this, props.node, props);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Every default of the spec, in one place, each next to what it means. The schema (spec.ts) fills them in;
+ * the props' `@default` tags repeat them for people reading the API.
+ */
+export const DEFAULTS = {
+  /** Voting members: three tolerate one failure. */
+  primaries: 3,
+  /** Stateless etcd clients. */
+  secondaries: 0,
+  /** The official image of a current etcd 3.5 release. */
+  image: 'gcr.io/etcd-development/etcd:v3.5.21',
+  /** `--initial-cluster-token`: one deterministic token per cluster (a node with another never joins). */
+  token: (name: string) => `${name}-etcd-cluster`,
+  /** Host address client ports are published on: loopback, so nothing is exposed by default. */
+  bindAddress: '127.0.0.1',
+  /** Host port of primary 1's client port. */
+  primaryBase: 2379,
+  /** Host port of secondary 1's client port. */
+  secondaryBase: 23790,
+  /** With hosts: host port of each host's first primary's peer port (etcd's own peer port). */
+  peerBase: 2380,
+  /** Port a secondary serves clients on inside its container. */
+  secondaryClientPort: 2379,
+  /** TTL of a grpc-proxy's registration lease, in seconds. */
+  registrationTtlSeconds: 10,
+  /** Whether the post-apply hook is added. */
+  verifyEnabled: true,
+  /** How long the hook (and `etcd-cluster verify`) waits for the live cluster to match, in seconds. */
+  verifyTimeoutSeconds: 60,
+  /** How the hook runs the CLI: the package installed in the project that deploys. */
+  verifyCommand: 'npx --no-install etcd-cluster',
+  /** Environment variable holding the root password of a cluster with auth. */
+  passwordEnv: 'ETCD_ROOT_PASSWORD',
+} as const;

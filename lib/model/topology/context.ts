@@ -1,0 +1,92 @@
+/**
+ * What every member of a cluster shares, computed once from the spec: names, scheme, addresses, placement,
+ * TLS flags and files, labels and healthchecks. The role modules (primaries.ts, secondaries.ts) build their
+ * members from it.
+ */
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { DEFAULTS } from '../defaults';
+import { CA_CERT, certFile, IN_CONTAINER, keyFile } from '../pki';
+import { placementOf, type Placement } from '../placement';
+import type { ClusterSpec } from '../spec';
+import { ETCDCTL_BIN, LABEL_CLUSTER, LABEL_HEALTHCHECK, LABEL_ROLE, type Healthcheck, type Upload } from './types';
+
+export interface ClusterContext {
+  readonly spec: ClusterSpec;
+  readonly name: string;
+  readonly token: string;
+  readonly scheme: 'http' | 'https';
+  /** The TLS directory on the deploying machine, absolute; undefined without TLS. */
+  readonly tlsDir?: string;
+  /** Where client ports are published on a single host, and the address the machine reaches them at. */
+  readonly bindAddress: string;
+  readonly hostAddress: string;
+  readonly place: Placement;
+  readonly registryPrefix: string;
+  readonly verifyPrefix: string;
+}
+
+/** The address the host uses to reach a published port: a wildcard bind is reached through loopback. */
+function reachableAddress(bindAddress: string): string {
+  return bindAddress === '0.0.0.0' ? '127.0.0.1' : bindAddress;
+}
+
+export function contextOf(spec: ClusterSpec): ClusterContext {
+  const bindAddress = spec.ports.bindAddress ?? DEFAULTS.bindAddress;
+  const tlsDir = spec.tls ? resolve(spec.tls.dir) : undefined;
+  return {
+    spec,
+    name: spec.name,
+    token: spec.token ?? DEFAULTS.token(spec.name),
+    scheme: tlsDir ? 'https' : 'http',
+    tlsDir,
+    bindAddress,
+    hostAddress: reachableAddress(bindAddress),
+    place: placementOf(spec),
+    registryPrefix: `/cdktf-etcd-cluster/${spec.name}/secondaries`,
+    verifyPrefix: `/cdktf-etcd-cluster/${spec.name}/verify/`,
+  };
+}
+
+export function primaryName(cluster: string, i: number): string {
+  return `${cluster}-primary-${i}`;
+}
+
+export function secondaryName(cluster: string, j: number): string {
+  return `${cluster}-secondary-${j}`;
+}
+
+/** A file on the deploying machine, in the cluster's TLS directory. */
+export const tlsFile = (ctx: ClusterContext, file: string) => join(ctx.tlsDir!, file);
+
+/** A node's own certificate and key, and the CA, delivered into its container; nothing without TLS. */
+export function nodeUploads(ctx: ClusterContext, node: string): Upload[] {
+  if (!ctx.tlsDir) return [];
+  return [
+    { file: IN_CONTAINER.ca, source: tlsFile(ctx, CA_CERT), permissions: '0644' },
+    { file: IN_CONTAINER.cert, source: tlsFile(ctx, certFile(node)), permissions: '0644' },
+    { file: IN_CONTAINER.key, source: tlsFile(ctx, keyFile(node)), permissions: '0600' },
+  ];
+}
+
+/** etcdctl's TLS flags inside a container, with the node's own certificate. */
+export function etcdctlTlsFlags(ctx: ClusterContext): string[] {
+  return ctx.tlsDir ? [`--cacert=${IN_CONTAINER.ca}`, `--cert=${IN_CONTAINER.cert}`, `--key=${IN_CONTAINER.key}`] : [];
+}
+
+/** `etcdctl endpoint health` against a port of the container itself, in exec form (official images have no shell). */
+export function etcdctlHealth(ctx: ClusterContext, port: number): string[] {
+  return ['CMD', ETCDCTL_BIN, `--endpoints=${ctx.scheme}://127.0.0.1:${port}`, ...etcdctlTlsFlags(ctx), '--command-timeout=2s', 'endpoint', 'health'];
+}
+
+/** A healthcheck of this command with the timings every member uses. */
+export function healthcheckOf(test: string[]): Healthcheck {
+  return { test, interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 };
+}
+
+const digestOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+
+/** Labels of a member: its cluster, its role, and the digest of its healthcheck (see LABEL_HEALTHCHECK). */
+export function labelsOf(ctx: ClusterContext, role: 'primary' | 'secondary', health?: string[]): Record<string, string> {
+  return { [LABEL_CLUSTER]: ctx.name, [LABEL_ROLE]: role, ...(health ? { [LABEL_HEALTHCHECK]: digestOf(health) } : {}) };
+}

@@ -1,0 +1,65 @@
+/**
+ * The topology: a validated spec turned into members, as plain data (no cdktf here).
+ *
+ * Constructs render it into Docker resources; the verifier checks a live cluster against the expectation
+ * derived from it (lib/model/expectation.ts). Every name, URL, port and flag is computed here and only
+ * here: what all members share in context.ts, the voting members in primaries.ts, the stateless ones (by
+ * kind) in secondaries.ts.
+ */
+import type { ClusterSpec } from '../spec';
+import { CA_CERT, certFile, CLIENT_NAME, keyFile } from '../pki';
+import { contextOf, tlsFile } from './context';
+import { primariesOf } from './primaries';
+import { secondariesOf } from './secondaries';
+import type { Topology } from './types';
+
+export * from './types';
+export { primaryName, secondaryName } from './context';
+export { KINDS, kindOf, type SecondaryKindName } from './secondaries';
+
+function gatewayOf(subnet: string): string {
+  const [addr] = subnet.split('/');
+  const octets = addr.split('.').map(Number);
+  octets[3] += 1;
+  return octets.join('.');
+}
+
+export function buildTopology(spec: ClusterSpec): Topology {
+  const ctx = contextOf(spec);
+  const { primaries, initialCluster } = primariesOf(ctx);
+  const secondaries = secondariesOf(ctx, primaries);
+  return {
+    name: spec.name,
+    hosts: (spec.hosts ?? []).map((h) => ({ name: h.name, docker: h.docker, sshOpts: [...h.sshOpts], address: h.address })),
+    token: ctx.token,
+    image: spec.image,
+    secondaryImage: spec.secondary.image ?? spec.image,
+    network: {
+      name: `${spec.name}-net`,
+      ...(spec.network.subnet ? { subnet: spec.network.subnet, gateway: gatewayOf(spec.network.subnet) } : {}),
+    },
+    initialCluster,
+    registryPrefix: ctx.registryPrefix,
+    verifyPrefix: ctx.verifyPrefix,
+    primaries,
+    absentPrimaries: Array.from({ length: 9 - spec.primaries }, (_, k) => spec.primaries + k + 1),
+    secondaries,
+    verify: { ...spec.verify },
+    ...(spec.auth ? { auth: { passwordEnv: spec.auth.passwordEnv } } : {}),
+    ...(ctx.tlsDir
+      ? {
+          tls: {
+            dir: ctx.tlsDir,
+            // A certificate must also cover the address clients are published on, unless that is a wildcard.
+            nodes: [...primaries, ...secondaries].map((n) => {
+              const ip = n.host ? n.port.ip : ctx.hostAddress;
+              return { name: n.name, ips: ip === '127.0.0.1' ? [] : [ip] };
+            }),
+            ca: tlsFile(ctx, CA_CERT),
+            clientCert: tlsFile(ctx, certFile(CLIENT_NAME)),
+            clientKey: tlsFile(ctx, keyFile(CLIENT_NAME)),
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,140 @@
+/** The topology's data: members and everything about them, as plain values (no cdktf here). */
+
+/** Client and peer ports inside every etcd container. */
+export const CLIENT_PORT = 2379;
+export const PEER_PORT = 2380;
+/** Where each primary's volume is mounted; etcd creates its data dir (mode 0700) below it. */
+export const DATA_MOUNT = '/var/lib/etcd';
+export const DATA_DIR = `${DATA_MOUNT}/data`;
+export const ETCD_BIN = '/usr/local/bin/etcd';
+export const ETCDCTL_BIN = '/usr/local/bin/etcdctl';
+/** Seconds between SIGTERM and SIGKILL when Terraform stops a container: etcd needs well under one. */
+export const STOP_GRACE_SECONDS = 30;
+/** Docker label keys put on every object of a cluster. */
+export const LABEL_CLUSTER = 'cdktf-etcd-cluster.cluster';
+export const LABEL_ROLE = 'cdktf-etcd-cluster.role';
+/**
+ * A digest of the container's healthcheck command. The provider plans a healthcheck edit as an in-place
+ * update that never reaches the container (measured with kreuzwerker/docker 4.6.0); a changed label
+ * replaces the container, and the new one gets the new check.
+ */
+export const LABEL_HEALTHCHECK = 'cdktf-etcd-cluster.healthcheck';
+
+/** A file delivered into a container (the provider's `upload` with `source`: never stored in state). */
+export interface Upload {
+  /** Path inside the container. */
+  readonly file: string;
+  /** Path on the deploying machine. */
+  readonly source: string;
+  readonly permissions: string;
+}
+
+/** A Docker healthcheck, durations in Go's canonical form so that the provider reads them back unchanged. */
+export interface Healthcheck {
+  readonly test: string[];
+  readonly interval: string;
+  readonly timeout: string;
+  readonly startPeriod: string;
+  readonly retries: number;
+}
+
+export interface PublishedPort {
+  readonly internal: number;
+  readonly external: number;
+  readonly ip: string;
+}
+
+/** A Docker host of a multi-host cluster, as the spec declares it. */
+export interface HostTarget {
+  /** Host name; also the Docker provider's alias. */
+  readonly name: string;
+  /** The provider's `host`: `unix://...`, `tcp://...` or `ssh://user@host`. */
+  readonly docker: string;
+  readonly sshOpts: string[];
+  /** Address other hosts reach it at; its members' ports are published there. */
+  readonly address: string;
+}
+
+interface NodeBase {
+  /** 1-based position among its role. */
+  readonly index: number;
+  /** Name of the Docker host it runs on; undefined for a single-host cluster. */
+  readonly host?: string;
+  /** Container name, hostname and (for primaries) etcd member name. */
+  readonly name: string;
+  readonly image: string;
+  readonly command: string[];
+  readonly env: Record<string, string>;
+  readonly port: PublishedPort;
+  /** Where the host reaches this node's client port. */
+  readonly hostClientUrl: string;
+  readonly healthcheck?: Healthcheck;
+  /** Seconds Docker waits after SIGTERM before it kills the container, on destroy and replace. */
+  readonly stopGraceSeconds: number;
+  readonly labels: Record<string, string>;
+  /** Files to deliver before start (certificates of a TLS cluster). */
+  readonly uploads: Upload[];
+}
+
+export interface PrimaryNode extends NodeBase {
+  readonly role: 'primary';
+  /**
+   * True for a primary above `initialPrimaries`, or one being replaced: it joins a running cluster
+   * (learner, then promoted).
+   */
+  readonly joins: boolean;
+  /** Replacement generation from the spec's `replace`: 0 for the original member. */
+  readonly generation: number;
+  readonly peerUrl: string;
+  readonly clientUrl: string;
+  readonly volume: string;
+  /**
+   * Labels of the data volume: cluster and role only. Volume labels force a new volume, so nothing that may
+   * change while the member lives (its healthcheck digest) belongs here.
+   */
+  readonly volumeLabels: Record<string, string>;
+  /** The peer port, published only when the cluster spans hosts (peers on other hosts dial it). */
+  readonly peerPort?: PublishedPort;
+}
+
+export interface SecondaryNode extends NodeBase {
+  readonly role: 'secondary';
+  /** Address the secondary advertises, and the key suffix of its registration (`<prefix>/<address>`). */
+  readonly advertiseAddress: string;
+  readonly registers: boolean;
+}
+
+export type MemberNode = PrimaryNode | SecondaryNode;
+
+export interface Topology {
+  readonly name: string;
+  /** Docker hosts of a multi-host cluster, in spec order; empty for a single host. */
+  readonly hosts: HostTarget[];
+  readonly token: string;
+  readonly image: string;
+  /** Image of the secondaries: the cluster's, unless `secondary.image` says otherwise. */
+  readonly secondaryImage: string;
+  readonly network: { readonly name: string; readonly subnet?: string; readonly gateway?: string };
+  /** `--initial-cluster`: every primary as `<name>=<peer url>`. */
+  readonly initialCluster: string;
+  /** Secondaries register under this prefix. */
+  readonly registryPrefix: string;
+  /** The verifier writes its probe keys under this prefix. */
+  readonly verifyPrefix: string;
+  readonly primaries: PrimaryNode[];
+  /** Primary numbers above the declared count (up to 9): members that may have existed and must leave. */
+  readonly absentPrimaries: number[];
+  readonly secondaries: SecondaryNode[];
+  readonly verify: { readonly enabled: boolean; readonly timeoutSeconds: number; readonly command: string };
+  /** etcd RBAC, enabled by the hook after bootstrap. */
+  readonly auth?: { readonly passwordEnv: string };
+  /** TLS material on the deploying machine, when the cluster uses TLS. */
+  readonly tls?: {
+    readonly dir: string;
+    /** Every node needing a certificate, with the IPs it must cover besides 127.0.0.1. */
+    readonly nodes: { name: string; ips: string[] }[];
+    readonly ca: string;
+    readonly clientCert: string;
+    readonly clientKey: string;
+  };
+}

@@ -1,0 +1,10 @@
+/** Failures of the runtime that the CLI turns into exit codes; kept apart so that the CLI can name them without loading etcd3. */
+
+/** A change refused (or impossible) in the cluster's current state; the message says what to do. */
+export class MembershipError extends Error {}
+
+/** No member of the cluster answered: nothing could be checked or changed. */
+export class ClusterUnreachable extends Error {}
+
+/** A Docker host could not be asked (the leftover-volume check). */
+export class DockerHostError extends Error {}

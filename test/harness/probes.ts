@@ -1,0 +1,13 @@
+import type { Etcd3 } from 'etcd3';
+
+/** Whether a write through this client is accepted: `accepted`, or `refused: <why>`. Closes the client. */
+export async function putOutcome(client: Etcd3, key: string): Promise<string> {
+  try {
+    await client.put(key).value('x');
+    return 'accepted';
+  } catch (e) {
+    return `refused: ${(e as Error).message}`;
+  } finally {
+    client.close();
+  }
+}
