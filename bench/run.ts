@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from '../lib/runtime/etcd-client';
@@ -342,10 +342,8 @@ async function benchVerify(): Promise<void> {
     if (!first.ok) throw new Error(`5+20 did not verify: ${JSON.stringify(first.problems)}`);
     const inProcess: number[] = [];
     const cli: number[] = [];
-    const dir = join(cluster.workDir, 'stack');
-    mkdirSync(dir, { recursive: true });
     // The CLI reads its expectation from the hook in the stack, so this synthesis keeps the hook.
-    writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(cluster.synth({ verify: { enabled: true } })));
+    const dir = cluster.stackDir({ verify: { enabled: true } });
     for (let i = 0; i < Math.max(RUNS, 10); i++) {
       const t0 = Date.now();
       const look = await inspectCluster(cluster.expectation);

@@ -1,9 +1,10 @@
-import { Annotations, DataResource, TerraformStack } from 'cdktf';
+import { basename } from 'node:path';
+import { Annotations, AssetType, DataResource, TerraformAsset, TerraformStack } from 'cdktf';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
-import type { Expectation } from '../lib/contract';
+import type { Expectation, MemberOp } from '../lib/contract';
 import {
   buildTopology,
   checkPki,
@@ -11,15 +12,21 @@ import {
   LABEL_CLUSTER,
   memberOpOf,
   PkiError,
+  publishedPortsOf,
   replacementsOf,
   SpecError,
   validateSpec,
   type EtcdClusterProps,
   type Topology,
 } from '../lib/model';
+import type { FileRef } from './member';
 import { EtcdPrimary, memberProvisioner } from './primary';
 import { EtcdSecondary } from './secondary';
+import { addressStemOf, addToStack } from './stack-clusters';
 import { VerifyHook } from './verify-hook';
+
+/** Terraform that runs what this construct synthesizes: provisioners in `removed` blocks arrived in 1.9. */
+export const REQUIRED_TERRAFORM = '>= 1.9.0';
 
 const withoutType = <T extends { type: string }>({ type: _type, ...rest }: T) => rest;
 
@@ -37,13 +44,22 @@ export interface HostResources {
  * number of stateless secondaries, plus a post-apply hook that verifies the live membership.
  *
  * Construct IDs are a public contract (they become Terraform addresses): `network`, `image`,
- * `secondary-image` (only with `secondary.image`), `primary-<i>`, `secondary-<j>` and `verify`. With
- * `hosts`, each host's provider, network and images live under `host-<name>` instead
- * (`host-<name>/provider`, `host-<name>/network`, ...), and every member is bound to its host's provider.
+ * `secondary-image` (only with `secondary.image`), `primary-<i>`, `secondary-<j>`, `verify`, `bootstrap`
+ * and, with TLS, `pki/<file>` (the certificates as assets). With `hosts`, each host's provider, network
+ * and images live under `host-<name>` instead (`host-<name>/provider`, `host-<name>/network`, ...), and
+ * every member is bound to its host's provider. The membership hooks have fixed addresses derived from the
+ * construct's path below its stack (`<path>_primary-<i>_join`, `..._member`), so that several clusters,
+ * nested in constructs of their own, fit in one stack; two clusters with the same name or a clashing
+ * published port are refused.
  */
 export class EtcdCluster extends Construct {
   public readonly topology: Topology;
+  /** What the post-apply hook checks; TLS files as paths relative to the stack directory. */
   public readonly expectation: Expectation;
+  /** Client URLs of the primaries, as the deploying machine reaches them (the ETCDCTL_ENDPOINTS of the cluster). */
+  public readonly endpoints: string[];
+  /** Client URLs of the secondaries, as the deploying machine reaches them. */
+  public readonly secondaryEndpoints: string[];
   /** The cluster's network; with hosts, the first host's (every host has its own: see `hosts`). */
   public readonly network: Network;
   /** Per-host resources by host name; the single host of a cluster without hosts is under ''. */
@@ -61,11 +77,31 @@ export class EtcdCluster extends Construct {
   constructor(scope: Construct, id: string, props: EtcdClusterProps) {
     super(scope, id);
     this.topology = buildTopology(validateSpec(props));
-    this.expectation = expectationOf(this.topology);
     const t = this.topology;
+    this.endpoints = t.primaries.map((p) => p.hostClientUrl);
+    this.secondaryEndpoints = t.secondaries.map((s) => s.hostClientUrl);
+    const stem = (i: number) => `${addressStemOf(this)}_primary-${i}`;
+    const cli = t.verify.command;
+    addToStack(this, {
+      path: this.node.path,
+      name: t.name,
+      ports: publishedPortsOf(t),
+      // Primaries above the declared count leave through `removed` blocks: Terraform runs a removed block's
+      // destroy-time provisioner (`member remove`) before the container it depended on goes, and does
+      // nothing for an address it never had. (A destroy provisioner inside the resource would not run once
+      // the resource is gone from the configuration.)
+      removed: t.absentPrimaries.map((i) => ({
+        from: `terraform_data.${stem(i)}_member`,
+        lifecycle: { destroy: true },
+        provisioner: [{ 'local-exec': { ...withoutType(memberProvisioner(cli, 'remove', 'destroy')) } }],
+      })),
+    });
+    TerraformStack.of(this).addOverride('terraform.required_version', REQUIRED_TERRAFORM);
 
-    // Certificates are checked before anything is rendered: a bad one is a synth-time error.
-    let sourceHashes: Record<string, string> | undefined;
+    // Certificates are checked before anything is rendered: a bad one is a synth-time error. They reach
+    // Terraform as assets, copied into the stack directory and named relative to it: no path of this
+    // machine enters the configuration, and the private keys never enter the JSON, the plan or the state.
+    let files: FileRef | undefined;
     if (t.tls) {
       let pki;
       try {
@@ -73,9 +109,20 @@ export class EtcdCluster extends Construct {
       } catch (e) {
         throw e instanceof PkiError ? new SpecError(e.message) : e;
       }
-      sourceHashes = { [pki.ca]: pki.caHash, [pki.upstream.cert]: pki.upstream.certHash, [pki.upstream.key]: pki.upstream.keyHash };
-      for (const pair of Object.values(pki.nodes)) Object.assign(sourceHashes, { [pair.cert]: pair.certHash, [pair.key]: pair.keyHash });
+      const hashes: Record<string, string> = { [pki.ca]: pki.caHash, [pki.upstream.cert]: pki.upstream.certHash, [pki.upstream.key]: pki.upstream.keyHash };
+      for (const pair of [pki.client, ...Object.values(pki.nodes)]) Object.assign(hashes, { [pair.cert]: pair.certHash, [pair.key]: pair.keyHash });
+      const assets = new Map<string, TerraformAsset>();
+      const pkiScope = new Construct(this, 'pki');
+      files = (source: string) => {
+        let asset = assets.get(source);
+        if (!asset) assets.set(source, (asset = new TerraformAsset(pkiScope, basename(source), { path: source, type: AssetType.FILE })));
+        return { path: asset.path, hash: hashes[source] };
+      };
     }
+    const relative = <T extends { tls: Expectation['tls'] }>(x: T): T =>
+      x.tls && files ? { ...x, tls: { ca: files(x.tls.ca).path, cert: files(x.tls.cert).path, key: files(x.tls.key).path } } : x;
+    this.expectation = relative(expectationOf(t));
+    const opOf = (node: (typeof t.primaries)[number]): MemberOp => relative(memberOpOf(t, node));
     if (t.auth && !t.tls) {
       Annotations.of(this).addWarning('auth: passwords and tokens travel in plaintext without TLS (set tls.dir)');
     }
@@ -140,8 +187,6 @@ export class EtcdCluster extends Construct {
 
     // Primaries in order: a joiner waits for the member before it to be promoted, so they join one at a time,
     // and for every earlier primary's container, so that none is being replaced while membership changes.
-    const stem = (i: number) => `${this.node.id}_primary-${i}`;
-    const cli = t.verify.command;
     this.primaries = [];
     for (const node of t.primaries) {
       const previous = this.primaries[this.primaries.length - 1];
@@ -149,9 +194,9 @@ export class EtcdCluster extends Construct {
         new EtcdPrimary(this, `primary-${node.index}`, {
           node,
           ...on(node),
-          sourceHashes,
+          files,
           membership: {
-            op: memberOpOf(t, node),
+            op: opOf(node),
             command: cli,
             timeoutSeconds: t.verify.timeoutSeconds,
             addressStem: stem(node.index),
@@ -160,20 +205,8 @@ export class EtcdCluster extends Construct {
         }),
       );
     }
-    // Primaries above the declared count leave through `removed` blocks: Terraform runs a removed block's
-    // destroy-time provisioner (`member remove`) before the container it depended on goes, and does
-    // nothing for an address it never had. (A destroy provisioner inside the resource would not run once
-    // the resource is gone from the configuration.)
-    TerraformStack.of(this).addOverride(
-      'removed',
-      t.absentPrimaries.map((i) => ({
-        from: `terraform_data.${stem(i)}_member`,
-        lifecycle: { destroy: true },
-        provisioner: [{ 'local-exec': { ...withoutType(memberProvisioner(cli, 'remove', 'destroy')) } }],
-      })),
-    );
     this.secondaries = t.secondaries.map(
-      (node) => new EtcdSecondary(this, `secondary-${node.index}`, { node, ...on(node), image: on(node).secondaryImage, sourceHashes }),
+      (node) => new EtcdSecondary(this, `secondary-${node.index}`, { node, ...on(node), image: on(node).secondaryImage, files }),
     );
 
     if (t.verify.enabled) {

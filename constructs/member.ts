@@ -13,9 +13,12 @@ export interface MemberHost {
   readonly network: Network;
   /** The provider of the member's Docker host; undefined: the stack's default provider. */
   readonly provider?: TerraformProvider;
-  /** Content hash of each upload source, by path: a changed file replaces the container. */
-  readonly sourceHashes?: Record<string, string>;
+  /** Where each upload source is in the stack directory (an asset), and its content hash. */
+  readonly files?: FileRef;
 }
+
+/** A file on the deploying machine as the configuration names it: relative to the stack directory. */
+export type FileRef = (source: string) => { readonly path: string; readonly hash: string };
 
 /** The member's container, construct ID `container`. */
 export function memberContainer(
@@ -45,9 +48,13 @@ export function memberContainer(
     ports: ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: 'tcp' })),
     volumes: opts.volume ? [{ volumeName: opts.volume.name, containerPath: DATA_MOUNT }] : undefined,
     healthcheck: node.healthcheck && { ...node.healthcheck },
-    // `source`, not `content`: private keys stay out of the Terraform state and plan output.
+    // `source`, not `content`: private keys stay out of the Terraform state and plan output; a changed file
+    // (another hash) replaces the container.
     upload: node.uploads.length
-      ? node.uploads.map((u) => ({ file: u.file, source: u.source, sourceHash: host.sourceHashes?.[u.source], permissions: u.permissions }))
+      ? node.uploads.map((u) => {
+          const f = host.files?.(u.source);
+          return { file: u.file, source: f?.path ?? u.source, sourceHash: f?.hash, permissions: u.permissions };
+        })
       : undefined,
     dependsOn: opts.dependsOn,
   });

@@ -1,4 +1,4 @@
-import { TerraformStack } from 'cdktf';
+import { TerraformOutput, TerraformStack } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
 import { EtcdCluster } from '../constructs/etcd-cluster';
@@ -22,7 +22,9 @@ export const DOCKER_PROVIDER_VERSIONS = '>= 3.6.2, < 5.0.0';
 
 /**
  * A stack named after the cluster, holding the Docker provider (ID `docker`) and the cluster (ID `cluster`).
- * With `hosts` in the cluster, the cluster holds one provider per host instead.
+ * With `hosts` in the cluster, the cluster holds one provider per host instead. Its outputs, for another
+ * stack or a script (`terraform output -json`): `endpoints` (the primaries' client URLs, comma-separated, as
+ * ETCDCTL_ENDPOINTS takes them), `primary_endpoints` and `secondary_endpoints` (lists).
  */
 export class EtcdClusterStack extends TerraformStack {
   public readonly cluster: EtcdCluster;
@@ -36,5 +38,11 @@ export class EtcdClusterStack extends TerraformStack {
     }
     this.cluster = new EtcdCluster(this, 'cluster', props.cluster);
     this.addOverride('terraform.required_providers.docker.version', props.dockerProviderVersion ?? DOCKER_PROVIDER_VERSIONS);
+    new TerraformOutput(this, 'endpoints', {
+      value: this.cluster.endpoints.join(','),
+      description: `client URLs of the primaries of ${props.cluster.name}, as ETCDCTL_ENDPOINTS takes them`,
+    });
+    new TerraformOutput(this, 'primary_endpoints', { value: this.cluster.endpoints, description: 'client URLs of the primaries' });
+    new TerraformOutput(this, 'secondary_endpoints', { value: this.cluster.secondaryEndpoints, description: 'client URLs of the secondaries' });
   }
 }

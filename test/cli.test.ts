@@ -1,5 +1,5 @@
 /** Bad input to the CLI: one line on stderr, exit code 2, no stack trace. Runs the real bin. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../lib/cli';
 import { REPO_ROOT, run, scratchDir } from './helpers/synth';
@@ -37,7 +37,12 @@ const CASES: [string, () => string[], RegExp, NodeJS.ProcessEnv][] = [
     /^etcd-cluster: option '--timeout <seconds>' argument 'soon' is invalid\. expected seconds between 0 and 3600, got "soon"\n$/,
     {},
   ],
-  ['no expectation at all', () => ['verify'], /^etcd-cluster: no expected cluster: pass --stack cdktf.out\/stacks\/<name> or --spec cluster.yaml\n$/, {}],
+  [
+    'no expectation at all',
+    () => ['verify'],
+    /^etcd-cluster: no expected cluster: no cluster.yaml here \(ETCD_CLUSTER_CONFIG names another\) and no stack under cdktf.out\/stacks; pass --spec <file> or --stack <dir>\n$/,
+    {},
+  ],
   [
     'missing stack directory',
     () => ['verify', '--stack', '/nonexistent/stack'],
@@ -85,7 +90,8 @@ const CASES: [string, () => string[], RegExp, NodeJS.ProcessEnv][] = [
 
 describe('bad input to etcd-cluster', () => {
   test.each(CASES)('%s', async (_name, args, stderr, env) => {
-    const r = await run(process.execPath, [BIN, ...args()], { env: { ETCD_CLUSTER_EXPECTED: '', ...env } });
+    // In an empty directory: with no flags the CLI looks for ./cluster.yaml and cdktf.out/stacks.
+    const r = await run(process.execPath, [BIN, ...args()], { cwd: scratchDir('cli-cwd'), env: { ETCD_CLUSTER_EXPECTED: '', ...env } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(stderr);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -115,4 +121,50 @@ test('table pads columns to the widest cell', () => {
       ],
     ),
   ).toBe('A     BB\nxxx   y\nz     wwww\n');
+});
+
+describe('what the CLI finds with no flags, and what it says about itself', () => {
+  const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+  test('--version prints the package version', async () => {
+    const r = await run(process.execPath, [BIN, '--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${version}\n`);
+  });
+
+  test('--help lists every command and the exit codes', async () => {
+    const r = await run(process.execPath, [BIN, '--help']);
+    expect(r.code).toBe(0);
+    for (const command of ['verify', 'members', 'member', 'pki']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(r.stdout).toMatch(/member add \|\s+promote \|\s+remove/);
+    for (const code of [0, 1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
+  });
+
+  test('./cluster.yaml, and it says so', async () => {
+    const cwd = scratchDir('cli-spec');
+    writeFileSync(join(cwd, 'cluster.yaml'), 'name: here\nprimaries: 1\nports: { primaryBase: 1 }\n');
+    const r = await run(process.execPath, [BIN, 'members', '--json'], { cwd, env: { ETCD_CLUSTER_EXPECTED: '' } });
+    expect(r.stderr).toBe('etcd-cluster: using the spec cluster.yaml (choose another with --spec or --stack)\n');
+    expect(JSON.parse(r.stdout).cluster).toBe('here');
+    expect(r.code).toBe(3);
+  });
+
+  test('else the one stack under cdktf.out/stacks, and it says so; two of them are refused', async () => {
+    const cwd = scratchDir('cli-stacks');
+    const put = (name: string) => {
+      mkdirSync(join(cwd, 'cdktf.out', 'stacks', name), { recursive: true });
+      const input = { ...goodExpectation, cluster: name };
+      writeFileSync(join(cwd, 'cdktf.out', 'stacks', name, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { h: { input } } } }));
+    };
+    put('one');
+    const r = await run(process.execPath, [BIN, 'members', '--json'], { cwd, env: { ETCD_CLUSTER_EXPECTED: '' } });
+    expect(r.stderr).toBe('etcd-cluster: using the stack cdktf.out/stacks/one (choose another with --stack or --spec)\n');
+    expect(JSON.parse(r.stdout).cluster).toBe('one');
+    put('two');
+    const both = await run(process.execPath, [BIN, 'members'], { cwd, env: { ETCD_CLUSTER_EXPECTED: '' } });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe(
+      'etcd-cluster: no spec file here and 2 stacks under cdktf.out/stacks (cdktf.out/stacks/one, cdktf.out/stacks/two); choose one with --stack\n',
+    );
+  });
 });

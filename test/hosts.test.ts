@@ -92,10 +92,10 @@ describe('topology across hosts', () => {
       '--initial-cluster=m-primary-1=http://192.0.2.11:2380,m-primary-2=http://192.0.2.12:2380,m-primary-3=http://192.0.2.13:2380',
     );
     expect(t.secondaries.map((s) => [s.host, s.advertiseAddress])).toEqual([
-      ['a', '192.0.2.11:23790'],
-      ['b', '192.0.2.12:23790'],
-      ['c', '192.0.2.13:23790'],
-      ['a', '192.0.2.11:23791'],
+      ['a', '192.0.2.11:24791'],
+      ['b', '192.0.2.12:24791'],
+      ['c', '192.0.2.13:24791'],
+      ['a', '192.0.2.11:24792'],
     ]);
     expect(t.secondaries[0].command).toContain('--endpoints=http://192.0.2.11:2379,http://192.0.2.12:2379,http://192.0.2.13:2379');
   });

@@ -184,7 +184,7 @@ describe('membership of primaries', () => {
       name: 'g-primary-2',
       replaces: true,
       volume: 'g-primary-2-data-r1',
-      endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.1:2380', 'http://127.0.0.1:2381'],
+      endpoints: ['http://127.0.0.1:23791', 'http://127.0.0.1:23792', 'http://127.0.0.1:23793'],
     });
     expect(after.get('terraform_data.cluster_primary-2_member')!.triggers_replace).toEqual({ generation: 1 });
     expect(before.get('terraform_data.cluster_primary-2_member')!.triggers_replace).toBeUndefined();

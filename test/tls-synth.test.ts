@@ -1,5 +1,5 @@
 /** TLS at synth time: certificates are made by `etcd-cluster pki`, checked before rendering, never inlined. */
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import { ensurePki } from '../lib/cli/pki-make';
@@ -40,15 +40,28 @@ describe('a TLS cluster synthesizes', () => {
         '--peer-client-cert-auth',
       ]),
     );
+    // Sources are assets, named relative to the stack directory (cdktf copies them there).
+    const asset = (file: string) => expect.stringMatching(new RegExp(`^assets/cluster_pki_[^/]+/[0-9A-F]+/${file.replace('.', '\\.')}$`));
     expect(p1.upload).toEqual([
-      { file: '/etc/etcd/pki/ca.crt', source: join(dir, 'ca.crt'), source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: '0644' },
-      { file: '/etc/etcd/pki/node.crt', source: join(dir, 'sec-primary-1.crt'), source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: '0644' },
-      { file: '/etc/etcd/pki/node.key', source: join(dir, 'sec-primary-1.key'), source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: '0600' },
+      { file: '/etc/etcd/pki/ca.crt', source: asset('ca.crt'), source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: '0644' },
+      { file: '/etc/etcd/pki/node.crt', source: asset('sec-primary-1.crt'), source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: '0644' },
+      { file: '/etc/etcd/pki/node.key', source: asset('sec-primary-1.key'), source_hash: expect.stringMatching(/^[0-9a-f]{64}$/), permissions: '0600' },
     ]);
     const s1 = containers.find((c) => c.name === 'sec-secondary-1')!;
     expect(s1.command).toEqual(
       expect.arrayContaining(['--cacert=/etc/etcd/pki/ca.crt', '--cert-file=/etc/etcd/pki/node.crt', '--trusted-ca-file=/etc/etcd/pki/ca.crt']),
     );
+  });
+
+  test('no path of this machine appears in the JSON: the same files in another directory give the same stack', async () => {
+    const other = scratchDir('tls-other');
+    for (const f of readdirSync(dir)) copyFileSync(join(dir, f), join(other, f));
+    const here = JSON.stringify(synthStack(spec(dir)));
+    expect(here).not.toContain(dir);
+    expect(JSON.stringify(synthStack(spec(other)))).toBe(here);
+    // The hooks name the verifier's certificate the same way.
+    const hook = resourcesOf(synthStack(spec(dir))).get('terraform_data.cluster_verify_hook_DF379E4D') as { input: { tls: Record<string, string> } };
+    expect(Object.values(hook.input.tls).every((p) => p.startsWith('assets/cluster_pki_'))).toBe(true);
   });
 
   test('no private key appears in the synthesized JSON', () => {

@@ -120,7 +120,7 @@ describe('topology options', () => {
   test('a wildcard bind is verified through loopback', () => {
     const t = topo({ name: 'c', ports: { bindAddress: '0.0.0.0' } });
     expect(t.primaries[0].port.ip).toBe('0.0.0.0');
-    expect(t.primaries[0].hostClientUrl).toBe('http://127.0.0.1:2379');
+    expect(t.primaries[0].hostClientUrl).toBe('http://127.0.0.1:23791');
   });
 
   test('token and tuning flags', () => {

@@ -3,7 +3,8 @@
  * members (the membership hooks run it), and make the certificates of a TLS cluster. Exit codes are in
  * exit-codes.ts; bad input is one line on stderr, never a stack trace.
  */
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ContractError, MEMBER_ENV, parseMemberOp, type Expectation } from '../contract';
 import { buildTopology, DEFAULTS, loadSpecFile, PkiError, SpecError } from '../model';
@@ -20,6 +21,17 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Whether stderr is a terminal (progress then rewrites one line). */
   readonly tty: boolean;
+}
+
+/** This package's version, from the package.json above the running file (compiled or not). */
+function packageVersion(): string {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'cdktf-etcd-cluster' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
 }
 
 function seconds(value: string): number {
@@ -51,6 +63,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: () => undefined, outputError: () => undefined })
     .showSuggestionAfterError(false)
+    .version(packageVersion(), '-V, --version', 'print the version of cdktf-etcd-cluster')
     .addHelpText('after', EXIT_CODES_HELP);
 
   addSourceOptions(
@@ -60,7 +73,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(DEFAULTS.verifyTimeoutSeconds))
       .option('--enable-auth', 'with auth in the spec: create the root user and enable authentication first (the hook does)'),
   ).action(async (opts: ExpectationSource & { json?: boolean; timeout: number; enableAuth?: boolean }) => {
-    const expectation = loadExpectation(opts, io.env);
+    const expectation = loadExpectation(opts, io.env, (line) => io.err(`etcd-cluster: ${line}\n`));
     const password = passwordFor(expectation, io.env);
     const started = Date.now();
     if (opts.enableAuth) {
@@ -88,7 +101,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   addSourceOptions(program.command('members').description('show every declared and live member, once, without waiting')).action(
     async (opts: ExpectationSource & { json?: boolean }) => {
-      const expectation = loadExpectation(opts, io.env);
+      const expectation = loadExpectation(opts, io.env, (line) => io.err(`etcd-cluster: ${line}\n`));
       const started = Date.now();
       const { inspectCluster } = await import('../runtime/verify');
       const look = await inspectCluster(expectation, { password: passwordFor(expectation, io.env) });
@@ -99,7 +112,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   );
 
   // Membership hooks: the member comes from ETCD_CLUSTER_MEMBER, which the hooks set from their input.
-  const member = program.command('member').description('change the voting members one at a time (run by the membership hooks)');
+  const member = program.command('member').description('change the voting members one at a time: member add | promote | remove (run by the membership hooks)');
   const memberAction = (verb: 'add' | 'promote' | 'remove') => async (opts: { timeout?: number }) => {
     const op = parseMemberOp(io.env[MEMBER_ENV], MEMBER_ENV);
     const password = passwordFor(op, io.env);

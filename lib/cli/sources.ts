@@ -2,10 +2,10 @@
  * Where the CLI gets the expected cluster from: a synthesized stack directory (the hook's input), a spec
  * file (through the same topology the constructs render), or the hook's environment variable.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { EXPECTATION_ENV, EXPECTATION_KIND, parseExpectation, parseExpectationText, type Expectation } from '../contract';
-import { buildTopology, expectationOf, loadSpecFile } from '../model';
+import { buildTopology, expectationOf, loadSpecFile, SPEC_FILE_ENV, specPathFromEnv } from '../model';
 
 /** Bad input to the CLI: one line, exit code 2. */
 export class InputError extends Error {}
@@ -25,7 +25,20 @@ export function expectationsFromStack(dir: string): Expectation[] {
     (r) => r && typeof r.input === 'object' && (r.input as { kind?: unknown }).kind === EXPECTATION_KIND,
   );
   if (hooks.length === 0) throw new InputError(`${file}: holds no etcd cluster verification hook (was verify.enabled false?)`);
-  return hooks.map((h) => parseExpectation(h.input, file));
+  // TLS files are named relative to the stack directory, where Terraform (and so the hook) runs.
+  const inStack = (p: string) => (isAbsolute(p) ? p : join(dir, p));
+  return hooks
+    .map((h) => parseExpectation(h.input, file))
+    .map((e) => (e.tls ? { ...e, tls: { ca: inStack(e.tls.ca), cert: inStack(e.tls.cert), key: inStack(e.tls.key) } } : e));
+}
+
+/** The stacks under `cdktf.out/stacks` that hold a cluster's verification hook. */
+function synthesizedStacks(cwd: string): string[] {
+  const root = join(cwd, 'cdktf.out', 'stacks');
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((name) => join(root, name))
+    .filter((dir) => existsSync(join(dir, 'cdk.tf.json')) && readFileSync(join(dir, 'cdk.tf.json'), 'utf8').includes(EXPECTATION_KIND));
 }
 
 export interface ExpectationSource {
@@ -34,14 +47,41 @@ export interface ExpectationSource {
   readonly cluster?: string;
 }
 
-/** Picks the one expectation the user means, from --stack, --spec or the hook's environment. */
-export function loadExpectation(src: ExpectationSource, env: NodeJS.ProcessEnv = process.env): Expectation {
+/**
+ * Picks the one expectation the user means: --stack, --spec, the hook's environment, or, with none of
+ * them, the spec file of the current directory (cluster.yaml, or ETCD_CLUSTER_CONFIG) or else the one
+ * synthesized stack under cdktf.out/stacks. `say` is told which one was chosen that way.
+ */
+export function loadExpectation(
+  src: ExpectationSource,
+  env: NodeJS.ProcessEnv = process.env,
+  say: (line: string) => void = () => undefined,
+  cwd = process.cwd(),
+): Expectation {
   if (src.stack && src.spec) throw new InputError('--stack and --spec: give one of them, not both');
   let found: Expectation[];
   if (src.stack) found = expectationsFromStack(src.stack);
   else if (src.spec) found = [expectationOf(buildTopology(loadSpecFile(src.spec)))];
   else if (env[EXPECTATION_ENV]) found = [parseExpectationText(env[EXPECTATION_ENV], EXPECTATION_ENV)];
-  else throw new InputError('no expected cluster: pass --stack cdktf.out/stacks/<name> or --spec cluster.yaml');
+  else {
+    const specFile = join(cwd, specPathFromEnv(env));
+    const stacks = synthesizedStacks(cwd);
+    if (existsSync(specFile)) {
+      say(`using the spec ${relative(cwd, specFile) || specFile} (choose another with --spec or --stack)`);
+      found = [expectationOf(buildTopology(loadSpecFile(specFile)))];
+    } else if (stacks.length === 1) {
+      say(`using the stack ${relative(cwd, stacks[0])} (choose another with --stack or --spec)`);
+      found = expectationsFromStack(stacks[0]);
+    } else if (stacks.length > 1) {
+      throw new InputError(
+        `no spec file here and ${stacks.length} stacks under cdktf.out/stacks (${stacks.map((s) => relative(cwd, s)).join(', ')}); choose one with --stack`,
+      );
+    } else {
+      throw new InputError(
+        `no expected cluster: no ${specPathFromEnv(env)} here (${SPEC_FILE_ENV} names another) and no stack under cdktf.out/stacks; pass --spec <file> or --stack <dir>`,
+      );
+    }
+  }
 
   if (src.cluster) {
     const match = found.filter((e) => e.cluster === src.cluster);

@@ -13,10 +13,15 @@ export const DEFAULTS = {
   token: (name: string) => `${name}-etcd-cluster`,
   /** Host address client ports are published on: loopback, so nothing is exposed by default. */
   bindAddress: '127.0.0.1',
-  /** Host port of primary 1's client port. */
-  primaryBase: 2379,
-  /** Host port of secondary 1's client port. */
-  secondaryBase: 23790,
+  /**
+   * Host port of primary 1's client port on one host: primary i on `2379<i>` (23791 to 23799), so that no
+   * client port lands on 2380, which etcd users read as the peer port.
+   */
+  primaryBase: 23791,
+  /** With hosts: host port of each host's first primary, etcd's own client port (peers get `peerBase`). */
+  primaryBaseOnHosts: 2379,
+  /** Host port of secondary 1's client port: secondary j on 24790 + j. */
+  secondaryBase: 24791,
   /** With hosts: host port of each host's first primary's peer port (etcd's own peer port). */
   peerBase: 2380,
   /** Port a secondary serves clients on inside its container. */

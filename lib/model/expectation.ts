@@ -60,3 +60,20 @@ export function hostOf(t: Topology, n: MemberNode): { host: string; sshOpts: str
   const h = t.hosts.find((x) => x.name === n.host);
   return h ? { host: h.docker, sshOpts: h.sshOpts } : null;
 }
+
+/** A host port a member publishes, and on which Docker host: '' for the stack's own provider. */
+export interface PublishedHostPort {
+  readonly dockerHost: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly member: string;
+}
+
+/** Every host port the cluster publishes, to find clashes between clusters deployed together. */
+export function publishedPortsOf(t: Topology): PublishedHostPort[] {
+  return [...t.primaries, ...t.secondaries].flatMap((n) => {
+    const dockerHost = hostOf(t, n)?.host ?? '';
+    const ports = [n.port, ...(n.role === 'primary' && n.peerPort ? [n.peerPort] : [])];
+    return ports.map((p) => ({ dockerHost, ip: p.ip, port: p.external, member: n.name }));
+  });
+}

@@ -15,6 +15,11 @@ export interface Placement {
   readonly secondaries: { host: number; slot: number }[];
 }
 
+/** Host port of the first primary (on each host): the spec's, else the default for one host or for hosts. */
+export function primaryBaseOf(spec: ClusterSpec): number {
+  return spec.ports.primaryBase ?? (spec.hosts ? DEFAULTS.primaryBaseOnHosts : DEFAULTS.primaryBase);
+}
+
 /** Peer port base with hosts: etcd's own peer port unless the spec says otherwise. */
 export function peerBaseOf(spec: ClusterSpec): number {
   return spec.ports.peerBase ?? DEFAULTS.peerBase;
@@ -76,7 +81,8 @@ export function hostsProblem(spec: ClusterSpec): string | undefined {
 export function portsProblem(spec: ClusterSpec): string | undefined {
   const place = placementOf(spec);
   const hostCount = spec.hosts?.length ?? 1;
-  const { primaryBase, secondaryBase } = spec.ports;
+  const primaryBase = primaryBaseOf(spec);
+  const { secondaryBase } = spec.ports;
   const peerBase = peerBaseOf(spec);
   for (let h = 0; h < hostCount; h++) {
     const on = spec.hosts ? ` on host ${spec.hosts[h].name}` : '';

@@ -127,9 +127,12 @@ export interface PortsProps {
    * @default '127.0.0.1'
    */
   readonly bindAddress?: string;
-  /** Host port of primary 1's client port; primary i gets `primaryBase + i - 1`. @default 2379 */
+  /**
+   * Host port of primary 1's client port; primary i gets `primaryBase + i - 1`.
+   * @default 23791 (primary i on 2379i); with hosts 2379 (each host's first primary on etcd's own port)
+   */
   readonly primaryBase?: number;
-  /** Host port of secondary 1's client port; secondary j gets `secondaryBase + j - 1`. @default 23790 */
+  /** Host port of secondary 1's client port; secondary j gets `secondaryBase + j - 1`. @default 24791 */
   readonly secondaryBase?: number;
   /**
    * With hosts: host port of the first primary's peer port on each host (peers on other hosts dial it).
@@ -246,7 +249,7 @@ export const specSchema = z.strictObject({
         .string()
         .refine((a) => isIPv4(a), { error: 'must be an IPv4 address' })
         .optional(),
-      primaryBase: port().default(DEFAULTS.primaryBase),
+      primaryBase: port().optional(),
       secondaryBase: port().default(DEFAULTS.secondaryBase),
       peerBase: port().optional(),
     })

@@ -26,6 +26,9 @@ export function dockerSkipReason(): string | undefined {
   return process.env[SKIP_ENV];
 }
 
+/** The default host ports of a cluster (primaries from 23791, secondaries from 24791), kept free of test clusters. */
+const DEFAULT_PORTS = [23700, 25400];
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
@@ -41,6 +44,8 @@ function portFree(port: number): Promise<boolean> {
 export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = 20000 + Math.floor(Math.random() * 40000);
+    // Not on the default ports, which the deploy test of the repository's own cluster.yaml publishes.
+    if (base + count > DEFAULT_PORTS[0] && base < DEFAULT_PORTS[1]) continue;
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
     if (ok) return base;

@@ -6,7 +6,9 @@ import type { Etcd3 } from 'etcd3';
 import { connect } from '../../lib/runtime/etcd-client';
 import type { Expectation } from '../../lib/contract';
 import { buildTopology, expectationOf, LABEL_CLUSTER, validateSpec, type EtcdClusterProps, type Topology } from '../../lib/model';
-import { scratchDir, synthStack, type TfJson } from '../helpers/synth';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scratchDir, synthStackToDir, type TfJson } from '../helpers/synth';
 import { Deployment, type Action } from './deployment';
 import type { DockerApi } from './docker-api';
 import { clusterName, freePortRange, TEST_IMAGE } from './env';
@@ -71,8 +73,19 @@ export class TestCluster {
     return expectationOf(this.topology);
   }
 
+  /** The stack for the spec with these changes, as `cdktf synth` writes it, its assets in the deployment's directory. */
   synth(changes: Overrides = {}): TfJson {
-    return synthStack({ ...this.props, ...changes, name: this.name });
+    return synthStackToDir({ ...this.props, ...changes, name: this.name }, this.deployment.dir);
+  }
+
+  /** A stack directory (cdk.tf.json and its assets) for the spec with these changes, as `--stack` takes it. */
+  stackDir(changes: Overrides = {}, edit?: (tf: TfJson) => void): string {
+    const dir = join(this.workDir, 'stack');
+    mkdirSync(dir, { recursive: true });
+    const tf = synthStackToDir({ ...this.props, ...changes, name: this.name }, dir);
+    edit?.(tf);
+    writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(tf, null, 2));
+    return dir;
   }
 
   /** Applies the spec with these changes (kept for later applies); returns the actions taken. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Testing } from 'cdktf';
+import { App, Testing } from 'cdktf';
 import type { EtcdClusterProps } from '../../lib/model';
 import { EtcdClusterStack } from '../../stacks/etcd-cluster-stack';
 
@@ -28,6 +28,28 @@ export function synthStack(props: EtcdClusterProps, dockerHost?: string): TfJson
   const app = Testing.app();
   const stack = new EtcdClusterStack(app, { cluster: props, dockerHost });
   return JSON.parse(Testing.synth(stack, true));
+}
+
+/**
+ * Synthesizes the repository's stack the way `cdktf synth` writes it, and leaves in `dir` what Terraform
+ * needs there: the configuration (without cdktf's local backend, so that the state stays in `dir`) and the
+ * assets it names (TLS files) relative to it.
+ */
+export function synthStackToDir(props: EtcdClusterProps, dir: string): TfJson {
+  const outdir = mkdtempSync(join(WORK_DIR, 'synth-'));
+  try {
+    const app = new App({ outdir, stackTraces: false });
+    new EtcdClusterStack(app, { cluster: props });
+    app.synth();
+    const stackDir = join(outdir, 'stacks', props.name);
+    const tf = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as TfJson;
+    delete (tf.terraform as { backend?: unknown } | undefined)?.backend;
+    rmSync(join(dir, 'assets'), { recursive: true, force: true });
+    if (existsSync(join(stackDir, 'assets'))) cpSync(join(stackDir, 'assets'), join(dir, 'assets'), { recursive: true });
+    return tf;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 /** Flattens resources to `type.name` -> config. */

@@ -2,7 +2,7 @@
  * Issue 5: a 3+2 cluster with mutual TLS on the real engine. It forms and verifies (hook and CLI over TLS);
  * plaintext clients, clients without a certificate and clients with another CA's certificate are refused.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { describeEngine } from '../harness/describe-engine';
@@ -48,10 +48,7 @@ describeEngine('a 3+2 cluster with mutual TLS', () => {
   });
 
   test('members over TLS shows a leader, followers and registered secondaries', async () => {
-    const dir = join(cluster.workDir, 'stack');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(cluster.synth()));
-    const r = await run(process.execPath, [BIN, 'members', '--stack', dir, '--json']);
+    const r = await run(process.execPath, [BIN, 'members', '--stack', cluster.stackDir(), '--json']);
     expect(r.code).toBe(0);
     const states = JSON.parse(r.stdout)
       .members.map((m: { state: string }) => m.state)

@@ -2,24 +2,20 @@
  * Issue 4: the verifier and the post-apply hook against real clusters. A healthy cluster passes; each
  * breakage fails within the timeout with a report that names the member.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressesOf, ApplyFailed } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { freePortRange } from '../harness/env';
-import { eventually, TestCluster } from '../harness/test-cluster';
-import { REPO_ROOT, run, stableAddress, type TfJson } from '../helpers/synth';
+import { eventually, TestCluster, type Overrides } from '../harness/test-cluster';
+import { REPO_ROOT, run, stableAddress } from '../helpers/synth';
 import { verifyCluster } from '../../lib/runtime/verify';
 
 jest.setTimeout(300_000);
 const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 
-/** Runs the real CLI against a stack directory holding this synthesis. */
-async function cli(cluster: TestCluster, args: string[], tf: TfJson = cluster.synth()) {
-  const dir = join(cluster.workDir, 'stack');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(tf));
-  return run(process.execPath, [BIN, ...args, '--stack', dir], { timeoutMs: 120_000 });
+/** Runs the real CLI against a stack directory holding the synthesis of the cluster's spec with these changes. */
+async function cli(cluster: TestCluster, args: string[], changes: Overrides = {}) {
+  return run(process.execPath, [BIN, ...args, '--stack', cluster.stackDir(changes)], { timeoutMs: 120_000 });
 }
 
 async function expectHealthy(cluster: TestCluster) {
@@ -126,8 +122,7 @@ describeEngine('verifying a live 3+2 cluster', () => {
 
   test('unreachable published ports are reported for every member, with the exit code for nothing answering', async () => {
     const wrong = await freePortRange(30);
-    const tf = cluster.synth({ ports: { primaryBase: wrong, secondaryBase: wrong + 10 } });
-    const r = await cli(cluster, ['verify', '--timeout', '2', '--json'], tf);
+    const r = await cli(cluster, ['verify', '--timeout', '2', '--json'], { ports: { primaryBase: wrong, secondaryBase: wrong + 10 } });
     expect(r.code).toBe(3);
     const subjects = JSON.parse(r.stdout).problems.map((p: { subject: string; message: string }) => `${p.subject}: ${p.message.split(':')[0]}`);
     for (let i = 0; i < 3; i++) expect(subjects).toContain(`${cluster.topology.primaries[i].name}: unreachable at http`);

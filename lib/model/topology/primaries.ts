@@ -3,7 +3,7 @@
  * together with `--initial-cluster-state new`; joiners (above initialPrimaries, or replaced) start with
  * `existing` and an `--initial-cluster` that matches the members they will find.
  */
-import { peerBaseOf } from '../placement';
+import { peerBaseOf, primaryBaseOf } from '../placement';
 import { IN_CONTAINER } from '../pki';
 import { etcdctlHealth, healthcheckOf, labelsOf, nodeUploads, primaryName, type ClusterContext } from './context';
 import { CLIENT_PORT, DATA_DIR, ETCD_BIN, PEER_PORT, STOP_GRACE_SECONDS, type PrimaryNode, type PublishedPort } from './types';
@@ -25,7 +25,7 @@ interface Reach {
 function reachOf(ctx: ClusterContext, names: string[]): Reach[] {
   const { spec, scheme } = ctx;
   return ctx.place.primaries.map(({ host, slot }, k) => {
-    const clientExt = spec.ports.primaryBase + slot;
+    const clientExt = primaryBaseOf(spec) + slot;
     const h = spec.hosts?.[host];
     if (!h) {
       const n = names[k];

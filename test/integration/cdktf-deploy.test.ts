@@ -1,0 +1,73 @@
+/**
+ * Issue 13: the README's own commands on a prepared machine. `npx cdktf deploy` of the repository's
+ * cluster.yaml brings up a verified cluster on this machine's Docker engine, `etcd-cluster verify` with no
+ * flags agrees, the stack's outputs name the endpoints, `cdktf diff` finds nothing to do, and `npx cdktf
+ * destroy` removes it. The registry is out of reach here, so deploy and diff skip cdktf's provider lock
+ * (`--skip-provider-lock`), as the README tells air-gapped users to.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LABEL_CLUSTER, loadSpecFile } from '../../lib/model';
+import { describeEngine } from '../harness/describe-engine';
+import { DockerApi } from '../harness/docker-api';
+import { REPO_ROOT, run } from '../helpers/synth';
+
+jest.setTimeout(600_000);
+
+const ENV = { CHECKPOINT_DISABLE: '1', CI: 'true', FORCE_COLOR: '0', ETCD_CLUSTER_EXPECTED: '' };
+const name = loadSpecFile(join(REPO_ROOT, 'cluster.yaml')).name;
+const stateFiles = [`terraform.${name}.tfstate`, `terraform.${name}.tfstate.backup`].map((f) => join(REPO_ROOT, f));
+const npx = (args: string[]) => run('npx', args, { cwd: REPO_ROOT, env: ENV, timeoutMs: 600_000 });
+const strip = (text: string) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''); // eslint-disable-line no-control-regex
+
+describeEngine('npx cdktf deploy and destroy of the repository cluster.yaml', () => {
+  const docker = new DockerApi();
+  const mine = async () => {
+    const labelled = (labels: Record<string, string> | null | undefined) => labels?.[LABEL_CLUSTER] === name;
+    return [
+      ...(await docker.listByLabel('containers', LABEL_CLUSTER)).filter((c) => labelled(c.Labels)).map((c) => `container ${c.Names[0]}`),
+      ...(await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((v) => labelled(v.Labels)).map((v) => `volume ${v.Name}`),
+      ...(await docker.listByLabel('networks', LABEL_CLUSTER)).filter((n) => labelled(n.Labels)).map((n) => `network ${n.Name}`),
+    ];
+  };
+
+  beforeAll(async () => {
+    // This deploys the repository's own cluster: never on top of one somebody deployed by hand.
+    const existing = await mine();
+    if (existing.length || stateFiles.some(existsSync)) {
+      throw new Error(
+        `a cluster named ${name} (or its Terraform state) is already here (${existing.join(', ') || stateFiles.join(', ')}); this test will not touch it`,
+      );
+    }
+  });
+  afterAll(async () => {
+    if ((await mine()).length) await npx(['cdktf', 'destroy', '--auto-approve', name]);
+    for (const f of stateFiles) rmSync(f, { force: true });
+  });
+
+  test('deploy: a verified cluster, outputs for other stacks, and nothing left to change', async () => {
+    const deploy = await npx(['cdktf', 'deploy', '--auto-approve', '--skip-provider-lock', name]);
+    const out = strip(deploy.stdout + deploy.stderr);
+    expect([deploy.code, out.includes('Apply complete!')]).toEqual([0, true]);
+    expect(out).toContain(`cluster ${name}: matches the spec`);
+
+    const verify = await npx(['--no-install', 'etcd-cluster', 'verify', '--timeout', '30']);
+    expect(verify.stderr).toContain('etcd-cluster: using the spec cluster.yaml');
+    expect(verify.code).toBe(0);
+
+    const outputs = await run('terraform', ['output', '-json'], { cwd: join(REPO_ROOT, 'cdktf.out', 'stacks', name), env: ENV });
+    const values = JSON.parse(outputs.stdout) as Record<string, { value: unknown }>;
+    expect(values.endpoints.value).toBe('http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793');
+    expect(values.secondary_endpoints.value).toEqual(['http://127.0.0.1:24791', 'http://127.0.0.1:24792']);
+
+    const diff = await npx(['cdktf', 'diff', '--skip-provider-lock', name]);
+    expect(diff.code).toBe(0);
+    expect(strip(diff.stdout + diff.stderr)).toMatch(/No changes/);
+  });
+
+  test('destroy removes every container, volume and network of it', async () => {
+    const destroy = await npx(['cdktf', 'destroy', '--auto-approve', name]);
+    expect([destroy.code, strip(destroy.stdout + destroy.stderr).includes('Destroy complete!')]).toEqual([0, true]);
+    expect(await mine()).toEqual([]);
+  });
+});
