@@ -18,7 +18,8 @@
 #   sim-hosts.sh link <tag> <i> up|down      cut host i off the network, or bring it back
 #   sim-hosts.sh down <tag>                  remove everything `up` made (containers, volumes, daemons,
 #                                            namespaces, bridge, the FORWARD rule, state directories)
-#   sim-hosts.sh sweep                       `down` for every tag left by an earlier run
+#   sim-hosts.sh sweep                       `down` for every tag left by an earlier run (not those whose
+#                                            owner, SIM_OWNER_PID at `up`, still runs)
 #
 # <tag>: 1 to 8 lowercase letters or digits (interface names are limited to 15 characters).
 set -euo pipefail
@@ -45,6 +46,8 @@ up() {
   [ -e "$STATE_ROOT/$tag" ] && die "tag $tag is in use; run: sim-hosts.sh down $tag"
   mkdir -p "$STATE_ROOT/$tag"
   echo "$count" >"$STATE_ROOT/$tag/count"
+  # The process that owns these hosts: a sweep leaves them alone while it lives.
+  echo "${SIM_OWNER_PID:-$PPID}" >"$STATE_ROOT/$tag/owner"
   echo "$prefix" >"$STATE_ROOT/$tag/prefix"
 
   local br; br=$(bridge_of "$tag")
@@ -182,8 +185,13 @@ down() {
 
 sweep() {
   [ -d "$STATE_ROOT" ] || return 0
-  local t
-  for t in $(ls "$STATE_ROOT"); do down "$t"; done
+  local t owner
+  for t in $(ls "$STATE_ROOT"); do
+    owner=$(cat "$STATE_ROOT/$t/owner" 2>/dev/null || true)
+    # Hosts of a run that is still going (another checkout's tests, say) are not leftovers.
+    if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then continue; fi
+    down "$t"
+  done
 }
 
 case "${1:-}" in

@@ -2,7 +2,10 @@
  * What the integration suites share: the Docker engine check, names and ports that cannot collide with
  * another run, and the locally built etcd image.
  */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DockerApi } from './docker-api';
 
 /** The image scripts/prepare-machine.sh builds from Debian's etcd binaries. */
@@ -15,11 +18,27 @@ export const SKIP_ENV = 'CDKTF_ETCD_IT_SKIP';
 /** A short tag unique to this process: names of clusters it creates carry it. */
 export const RUN_TAG = `${(Date.now() % 36 ** 5).toString(36).padStart(5, '0')}${(process.pid % 36 ** 2).toString(36).padStart(2, '0')}`;
 
+/** Where running test processes say which run tag is theirs, so that a sweep spares clusters of live runs. */
+const RUNS_DIR = join(tmpdir(), 'cdktf-etcd-cluster-runs');
+
 /** A cluster name unique to this run; benchmarks pass their own prefix so that a test run never sweeps them. */
 export function clusterName(suffix: string, prefix = TEST_NAME_PREFIX): string {
   const name = `${prefix}${RUN_TAG}-${suffix}`;
   if (name.length > 40) throw new Error(`test cluster name too long: ${name}`);
+  mkdirSync(RUNS_DIR, { recursive: true });
+  writeFileSync(join(RUNS_DIR, RUN_TAG), String(process.pid));
   return name;
+}
+
+/** Whether a cluster of this name belongs to a test process that is still running (in this checkout or another). */
+export function ownedByLiveRun(cluster: string, prefix = TEST_NAME_PREFIX): boolean {
+  const tag = cluster.slice(prefix.length, prefix.length + RUN_TAG.length);
+  try {
+    process.kill(Number(readFileSync(join(RUNS_DIR, tag), 'utf8')), 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function dockerSkipReason(): string | undefined {

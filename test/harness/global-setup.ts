@@ -5,7 +5,7 @@
  */
 import { LABEL_CLUSTER } from '../../lib/model';
 import { DockerApi } from './docker-api';
-import { SKIP_ENV, TEST_IMAGE, TEST_NAME_PREFIX } from './env';
+import { ownedByLiveRun, SKIP_ENV, TEST_IMAGE, TEST_NAME_PREFIX } from './env';
 import { SimHosts } from './sim-hosts';
 import { missingTerraform } from './terraform-check';
 
@@ -25,7 +25,11 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
   // Leftovers of earlier runs: containers restart with dockerd and would hold their ports.
-  const leftover = (labels: Record<string, string> | null | undefined) => (labels?.[LABEL_CLUSTER] ?? '').startsWith(TEST_NAME_PREFIX);
+  // A test cluster of a run that has ended; those of runs still going (another checkout's) are left alone.
+  const leftover = (labels: Record<string, string> | null | undefined) => {
+    const cluster = labels?.[LABEL_CLUSTER] ?? '';
+    return cluster.startsWith(TEST_NAME_PREFIX) && !ownedByLiveRun(cluster);
+  };
   const containers = (await docker.listByLabel('containers', LABEL_CLUSTER)).filter((c) => leftover(c.Labels));
   for (const c of containers) await docker.removeContainer(c.Id).catch((e) => process.stderr.write(`sweep: ${(e as Error).message}\n`));
   for (const v of (await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((x) => leftover(x.Labels))) await docker.removeVolume(v.Name);

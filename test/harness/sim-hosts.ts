@@ -21,7 +21,7 @@ export interface SimHost {
 }
 
 async function script(args: string[], timeoutMs = 300_000): Promise<string> {
-  const r = await run('bash', [SCRIPT, ...args], { timeoutMs });
+  const r = await run('bash', [SCRIPT, ...args], { timeoutMs, env: { SIM_OWNER_PID: String(process.pid) } });
   if (r.code !== 0) throw new Error(`sim-hosts.sh ${args.join(' ')} failed (${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`);
   return r.stdout;
 }
