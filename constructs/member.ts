@@ -28,7 +28,10 @@ export function memberContainer(
   opts: { readonly volume?: Volume; readonly dependsOn?: ITerraformDependable[] } = {},
 ): Container {
   const env = Object.entries(node.env).map(([k, v]) => `${k}=${v}`);
-  const ports = [node.port, ...(node.role === 'primary' && node.peerPort ? [node.peerPort] : [])];
+  // In the order the provider reads them back: by container port.
+  const ports = [node.port, ...(node.role === 'primary' && node.peerPort ? [node.peerPort] : []), ...(node.metricsPort ? [node.metricsPort] : [])].sort(
+    (a, b) => a.internal - b.internal,
+  );
   return new Container(scope, 'container', {
     provider: host.provider,
     name: node.name,
@@ -43,7 +46,11 @@ export function memberContainer(
     labels: Object.entries(node.labels).map(([label, value]) => ({ label, value })),
     // The network's ID, not its name: a replaced network then replaces the containers on it (its name is
     // known at plan time and would not), instead of failing to delete a network with active endpoints.
-    networksAdvanced: [{ name: host.network.id, aliases: [node.name] }],
+    networksAdvanced: [{ name: host.network.id, aliases: node.aliases }],
+    // Memory changes in place; no swap beyond it (etcd must not swap), which is also what Docker reads back.
+    memory: node.resources.memoryMiB,
+    memorySwap: node.resources.memoryMiB,
+    cpus: node.resources.cpus === undefined ? undefined : String(node.resources.cpus),
     // An explicit ip keeps Docker from adding an IPv6 binding that the provider would diff forever.
     ports: ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: 'tcp' })),
     volumes: opts.volume ? [{ volumeName: opts.volume.name, containerPath: DATA_MOUNT }] : undefined,

@@ -91,3 +91,21 @@ say "image $IMAGE is ready"
 # 3.5.21 is the spec's default image: tagged with its official name too (only when no image of that name
 # is here), so that the repository's cluster.yaml deploys on this machine as it would anywhere else.
 bash scripts/etcd-image.sh 3.5.21 --official-tag
+
+# A toolbox image for the tests (busybox: nslookup, wget) on a cluster's network.
+TOOLBOX="cdktf-etcd-cluster/toolbox:local"
+if ! docker image inspect "$TOOLBOX" >/dev/null 2>&1; then
+  if [ ! -x /bin/busybox ]; then
+    say "installing busybox-static"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >"$LOG_DIR/apt-busybox.log" 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >"$LOG_DIR/apt-busybox.log" 2>&1; }
+  fi
+  box=$(mktemp -d)
+  mkdir -p "$box/bin" "$box/etc"
+  cp /bin/busybox "$box/bin/busybox"
+  for tool in sh nslookup wget sleep cat ls; do ln -s busybox "$box/bin/$tool"; done
+  printf 'hosts: files dns\n' >"$box/etc/nsswitch.conf"
+  tar -C "$box" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$TOOLBOX" >/dev/null
+  rm -rf "$box"
+fi
+say "image $TOOLBOX is ready"

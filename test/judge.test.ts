@@ -152,3 +152,12 @@ test('a read that returns another value', () => {
     `${s1.name}: a read through ${s1.endpoint} did not return the value just written`,
   ]);
 });
+
+test('an active NOSPACE alarm is a problem of the member that raised it, with what to do', () => {
+  const o = healthy();
+  o.alarms = { list: [{ memberId: ids[1], alarm: 'NOSPACE' }] };
+  expect(problems(o)).toEqual([
+    `${p2.name}: alarm NOSPACE is active: the backend reached its quota and refuses writes: delete what is not needed, compact (etcd-cluster compact), defragment (etcd-cluster defrag), then etcd-cluster alarm disarm`,
+  ]);
+  expect(judge(e, o).members.find((m) => m.name === p2.name)?.alarms).toEqual(['NOSPACE']);
+});

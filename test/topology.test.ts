@@ -39,6 +39,10 @@ describe('topology of a 3+2 cluster', () => {
       `--initial-cluster=${t.initialCluster}`,
       '--initial-cluster-state=new',
       '--initial-cluster-token=c1-etcd-cluster',
+      // Safe defaults for a long-running cluster: periodic compaction, an explicit quota.
+      '--auto-compaction-mode=periodic',
+      '--auto-compaction-retention=1h',
+      '--quota-backend-bytes=2147483648',
     ]);
     expect(t.primaries[1].env).toEqual({});
   });
@@ -91,11 +95,13 @@ describe('topology of a 3+2 cluster', () => {
       peerUrl: 'http://c1-primary-1:2380',
       clientUrl: 'http://c1-primary-1:2379',
       endpoint: 'http://127.0.0.1:12379',
+      metrics: null,
     });
     expect(e.secondaries[1]).toEqual({
       name: 'c1-secondary-2',
       registrationKey: '/cdktf-etcd-cluster/c1/secondaries/c1-secondary-2:2379',
       endpoint: 'http://127.0.0.1:22380',
+      metrics: null,
     });
     expect(membershipOf(e).split(',')).toHaveLength(5);
   });

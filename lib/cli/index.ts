@@ -10,10 +10,12 @@ import { ContractError, MEMBER_ENV, parseMemberOp, type Expectation } from '../c
 import { buildTopology, DEFAULTS, loadSpecFile, PkiError, SpecError } from '../model';
 import { ClusterUnreachable, DockerHostError, MembershipError } from '../runtime/errors';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes';
-import { json, membersTable, progressLine, summary } from './printers';
+import { json, membersTable, progressLine, scrapeConfig, scrapeConfigYaml, summary, table } from './printers';
 import { InputError, loadExpectation, type ExpectationSource } from './sources';
 
 export { table } from './printers';
+
+const hex = (id: string) => BigInt(id).toString(16);
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -108,6 +110,62 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const report = { ...look, attempts: 1, elapsedMs: Date.now() - started };
       io.out(opts.json ? json(report) : membersTable(report) + (report.ok ? '' : '\n' + summary(report)));
       exitCode = report.ok ? EXIT.OK : report.reachable ? EXIT.MISMATCH : EXIT.UNAVAILABLE;
+    },
+  );
+
+  const say = (line: string) => io.err(`etcd-cluster: ${line}\n`);
+  addSourceOptions(
+    program
+      .command('defrag')
+      .description('defragment every primary, one at a time: followers first, the leader last, the cluster healthy between')
+      .addOption(new Option('--timeout <seconds>', 'how long each member may take to answer again').argParser(seconds).default(DEFAULTS.verifyTimeoutSeconds)),
+  ).action(async (opts: ExpectationSource & { json?: boolean; timeout: number }) => {
+    const e = loadExpectation(opts, io.env, say);
+    const { defragment } = await import('../runtime/maintenance');
+    const steps = await defragment(e, { password: passwordFor(e, io.env), timeoutMs: opts.timeout * 1000, onStep: (line) => io.err(`${line}\n`) });
+    io.out(
+      opts.json
+        ? json(steps)
+        : table(
+            ['MEMBER', 'ROLE', 'BEFORE', 'AFTER'],
+            steps.map((s) => [s.member, s.role, `${s.beforeBytes}`, `${s.afterBytes}`]),
+          ),
+    );
+  });
+  addSourceOptions(
+    program.command('compact').description('compact the key-value history up to the current revision (what auto-compaction does on its schedule)'),
+  ).action(async (opts: ExpectationSource & { json?: boolean }) => {
+    const e = loadExpectation(opts, io.env, say);
+    const { compact } = await import('../runtime/maintenance');
+    const revision = await compact(e, { password: passwordFor(e, io.env) });
+    io.out(opts.json ? json({ cluster: e.cluster, compactedTo: revision }) : `${e.cluster}: compacted up to revision ${revision}\n`);
+  });
+  const alarm = program.command('alarm').description("list or disarm etcd's alarms (NOSPACE, CORRUPT): alarm list | disarm");
+  for (const verb of ['list', 'disarm'] as const) {
+    addSourceOptions(
+      alarm.command(verb).description(verb === 'list' ? 'list the active alarms' : 'deactivate every active alarm (after making room: compact, defrag)'),
+    ).action(async (opts: ExpectationSource & { json?: boolean }) => {
+      const e = loadExpectation(opts, io.env, say);
+      const m = await import('../runtime/maintenance');
+      const list = await (verb === 'list' ? m.alarms : m.disarm)(e, { password: passwordFor(e, io.env) });
+      if (opts.json) io.out(json(list));
+      else if (!list.length) io.out(`${e.cluster}: no active alarm\n`);
+      else
+        io.out(
+          (verb === 'disarm' ? `${e.cluster}: disarmed\n` : '') +
+            table(
+              ['MEMBER', 'ID', 'ALARM'],
+              list.map((a) => [a.member, hex(a.memberId), a.alarm]),
+            ),
+        );
+    });
+  }
+  addSourceOptions(program.command('scrape-config').description('print a Prometheus scrape configuration for the metrics endpoints (spec: metrics)')).action(
+    (opts: ExpectationSource & { json?: boolean }) => {
+      const e = loadExpectation(opts, io.env, say);
+      if (![...e.primaries, ...e.secondaries].some((m) => m.metrics))
+        throw new InputError(`cluster ${e.cluster} has no metrics endpoints; add a metrics section to its spec`);
+      io.out(opts.json ? json({ scrape_configs: [scrapeConfig(e)] }) : scrapeConfigYaml(e));
     },
   );
 

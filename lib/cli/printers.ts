@@ -2,7 +2,9 @@
  * What the CLI prints: a table for people, JSON for programs (`--json`), and one progress line while
  * waiting. Commands decide what to show; how it looks is decided here.
  */
-import type { MemberReport, Report } from '../runtime/verify';
+import * as YAML from 'yaml';
+import type { Expectation } from '../contract';
+import type { Report } from '../runtime/verify';
 
 /** A plain text table: one header row, columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {
@@ -15,8 +17,23 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
-function memberRows(members: MemberReport[]): string[][] {
-  return members.map((m) => [
+/** The members as etcdctl's `member list -w table` shows them; METRICS and ALARMS only when some member has them. */
+export function membersTable(r: Pick<Report, 'members'>): string {
+  const withMetrics = r.members.some((m) => m.metrics);
+  const withAlarms = r.members.some((m) => m.alarms?.length);
+  const header = [
+    'NAME',
+    'ROLE',
+    'STATE',
+    'ID',
+    'ENDPOINT',
+    'CLIENT-URL',
+    'PEER-URL',
+    'TTL/INDEX',
+    ...(withMetrics ? ['METRICS'] : []),
+    ...(withAlarms ? ['ALARMS'] : []),
+  ];
+  const rows = r.members.map((m) => [
     m.name,
     m.role,
     m.state,
@@ -25,11 +42,10 @@ function memberRows(members: MemberReport[]): string[][] {
     m.role === 'primary' ? (m.clientUrl ?? '-') : '-',
     m.peerUrl ?? '-',
     m.ttlSeconds !== undefined ? `${m.ttlSeconds}s` : m.raftIndex !== undefined ? `raft ${m.raftIndex}` : '-',
+    ...(withMetrics ? [m.metrics ?? '-'] : []),
+    ...(withAlarms ? [m.alarms?.join(',') || '-'] : []),
   ]);
-}
-
-export function membersTable(r: Pick<Report, 'members'>): string {
-  return table(['NAME', 'ROLE', 'STATE', 'ID', 'ENDPOINT', 'CLIENT-URL', 'PEER-URL', 'TTL/INDEX'], memberRows(r.members));
+  return table(header, rows);
 }
 
 export function summary(r: Report): string {
@@ -46,3 +62,21 @@ export function progressLine(r: Report): string {
 }
 
 export const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+
+/** A Prometheus scrape configuration for the members' metrics endpoints, one job per cluster. */
+export function scrapeConfig(e: Expectation): {
+  job_name: string;
+  metrics_path: string;
+  static_configs: { targets: string[]; labels: Record<string, string> }[];
+} {
+  const targets = (list: { metrics?: string | null }[]) => list.flatMap((m) => (m.metrics ? [new URL(m.metrics).host] : []));
+  const groups = [
+    { targets: targets(e.primaries), labels: { cluster: e.cluster, role: 'primary' } },
+    { targets: targets(e.secondaries), labels: { cluster: e.cluster, role: 'secondary' } },
+  ].filter((g) => g.targets.length);
+  return { job_name: `etcd-${e.cluster}`, metrics_path: '/metrics', static_configs: groups };
+}
+
+export function scrapeConfigYaml(e: Expectation): string {
+  return `# Prometheus scrape configuration for the etcd cluster ${e.cluster} (etcd-cluster scrape-config)\n${YAML.stringify({ scrape_configs: [scrapeConfig(e)] })}`;
+}

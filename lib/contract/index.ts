@@ -18,6 +18,12 @@ export const MEMBER_OP_KIND = 'cdktf-etcd-cluster/member';
 export class ContractError extends Error {}
 
 const url = z.string().regex(/^https?:\/\/[^/\s]+$/, { error: 'must be a URL like http://host:port' });
+/** A member's metrics endpoint (`http://host:port/metrics`); null or absent without `metrics` in the spec. */
+const metricsUrl = z
+  .string()
+  .regex(/^http:\/\/[^/\s]+\/metrics$/)
+  .nullable()
+  .optional();
 const tls = z.object({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }).nullable();
 const auth = z.object({ user: z.literal('root'), passwordEnv: z.string().min(1) }).nullable();
 
@@ -27,8 +33,10 @@ export const expectationSchema = z.object({
   cluster: z.string().min(1),
   registryPrefix: z.string().min(1),
   verifyPrefix: z.string().min(1),
-  primaries: z.array(z.object({ name: z.string().min(1), peerUrl: url, clientUrl: url, endpoint: url })).min(1),
-  secondaries: z.array(z.object({ name: z.string().min(1), registrationKey: z.string().min(1).nullable(), endpoint: url })),
+  primaries: z.array(z.object({ name: z.string().min(1), peerUrl: url, clientUrl: url, endpoint: url, metrics: metricsUrl })).min(1),
+  secondaries: z.array(z.object({ name: z.string().min(1), registrationKey: z.string().min(1).nullable(), endpoint: url, metrics: metricsUrl })),
+  /** The revision a cluster restored from a snapshot must serve at least. */
+  minRevision: z.string().regex(/^\d+$/).nullable().optional(),
   /** Client certificate the verifier presents, when the cluster uses TLS. */
   tls,
   /** etcd RBAC: the verifier logs in as `user` with the password from `passwordEnv`. */

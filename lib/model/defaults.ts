@@ -34,6 +34,18 @@ export const DEFAULTS = {
   verifyTimeoutSeconds: 60,
   /** How the hook runs the CLI: the package installed in the project that deploys. */
   verifyCommand: 'npx --no-install etcd-cluster',
+  /**
+   * Auto-compaction: etcd keeps every revision forever unless told otherwise, and a long-running cluster
+   * then fills its quota and refuses writes (NOSPACE). etcd's maintenance guide compacts periodically;
+   * one hour of history lets a watcher that reconnects within the hour resume where it was.
+   */
+  autoCompactionMode: 'periodic',
+  autoCompactionRetention: { periodic: '1h', revision: '10000' },
+  /** `--quota-backend-bytes`: etcd's own default (2 GiB), made explicit so that it shows and can be read. */
+  quotaBackendBytes: 2 * 1024 ** 3,
+  /** Metrics ports: primary i on `2381<i>` (2381 is the usual metrics port), secondary j on 25790 + j. */
+  metricsPrimaryBase: 23811,
+  metricsSecondaryBase: 25791,
   /** Environment variable holding the root password of a cluster with auth. */
   passwordEnv: 'ETCD_ROOT_PASSWORD',
 } as const;

@@ -13,11 +13,18 @@ export function expectationOf(t: Topology): Expectation {
     cluster: t.name,
     registryPrefix: t.registryPrefix,
     verifyPrefix: t.verifyPrefix,
-    primaries: t.primaries.map((p) => ({ name: p.name, peerUrl: p.peerUrl, clientUrl: p.clientUrl, endpoint: p.hostClientUrl })),
+    primaries: t.primaries.map((p) => ({
+      name: p.name,
+      peerUrl: p.peerUrl,
+      clientUrl: p.clientUrl,
+      endpoint: p.hostClientUrl,
+      metrics: p.hostMetricsUrl ?? null,
+    })),
     secondaries: t.secondaries.map((s) => ({
       name: s.name,
       registrationKey: s.registers ? `${t.registryPrefix}/${s.advertiseAddress}` : null,
       endpoint: s.hostClientUrl,
+      metrics: s.hostMetricsUrl ?? null,
     })),
     tls: t.tls ? { ca: t.tls.ca, cert: t.tls.clientCert, key: t.tls.clientKey } : null,
     auth: t.auth ? { user: 'root', passwordEnv: t.auth.passwordEnv } : null,
@@ -73,7 +80,7 @@ export interface PublishedHostPort {
 export function publishedPortsOf(t: Topology): PublishedHostPort[] {
   return [...t.primaries, ...t.secondaries].flatMap((n) => {
     const dockerHost = hostOf(t, n)?.host ?? '';
-    const ports = [n.port, ...(n.role === 'primary' && n.peerPort ? [n.peerPort] : [])];
+    const ports = [n.port, ...(n.role === 'primary' && n.peerPort ? [n.peerPort] : []), ...(n.metricsPort ? [n.metricsPort] : [])];
     return ports.map((p) => ({ dockerHost, ip: p.ip, port: p.external, member: n.name }));
   });
 }

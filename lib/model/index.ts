@@ -6,6 +6,7 @@ export * from './defaults';
 export * from './spec';
 export * from './load';
 export * from './placement';
+export * from './flags';
 export * from './topology';
 export * from './expectation';
 export * from './pki';

@@ -88,10 +88,18 @@ export function portsProblem(spec: ClusterSpec): string | undefined {
     const on = spec.hosts ? ` on host ${spec.hosts[h].name}` : '';
     const pc = place.primaries.filter((p) => p.host === h).length;
     const sc = place.secondaries.filter((p) => p.host === h).length;
+    // Custom secondaries serve no metrics of ours.
+    const metricsSc = spec.secondary.command === undefined ? sc : 0;
     const ranges: { field: string; what: string; first: number; count: number }[] = [
       { field: 'ports.primaryBase', what: "the primaries' ports", first: primaryBase, count: pc },
       ...(spec.hosts ? [{ field: 'ports.peerBase', what: "the primaries' peer ports", first: peerBase, count: pc }] : []),
       { field: 'ports.secondaryBase', what: 'secondaries', first: secondaryBase, count: sc },
+      ...(spec.metrics
+        ? [
+            { field: 'metrics.primaryBase', what: "the primaries' metrics ports", first: spec.metrics.primaryBase, count: pc },
+            { field: 'metrics.secondaryBase', what: "the secondaries' metrics ports", first: spec.metrics.secondaryBase, count: metricsSc },
+          ]
+        : []),
     ];
     for (const r of ranges) {
       const last = r.first + r.count - 1;

@@ -9,6 +9,7 @@ import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { describeValue, formatIssue, SpecError } from './messages';
 import { DEFAULTS } from './defaults';
+import { envOfFlag, extraFlagsProblem, flagName, PRIMARY_FLAGS, PROXY_FLAGS } from './flags';
 import { hostsProblem, portsProblem } from './placement';
 
 export { SpecError } from './messages';
@@ -70,8 +71,12 @@ export interface EtcdClusterProps {
   readonly secondary?: SecondaryProps;
   /** The post-apply verification hook. */
   readonly verify?: VerifyProps;
-  /** etcd timing flags of the primaries. @default - etcd's own defaults */
+  /** etcd settings of the primaries: timing, compaction and quota, extra flags and environment. */
   readonly etcd?: EtcdTuningProps;
+  /** Memory and CPU limits of every primary. @default - no limits */
+  readonly resources?: ResourcesProps;
+  /** A Prometheus metrics endpoint per member, published like the client ports. @default - none */
+  readonly metrics?: MetricsProps;
   /** Mutual TLS for peers and clients. @default - no TLS */
   readonly tls?: TlsProps;
   /** etcd RBAC: a root user, enabled by the post-apply hook. @default - no authentication */
@@ -172,6 +177,27 @@ export interface SecondaryProps {
   readonly registers?: boolean;
   /** Docker healthcheck command in exec form (`["CMD", ...]`). @default - etcdctl endpoint health for the grpc-proxy, none for a custom command */
   readonly healthcheck?: string[];
+  /**
+   * Flags added to every grpc-proxy's command, after ours (a flag we set is refused). A custom command
+   * carries its own flags instead. @default []
+   */
+  readonly extraFlags?: string[];
+  /** Memory and CPU limits of every secondary. @default - no limits */
+  readonly resources?: ResourcesProps;
+}
+
+export interface ResourcesProps {
+  /** Memory limit in MiB (the container gets no swap beyond it); changed in place. @default - none */
+  readonly memoryMiB?: number;
+  /** CPUs the container may use, e.g. 0.5 or 2; a change replaces the container. @default - none */
+  readonly cpus?: number;
+}
+
+export interface MetricsProps {
+  /** Host port of primary 1's metrics endpoint (`--listen-metrics-urls`); primary i gets `primaryBase + i - 1`. @default 23811 */
+  readonly primaryBase?: number;
+  /** Host port of secondary 1's metrics endpoint (the grpc-proxy's `--metrics-addr`). @default 25791 */
+  readonly secondaryBase?: number;
 }
 
 export interface VerifyProps {
@@ -188,6 +214,21 @@ export interface EtcdTuningProps {
   readonly heartbeatIntervalMs?: number;
   /** `--election-timeout` in milliseconds. @default - etcd's 1000 */
   readonly electionTimeoutMs?: number;
+  /**
+   * `--auto-compaction-mode`: `periodic` keeps the history of the last `autoCompactionRetention` (a
+   * duration), `revision` keeps that many revisions, `off` compacts never (etcd's own default, under which
+   * the database grows until the quota stops writes).
+   * @default 'periodic'
+   */
+  readonly autoCompactionMode?: 'periodic' | 'revision' | 'off';
+  /** `--auto-compaction-retention`: a duration (`1h`, `30m`) for periodic, a number of revisions for revision. @default '1h' */
+  readonly autoCompactionRetention?: string;
+  /** `--quota-backend-bytes`: when the backend reaches it, etcd raises NOSPACE and refuses writes. @default 2147483648 (2 GiB) */
+  readonly quotaBackendBytes?: number;
+  /** Flags added to every primary's command, after ours; a flag we set ourselves is refused. @default [] */
+  readonly extraFlags?: string[];
+  /** Environment of every primary; an `ETCD_*` variable for a flag that is set (ours or extraFlags) is refused. @default {} */
+  readonly env?: Record<string, string>;
 }
 
 /** Cluster, host and other names: DNS labels. */
@@ -220,6 +261,25 @@ function isCidr(value: string): boolean {
 }
 
 const envName = () => z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' });
+
+const resources = () =>
+  z.strictObject({
+    // Docker refuses less than 6 MiB.
+    memoryMiB: z
+      .int({ error: 'must be a whole number of MiB' })
+      .min(6, { error: 'must be at least 6' })
+      .max(1024 * 1024, { error: 'must be at most 1048576' })
+      .optional(),
+    cpus: z
+      .number({ error: 'must be a number of CPUs, e.g. 0.5 or 2' })
+      .positive({ error: 'must be more than 0' })
+      .max(1024, { error: 'must be at most 1024' })
+      .refine((n) => Math.round(n * 100) === n * 100, { error: 'must have at most two decimals' })
+      .optional(),
+  });
+
+/** A Go duration (`1h`, `30m`, `1h30m`) or a whole number, as etcd's periodic retention takes it. */
+const PERIODIC_RETENTION = /^(\d+|(\d+(\.\d+)?(ns|us|ms|s|m|h))+)$/;
 
 export const specSchema = z.strictObject({
   name: z
@@ -281,8 +341,17 @@ export const specSchema = z.strictObject({
         .default(DEFAULTS.registrationTtlSeconds),
       registers: z.boolean().optional(),
       healthcheck: z.array(z.string()).min(2, { error: 'must be exec form, e.g. ["CMD", "/bin/check"]' }).optional(),
+      extraFlags: z.array(z.string()).default([]),
+      resources: resources().optional(),
     })
     .prefault({}),
+  resources: resources().optional(),
+  metrics: z
+    .strictObject({
+      primaryBase: port().default(DEFAULTS.metricsPrimaryBase),
+      secondaryBase: port().default(DEFAULTS.metricsSecondaryBase),
+    })
+    .optional(),
   verify: z
     .strictObject({
       enabled: z.boolean().default(DEFAULTS.verifyEnabled),
@@ -296,6 +365,15 @@ export const specSchema = z.strictObject({
     .prefault({}),
   etcd: z
     .strictObject({
+      autoCompactionMode: z.enum(['periodic', 'revision', 'off'], { error: 'must be periodic, revision or off' }).default(DEFAULTS.autoCompactionMode),
+      autoCompactionRetention: z.string().min(1, { error: 'must not be empty' }).optional(),
+      quotaBackendBytes: z
+        .int({ error: 'must be a whole number of bytes' })
+        .min(1024 ** 2, { error: 'must be at least 1048576 (1 MiB)' })
+        .max(8 * 1024 ** 3, { error: 'must be at most 8589934592 (8 GiB, the most etcd suggests)' })
+        .default(DEFAULTS.quotaBackendBytes),
+      extraFlags: z.array(z.string()).default([]),
+      env: z.record(envName(), z.string()).default({}),
       heartbeatIntervalMs: z
         .int({ error: 'must be a whole number of milliseconds' })
         .min(10, { error: 'must be at least 10' })
@@ -366,6 +444,31 @@ const schemaMatchesProps = (p: SchemaInput): EtcdClusterProps => p;
 const sameKeys: SameKeys<Required<EtcdClusterProps>, Required<SchemaInput>> = true;
 void [propsMatchSchema, schemaMatchesProps, sameKeys];
 
+/** Compaction, extra flags and environment: each must agree with the others and with what we set. */
+function etcdSettingsProblem(spec: ClusterSpec): string | undefined {
+  const { autoCompactionMode: mode, autoCompactionRetention: retention } = spec.etcd;
+  if (retention !== undefined) {
+    if (mode === 'off')
+      return `etcd.autoCompactionRetention: only used with autoCompactionMode periodic or revision (got ${JSON.stringify(retention)} with off)`;
+    if (mode === 'periodic' && !PERIODIC_RETENTION.test(retention)) {
+      return `etcd.autoCompactionRetention: must be a duration like 1h or 30m with autoCompactionMode periodic (got ${JSON.stringify(retention)})`;
+    }
+    if (mode === 'revision' && !/^\d+$/.test(retention)) {
+      return `etcd.autoCompactionRetention: must be a number of revisions with autoCompactionMode revision (got ${JSON.stringify(retention)})`;
+    }
+  }
+  const flags = extraFlagsProblem(spec.etcd.extraFlags, 'etcd.extraFlags', PRIMARY_FLAGS);
+  if (flags) return flags;
+  const set = new Set([...Object.keys(PRIMARY_FLAGS), ...spec.etcd.extraFlags.map(flagName)].map(envOfFlag));
+  const shadow = Object.keys(spec.etcd.env).find((k) => set.has(k));
+  if (shadow)
+    return `etcd.env.${shadow}: shadows a flag that is set (etcd exits when a variable and its flag are both given); use the field or extraFlags instead`;
+  if (spec.secondary.extraFlags.length && spec.secondary.command) {
+    return `secondary.extraFlags: only for the grpc-proxy; a custom secondary.command carries its own flags (got ${JSON.stringify(spec.secondary.extraFlags)})`;
+  }
+  return extraFlagsProblem(spec.secondary.extraFlags, 'secondary.extraFlags', PROXY_FLAGS);
+}
+
 /** Checks that need several fields at once, after each field is valid on its own. */
 function crossFieldProblem(spec: ClusterSpec): string | undefined {
   for (const key of Object.keys(spec.replace)) {
@@ -374,7 +477,7 @@ function crossFieldProblem(spec: ClusterSpec): string | undefined {
   if (spec.hosts && spec.initialPrimaries !== undefined && spec.initialPrimaries > spec.primaries) {
     return `initialPrimaries: ${spec.initialPrimaries} is more than primaries (${spec.primaries}); with hosts a founder's address comes from its placement, so primaries cannot go below initialPrimaries`;
   }
-  const problem = hostsProblem(spec) ?? portsProblem(spec);
+  const problem = hostsProblem(spec) ?? portsProblem(spec) ?? etcdSettingsProblem(spec);
   if (problem) return problem;
   if (
     spec.etcd.heartbeatIntervalMs !== undefined &&

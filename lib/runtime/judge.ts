@@ -54,7 +54,16 @@ export interface Observation {
   readonly registrations?: { readonly list: { key: string; ttlSeconds?: number }[] } | { readonly error: string };
   /** Reads of the probe key through each declared secondary (absent when nothing was written). */
   readonly secondaryReads: Record<string, ReadObservation>;
+  /** Active alarms (etcd's Alarm GET through a primary of the cluster), or why they could not be read. */
+  readonly alarms?: { readonly list: { memberId: string; alarm: string }[] } | { readonly error: string };
 }
+
+/** What to do about an alarm, by its etcd name. */
+const ALARM_ADVICE: Record<string, string> = {
+  NOSPACE:
+    'the backend reached its quota and refuses writes: delete what is not needed, compact (etcd-cluster compact), defragment (etcd-cluster defrag), then etcd-cluster alarm disarm',
+  CORRUPT: 'its data differs from the other members: replace this member (spec replace)',
+};
 
 export interface MemberReport {
   readonly name: string;
@@ -70,6 +79,10 @@ export interface MemberReport {
   readonly ttlSeconds?: number;
   /** etcd's raft index as this primary reported it. */
   readonly raftIndex?: string;
+  /** Its metrics endpoint, when the spec asks for metrics. */
+  readonly metrics?: string;
+  /** Active etcd alarms of this member (NOSPACE, CORRUPT). */
+  readonly alarms?: string[];
 }
 
 export interface Problem {
@@ -112,6 +125,9 @@ export function judge(e: Expectation, o: Observation): Verdict {
   const { clusterId, inCluster, reference, live, leaderMember } = consensusOf(o.primaries);
   const members: MemberReport[] = [];
   const matched = new Set<string>();
+  const activeAlarms = o.alarms && 'list' in o.alarms ? o.alarms.list : [];
+  const alarmsOf = (id: string) => activeAlarms.filter((a) => a.memberId === id).map((a) => a.alarm);
+  if (o.alarms && 'error' in o.alarms) problem('cluster', `reading the alarms failed: ${o.alarms.error}`);
 
   // 1. Every primary, as it answered directly.
   e.primaries.forEach((p, k) => {
@@ -153,6 +169,8 @@ export function judge(e: Expectation, o: Observation): Verdict {
     if (view && m && view.clusterId === clusterId && view.memberId !== m.ID) {
       problem(p.name, `answers as member ${hex(view.memberId)}, but the member list has ${hex(m.ID)} under its name`);
     }
+    const alarms = m ? alarmsOf(m.ID) : [];
+    for (const alarm of alarms) problem(p.name, `alarm ${alarm} is active: ${ALARM_ADVICE[alarm] ?? 'see etcd-cluster alarm list'}`);
     members.push({
       name: p.name,
       role: 'primary',
@@ -162,6 +180,8 @@ export function judge(e: Expectation, o: Observation): Verdict {
       clientUrl: m?.clientURLs[0] ?? p.clientUrl,
       peerUrl: m?.peerURLs[0] ?? p.peerUrl,
       raftIndex: view?.raftIndex,
+      ...(p.metrics ? { metrics: p.metrics } : {}),
+      ...(alarms.length ? { alarms } : {}),
     });
   });
 
@@ -216,7 +236,7 @@ export function judge(e: Expectation, o: Observation): Verdict {
         problem(s.name, `does not serve reads at ${s.endpoint}: ${read.error}`);
       } else if (read.value !== o.probe!.value) problem(s.name, `a read through ${s.endpoint} did not return the value just written`);
     }
-    members.push({ name: s.name, role: 'secondary', state, endpoint: s.endpoint, ttlSeconds });
+    members.push({ name: s.name, role: 'secondary', state, endpoint: s.endpoint, ttlSeconds, ...(s.metrics ? { metrics: s.metrics } : {}) });
   }
   const declared = new Set(e.secondaries.map((s) => s.registrationKey));
   for (const r of registrations ?? []) {

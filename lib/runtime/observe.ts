@@ -90,7 +90,15 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
       await Promise.all(inCluster.map(async (p) => (reads[p.name] = await read(clientFor(endpointOf(p.name)), key))));
     }
 
-    // 3. Registrations under the prefix, with what is left of their leases.
+    // 3. Active alarms (a member over its quota raises NOSPACE), and registrations under the prefix with what
+    //    is left of their leases.
+    let alarms: Observation['alarms'];
+    try {
+      const r = await w.maintenance.alarm({ action: 'Get', memberID: '0', alarm: 'None' });
+      alarms = { list: r.alarms.map((a) => ({ memberId: a.memberID, alarm: String(a.alarm).toUpperCase() })) };
+    } catch (err) {
+      alarms = { error: errorText(err) };
+    }
     let registrations: Observation['registrations'];
     try {
       const res = await w.getAll().prefix(`${e.registryPrefix}/`).exec();
@@ -118,7 +126,7 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
       await Promise.all(e.secondaries.map(async (s) => (secondaryReads[s.name] = await read(clientFor(s.endpoint), key))));
       await lease.revoke().catch(() => undefined);
     }
-    return { primaries, probe: { writer: writer.name, value, writeError, reads }, registrations, secondaryReads };
+    return { primaries, probe: { writer: writer.name, value, writeError, reads }, registrations, secondaryReads, alarms };
   } finally {
     for (const c of clients.values()) c.close();
   }

@@ -174,6 +174,27 @@ export class DockerApi {
       .map((l) => JSON.parse(l));
   }
 
+  /** Runs a one-off container on a network until it exits; returns its exit code and output, and removes it. */
+  async runOnce(image: string, cmd: string[], network: string): Promise<{ exitCode: number; output: string }> {
+    const created = await this.call('POST', '/containers/create', { Image: image, Cmd: cmd, HostConfig: { NetworkMode: network } });
+    try {
+      await this.call('POST', `/containers/${created.Id}/start`);
+      const waited = await this.call('POST', `/containers/${created.Id}/wait`, undefined, 120_000);
+      const raw: Buffer = await new Promise((resolve, reject) => {
+        const req = request({ socketPath: this.socketPath, method: 'GET', path: `/containers/${created.Id}/logs?stdout=1&stderr=1` }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      return { exitCode: waited.StatusCode, output: demultiplex(raw) };
+    } finally {
+      await this.removeContainer(created.Id);
+    }
+  }
+
   /** Runs a command in a container and returns its exit code and output (stdout and stderr mixed). */
   async exec(container: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
     const created = await this.call('POST', `/containers/${encodeURIComponent(container)}/exec`, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
@@ -196,14 +217,19 @@ export class DockerApi {
       req.write(payload);
       req.end();
     });
-    // Demultiplex the stream: 8-byte frame headers (stream, 0, 0, 0, size as big-endian uint32).
-    let output = '';
-    for (let i = 0; i + 8 <= raw.length;) {
-      const size = raw.readUInt32BE(i + 4);
-      output += raw.subarray(i + 8, i + 8 + size).toString('utf8');
-      i += 8 + size;
-    }
+    const output = demultiplex(raw);
     const info = await this.call('GET', `/exec/${created.Id}/json`);
     return { exitCode: info.ExitCode, output };
   }
+}
+
+/** Docker's multiplexed stream as text: 8-byte frame headers (stream, 0, 0, 0, size as big-endian uint32). */
+function demultiplex(raw: Buffer): string {
+  let output = '';
+  for (let i = 0; i + 8 <= raw.length;) {
+    const size = raw.readUInt32BE(i + 4);
+    output += raw.subarray(i + 8, i + 8 + size).toString('utf8');
+    i += 8 + size;
+  }
+  return output;
 }

@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerApi } from './docker-api';
 
-/** The image scripts/prepare-machine.sh builds from Debian's etcd binaries. */
-export const TEST_IMAGE = process.env.ETCD_TEST_IMAGE ?? 'cdktf-etcd-cluster/etcd:3.4.23-local';
+/** The etcd release users deploy by default (the spec's image is 3.5.21), built by scripts/prepare-machine.sh. */
+export const TEST_IMAGE = process.env.ETCD_TEST_IMAGE ?? 'cdktf-etcd-cluster/etcd:3.5.21-local';
+/** Debian's etcd 3.4.23, for upgrades from 3.4. */
+export const ETCD_34_IMAGE = 'cdktf-etcd-cluster/etcd:3.4.23-local';
 /** Cluster names of test runs start with this, so that a sweep can find leftovers of crashed runs. */
 export const TEST_NAME_PREFIX = 'it';
 /** Set by the global setup when there is no engine outside CI: the integration suites are then skipped. */

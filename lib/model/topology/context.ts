@@ -9,7 +9,7 @@ import { DEFAULTS } from '../defaults';
 import { CA_CERT, certFile, IN_CONTAINER, keyFile } from '../pki';
 import { placementOf, type Placement } from '../placement';
 import type { ClusterSpec } from '../spec';
-import { ETCDCTL_BIN, LABEL_CLUSTER, LABEL_HEALTHCHECK, LABEL_ROLE, type Healthcheck, type Upload } from './types';
+import { ETCDCTL_BIN, LABEL_CLUSTER, LABEL_HEALTHCHECK, LABEL_ROLE, METRICS_PORT, type Healthcheck, type Upload } from './types';
 
 export interface ClusterContext {
   readonly spec: ClusterSpec;
@@ -24,6 +24,7 @@ export interface ClusterContext {
   readonly place: Placement;
   readonly registryPrefix: string;
   readonly verifyPrefix: string;
+  readonly discovery: { readonly primaries: string; readonly secondaries: string };
 }
 
 /** The address the host uses to reach a published port: a wildcard bind is reached through loopback. */
@@ -45,7 +46,14 @@ export function contextOf(spec: ClusterSpec): ClusterContext {
     place: placementOf(spec),
     registryPrefix: `/cdktf-etcd-cluster/${spec.name}/secondaries`,
     verifyPrefix: `/cdktf-etcd-cluster/${spec.name}/verify/`,
+    discovery: { primaries: `${spec.name}-primaries`, secondaries: `${spec.name}-secondaries` },
   };
+}
+
+/** A published metrics port and the URL the deploying machine reaches it at, with `metrics` in the spec. */
+export function metricsOf(external: number | undefined, ip: string, reachAt: string) {
+  if (external === undefined) return {};
+  return { metricsPort: { internal: METRICS_PORT, external, ip }, hostMetricsUrl: `http://${reachAt}:${external}/metrics` };
 }
 
 export function primaryName(cluster: string, i: number): string {

@@ -38,6 +38,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
       name: `${spec.name}-net`,
       ...(spec.network.subnet ? { subnet: spec.network.subnet, gateway: gatewayOf(spec.network.subnet) } : {}),
     },
+    discovery: ctx.discovery,
     initialCluster,
     registryPrefix: ctx.registryPrefix,
     verifyPrefix: ctx.verifyPrefix,

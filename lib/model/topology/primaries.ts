@@ -5,8 +5,9 @@
  */
 import { peerBaseOf, primaryBaseOf } from '../placement';
 import { IN_CONTAINER } from '../pki';
-import { etcdctlHealth, healthcheckOf, labelsOf, nodeUploads, primaryName, type ClusterContext } from './context';
-import { CLIENT_PORT, DATA_DIR, ETCD_BIN, PEER_PORT, STOP_GRACE_SECONDS, type PrimaryNode, type PublishedPort } from './types';
+import { DEFAULTS } from '../defaults';
+import { etcdctlHealth, healthcheckOf, labelsOf, metricsOf, nodeUploads, primaryName, type ClusterContext } from './context';
+import { CLIENT_PORT, DATA_DIR, ETCD_BIN, METRICS_PORT, PEER_PORT, STOP_GRACE_SECONDS, type PrimaryNode, type PublishedPort } from './types';
 
 /** Where a primary is reached: by its peers, by clients inside the cluster's network, and from the host. */
 interface Reach {
@@ -92,7 +93,15 @@ export function primariesOf(ctx: ClusterContext): Primaries {
   const tuning: string[] = [];
   if (spec.etcd.heartbeatIntervalMs !== undefined) tuning.push(`--heartbeat-interval=${spec.etcd.heartbeatIntervalMs}`);
   if (spec.etcd.electionTimeoutMs !== undefined) tuning.push(`--election-timeout=${spec.etcd.electionTimeoutMs}`);
+  const { autoCompactionMode: mode } = spec.etcd;
+  if (mode !== 'off') {
+    tuning.push(`--auto-compaction-mode=${mode}`, `--auto-compaction-retention=${spec.etcd.autoCompactionRetention ?? DEFAULTS.autoCompactionRetention[mode]}`);
+  }
+  tuning.push(`--quota-backend-bytes=${spec.etcd.quotaBackendBytes}`);
+  // Metrics on a listener of their own, in plain HTTP: Prometheus scrapes it without a client certificate.
+  if (spec.metrics) tuning.push(`--listen-metrics-urls=http://0.0.0.0:${METRICS_PORT}`);
   const health = etcdctlHealth(ctx, CLIENT_PORT);
+  const slotOf = (k: number) => ctx.place.primaries[k].slot;
 
   const primaries = names.map((n, k): PrimaryNode => {
     const { port, peerPort, peerUrl, clientUrl, hostClientUrl, host } = reach[k];
@@ -127,9 +136,13 @@ export function primariesOf(ctx: ClusterContext): Primaries {
         `--initial-cluster-token=${token}`,
         ...serverTlsFlags(ctx),
         ...tuning,
+        ...spec.etcd.extraFlags,
       ],
-      env: {},
+      env: { ...spec.etcd.env },
       port,
+      ...metricsOf(spec.metrics && spec.metrics.primaryBase + slotOf(k), port.ip, new URL(hostClientUrl).hostname),
+      aliases: [n, ctx.discovery.primaries],
+      resources: { ...spec.resources },
       ...(peerPort ? { peerPort } : {}),
       hostClientUrl,
       healthcheck: healthcheckOf(health),

@@ -4,8 +4,8 @@
  * registers under the cluster's prefix. A new kind of secondary is one more entry.
  */
 import { certFile, IN_CONTAINER, keyFile, UPSTREAM_NAME } from '../pki';
-import { etcdctlHealth, healthcheckOf, labelsOf, nodeUploads, secondaryName, tlsFile, type ClusterContext } from './context';
-import { ETCD_BIN, STOP_GRACE_SECONDS, type PrimaryNode, type SecondaryNode, type Upload } from './types';
+import { etcdctlHealth, healthcheckOf, labelsOf, metricsOf, nodeUploads, secondaryName, tlsFile, type ClusterContext } from './context';
+import { ETCD_BIN, METRICS_PORT, STOP_GRACE_SECONDS, type PrimaryNode, type SecondaryNode, type Upload } from './types';
 
 /** One secondary as its kind sees it: where it is, what it advertises, and the primaries it talks to. */
 interface SecondaryPlace {
@@ -24,6 +24,8 @@ interface SecondaryKind {
   readonly uploads: (ctx: ClusterContext, s: SecondaryPlace) => Upload[];
   /** Whether it writes a registration under the cluster's prefix, unless the spec says otherwise. */
   readonly registers: (ctx: ClusterContext) => boolean;
+  /** Whether it serves metrics on METRICS_PORT when the spec asks for them. */
+  readonly metrics: boolean;
 }
 
 const fill = (template: string, values: Record<string, string>) => template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
@@ -49,6 +51,8 @@ export const KINDS = {
         ...(ctx.tlsDir
           ? [`--cacert=${ca}`, `--cert=${upstreamCert}`, `--key=${upstreamKey}`, `--cert-file=${cert}`, `--key-file=${key}`, `--trusted-ca-file=${ca}`]
           : []),
+        ...(ctx.spec.metrics ? [`--metrics-addr=http://0.0.0.0:${METRICS_PORT}`] : []),
+        ...ctx.spec.secondary.extraFlags,
       ];
     },
     // Flags only: etcd refuses an ETCD_* variable next to its flag.
@@ -64,11 +68,21 @@ export const KINDS = {
           ]
         : [],
     registers: (ctx) => proxyRegisters(ctx),
+    metrics: true,
   },
   /** The user's own etcd client (an application node): a command with placeholders, and ETCDCTL_* variables. */
   custom: {
     command: (ctx, s) =>
-      ctx.spec.secondary.command!.map((t) => fill(t, { endpoints: s.endpoints, addresses: s.addresses, name: s.name, prefix: ctx.registryPrefix })),
+      ctx.spec.secondary.command!.map((t) =>
+        fill(t, {
+          endpoints: s.endpoints,
+          addresses: s.addresses,
+          name: s.name,
+          prefix: ctx.registryPrefix,
+          primaries: ctx.discovery.primaries,
+          secondaries: ctx.discovery.secondaries,
+        }),
+      ),
     env: (ctx, s) => ({
       ETCDCTL_ENDPOINTS: s.endpoints,
       ...(ctx.tlsDir ? { ETCDCTL_CACERT: IN_CONTAINER.ca, ETCDCTL_CERT: IN_CONTAINER.cert, ETCDCTL_KEY: IN_CONTAINER.key } : {}),
@@ -77,6 +91,7 @@ export const KINDS = {
     healthcheck: () => undefined,
     uploads: (ctx, s) => nodeUploads(ctx, s.name),
     registers: () => false,
+    metrics: false,
   },
 } satisfies Record<string, SecondaryKind>;
 
@@ -112,6 +127,9 @@ export function secondariesOf(ctx: ClusterContext, primaries: PrimaryNode[]): Se
       env: kind.env(ctx, place),
       port: { internal: clientPort, external, ip: h ? h.address : ctx.bindAddress },
       hostClientUrl: `${scheme}://${h ? h.address : ctx.hostAddress}:${external}`,
+      ...(kind.metrics ? metricsOf(spec.metrics && spec.metrics.secondaryBase + slot, h ? h.address : ctx.bindAddress, h ? h.address : ctx.hostAddress) : {}),
+      aliases: [name, ctx.discovery.secondaries],
+      resources: { ...spec.secondary.resources },
       ...(health ? { healthcheck: healthcheckOf(health) } : {}),
       stopGraceSeconds: STOP_GRACE_SECONDS,
       labels: labelsOf(ctx, 'secondary', health),

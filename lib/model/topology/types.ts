@@ -1,8 +1,9 @@
 /** The topology's data: members and everything about them, as plain values (no cdktf here). */
 
-/** Client and peer ports inside every etcd container. */
+/** Client, peer and metrics ports inside every etcd container. */
 export const CLIENT_PORT = 2379;
 export const PEER_PORT = 2380;
+export const METRICS_PORT = 2381;
 /** Where each primary's volume is mounted; etcd creates its data dir (mode 0700) below it. */
 export const DATA_MOUNT = '/var/lib/etcd';
 export const DATA_DIR = `${DATA_MOUNT}/data`;
@@ -68,6 +69,14 @@ interface NodeBase {
   readonly port: PublishedPort;
   /** Where the host reaches this node's client port. */
   readonly hostClientUrl: string;
+  /** Its metrics port, published like the client port, with `metrics` in the spec. */
+  readonly metricsPort?: PublishedPort;
+  /** Where the host reaches its metrics (`.../metrics`), with `metrics` in the spec. */
+  readonly hostMetricsUrl?: string;
+  /** Names it answers to on the cluster network: its own, and its role's shared discovery name. */
+  readonly aliases: string[];
+  /** Memory (MiB) and CPU limits. */
+  readonly resources: { readonly memoryMiB?: number; readonly cpus?: number };
   readonly healthcheck?: Healthcheck;
   /** Seconds Docker waits after SIGTERM before it kills the container, on destroy and replace. */
   readonly stopGraceSeconds: number;
@@ -115,6 +124,11 @@ export interface Topology {
   /** Image of the secondaries: the cluster's, unless `secondary.image` says otherwise. */
   readonly secondaryImage: string;
   readonly network: { readonly name: string; readonly subnet?: string; readonly gateway?: string };
+  /**
+   * Shared names on the cluster network: every primary also answers to `primaries`, every secondary to
+   * `secondaries`, so that one DNS lookup lists them all (Docker's embedded DNS returns every address).
+   */
+  readonly discovery: { readonly primaries: string; readonly secondaries: string };
   /** `--initial-cluster`: every primary as `<name>=<peer url>`. */
   readonly initialCluster: string;
   /** Secondaries register under this prefix. */
