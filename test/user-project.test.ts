@@ -90,7 +90,8 @@ describe("the packed library in a user's own project", () => {
   const stackOf = (project: string) => JSON.parse(readFileSync(join(project, 'cdktf.out', 'stacks', 'platform', 'cdk.tf.json'), 'utf8')) as TfJson;
 
   beforeAll(async () => {
-    const packed = await ok('npm', ['pack', '--json', '--pack-destination', root], REPO_ROOT);
+    // --ignore-scripts: npm test built dist/ already; a rebuild here would pull it from under the integration suites' hooks.
+    const packed = await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], REPO_ROOT);
     const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
     tarball = join(root, info[0].filename);
     files = info[0].files.map((f) => f.path).sort();

@@ -2,7 +2,7 @@
  * Issue 5: etcd RBAC on a TLS cluster. The hook turns authentication on after bootstrap and verifies as
  * root; an unauthenticated write is refused, an authenticated one succeeds; the CLI authenticates.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -34,9 +34,8 @@ describeEngine('a 3+2 TLS cluster with authentication', () => {
     );
     await ensurePki(pki, cluster.topology.tls!.nodes);
     await cluster.apply();
-    stackDir = join(cluster.workDir, 'stack');
-    mkdirSync(stackDir, { recursive: true });
-    writeFileSync(join(stackDir, 'cdk.tf.json'), JSON.stringify(cluster.synth()));
+    // The stack directory as cdktf synth leaves it: the configuration and the TLS files it names.
+    stackDir = cluster.stackDir();
   });
   afterAll(async () => cluster && (await cluster.teardown()));
 
