@@ -24,6 +24,7 @@ import { EtcdPrimary, memberProvisioner } from './primary';
 import { EtcdSecondary } from './secondary';
 import { addressStemOf, addToStack } from './stack-clusters';
 import { VerifyHook } from './verify-hook';
+import { EtcdBackup } from './backup';
 
 /** Terraform that runs what this construct synthesizes: provisioners in `removed` blocks arrived in 1.9. */
 export const REQUIRED_TERRAFORM = '>= 1.9.0';
@@ -67,6 +68,8 @@ export class EtcdCluster extends Construct {
   public readonly primaries: EtcdPrimary[];
   public readonly secondaries: EtcdSecondary[];
   public readonly hook?: VerifyHook;
+  /** The backup container, with `backup` in the spec. */
+  public readonly backup?: EtcdBackup;
   /**
    * The record of how the cluster was bootstrapped (its founders' `--initial-cluster`), kept from the first
    * deploy on. A later spec that would bootstrap differently (`primaries` changed without `initialPrimaries`,
@@ -98,10 +101,11 @@ export class EtcdCluster extends Construct {
     });
     TerraformStack.of(this).addOverride('terraform.required_version', REQUIRED_TERRAFORM);
 
-    // Certificates are checked before anything is rendered: a bad one is a synth-time error. They reach
-    // Terraform as assets, copied into the stack directory and named relative to it: no path of this
-    // machine enters the configuration, and the private keys never enter the JSON, the plan or the state.
-    let files: FileRef | undefined;
+    // Certificates are checked before anything is rendered: a bad one is a synth-time error. They (and a
+    // restore's snapshot) reach Terraform as assets, copied into the stack directory and named relative to
+    // it: no path of this machine enters the configuration, and the private keys never enter the JSON, the
+    // plan or the state. TLS files are under `pki/<file>`, the snapshot under `restore/<file>`.
+    const hashes: Record<string, string> = {};
     if (t.tls) {
       let pki;
       try {
@@ -109,18 +113,22 @@ export class EtcdCluster extends Construct {
       } catch (e) {
         throw e instanceof PkiError ? new SpecError(e.message) : e;
       }
-      const hashes: Record<string, string> = { [pki.ca]: pki.caHash, [pki.upstream.cert]: pki.upstream.certHash, [pki.upstream.key]: pki.upstream.keyHash };
+      Object.assign(hashes, { [pki.ca]: pki.caHash, [pki.upstream.cert]: pki.upstream.certHash, [pki.upstream.key]: pki.upstream.keyHash });
       for (const pair of [pki.client, ...Object.values(pki.nodes)]) Object.assign(hashes, { [pair.cert]: pair.certHash, [pair.key]: pair.keyHash });
-      const assets = new Map<string, TerraformAsset>();
-      const pkiScope = new Construct(this, 'pki');
-      files = (source: string) => {
-        let asset = assets.get(source);
-        if (!asset) assets.set(source, (asset = new TerraformAsset(pkiScope, basename(source), { path: source, type: AssetType.FILE })));
-        return { path: asset.path, hash: hashes[source] };
-      };
     }
+    const assets = new Map<string, TerraformAsset>();
+    const scopes = new Map<string, Construct>();
+    const scopeOf = (id: string) => scopes.get(id) ?? scopes.set(id, new Construct(this, id)).get(id)!;
+    const files: FileRef = (source: string) => {
+      let asset = assets.get(source);
+      if (!asset) {
+        const scope = scopeOf(t.restore && source === t.restore.snapshot ? 'restore' : 'pki');
+        assets.set(source, (asset = new TerraformAsset(scope, basename(source), { path: source, type: AssetType.FILE })));
+      }
+      return { path: asset.path, hash: hashes[source] };
+    };
     const relative = <T extends { tls: Expectation['tls'] }>(x: T): T =>
-      x.tls && files ? { ...x, tls: { ca: files(x.tls.ca).path, cert: files(x.tls.cert).path, key: files(x.tls.key).path } } : x;
+      x.tls ? { ...x, tls: { ca: files(x.tls.ca).path, cert: files(x.tls.cert).path, key: files(x.tls.key).path } } : x;
     this.expectation = relative(expectationOf(t));
     const opOf = (node: (typeof t.primaries)[number]): MemberOp => relative(memberOpOf(t, node));
     if (t.auth && !t.tls) {
@@ -208,6 +216,7 @@ export class EtcdCluster extends Construct {
     this.secondaries = t.secondaries.map(
       (node) => new EtcdSecondary(this, `secondary-${node.index}`, { node, ...on(node), image: on(node).secondaryImage, files }),
     );
+    if (t.backup) this.backup = new EtcdBackup(this, 'backup', { node: t.backup, network: on(t.backup).network, provider: on(t.backup).provider, files });
 
     if (t.verify.enabled) {
       this.hook = new VerifyHook(this, 'verify', {

@@ -1,3 +1,4 @@
+export * from './backup';
 export * from './etcd-cluster';
 export * from './member';
 export * from './primary';

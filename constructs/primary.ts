@@ -1,10 +1,10 @@
 /** A voting member: its data volume, its container, and the hooks that change etcd's membership around them. */
 import { DataResource, type ITerraformDependable } from 'cdktf';
-import type { Container } from '@cdktf/provider-docker/lib/container';
+import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Construct } from 'constructs';
 import { MEMBER_ENV, type MemberOp } from '../lib/contract';
-import type { PrimaryNode } from '../lib/model';
+import { DATA_MOUNT, LABEL_ROLE, type PrimaryNode } from '../lib/model';
 import { memberContainer, type MemberHost } from './member';
 
 export interface MembershipProps {
@@ -38,9 +38,9 @@ export function memberProvisioner(command: string, verb: string, when?: 'destroy
 }
 
 /**
- * One voting member. Construct IDs inside are a public contract: `data` (the volume), `container`, and the
+ * One voting member. Construct IDs inside are a public contract: `data` (the volume), `container`, the
  * hooks `join` (a joiner's `member add`, before its volume and container) and `member` (after the container;
- * a joiner's promotion). When the primary is dropped from the spec, the cluster's `removed` block for its
+ * a joiner's promotion), and with `restore` the one-shot `restore` container. When the primary is dropped from the spec, the cluster's `removed` block for its
  * `member` address runs `member remove` before the container goes.
  */
 export class EtcdPrimary extends Construct {
@@ -51,6 +51,8 @@ export class EtcdPrimary extends Construct {
   public readonly join?: DataResource;
   /** The membership record, after the container: for a joiner it promotes the learner once it has caught up. */
   public readonly member: DataResource;
+  /** With `restore`: the one-shot container that restores the data directory before the member starts. */
+  public readonly restore?: Container;
 
   constructor(scope: Construct, id: string, props: EtcdPrimaryProps) {
     super(scope, id);
@@ -69,7 +71,32 @@ export class EtcdPrimary extends Construct {
     // After `member add`, which refuses when a volume of this name is left over from a removed member.
     const labels = Object.entries(node.volumeLabels).map(([label, value]) => ({ label, value }));
     this.volume = new Volume(this, 'data', { provider: props.provider, name: node.volume, labels, dependsOn: this.join ? [this.join] : undefined });
-    this.container = memberContainer(this, node, props, { volume: this.volume, dependsOn: this.join ? [this.join] : undefined });
+    // A restored member: its data directory is prepared from the snapshot first, by a one-shot container on
+    // its volume. Terraform waits for it (attach) and fails the deploy unless it exited 0; etcdutl refuses a
+    // data directory that exists, so a restore never overwrites a member's data.
+    if (node.restore) {
+      const r = node.restore;
+      const f = props.files?.(r.upload.source);
+      this.restore = new Container(this, 'restore', {
+        provider: props.provider,
+        name: r.name,
+        image: props.image.imageId,
+        command: r.command,
+        mustRun: false,
+        attach: true,
+        logs: true,
+        labels: Object.entries({ ...node.volumeLabels, [LABEL_ROLE]: 'restore' }).map(([label, value]) => ({ label, value })),
+        volumes: [{ volumeName: this.volume.name, containerPath: DATA_MOUNT }],
+        upload: [{ file: r.upload.file, source: f?.path ?? r.upload.source, sourceHash: f?.hash, permissions: r.upload.permissions }],
+        lifecycle: {
+          postcondition: [
+            { condition: '${self.exit_code == 0}', errorMessage: `restore: restoring ${node.name} from the snapshot failed: \${self.container_logs}` },
+          ],
+        },
+      });
+    }
+    const before = [...(this.join ? [this.join] : []), ...(this.restore ? [this.restore] : [])];
+    this.container = memberContainer(this, node, props, { volume: this.volume, dependsOn: before.length ? before : undefined });
     this.member = new DataResource(this, 'member', {
       input: m.op,
       triggersReplace,

@@ -109,3 +109,6 @@ if ! docker image inspect "$TOOLBOX" >/dev/null 2>&1; then
   rm -rf "$box"
 fi
 say "image $TOOLBOX is ready"
+
+# The backup container's image (spec `backup`), built from tools/etcd-backup.
+bash scripts/backup-image.sh

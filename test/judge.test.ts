@@ -161,3 +161,12 @@ test('an active NOSPACE alarm is a problem of the member that raised it, with wh
   ]);
   expect(judge(e, o).members.find((m) => m.name === p2.name)?.alarms).toEqual(['NOSPACE']);
 });
+
+test('a restored cluster must serve at least the revision of its snapshot', () => {
+  const restored = { ...e, minRevision: '1001' };
+  const o = healthy();
+  o.primaries = [answer(0, live(), { revision: '1200' }), answer(1, live(), { revision: '1001' }), answer(2, live(), { revision: '7' })];
+  expect(judge(restored, o).problems.map((p) => `${p.subject}: ${p.message}`)).toEqual([
+    `${p3.name}: serves revision 7, older than the snapshot the cluster was restored from (1001)`,
+  ]);
+});

@@ -111,7 +111,7 @@ describe('bad certificates are refused at synth time, in one line', () => {
     copyFileSync(join(dir, 'sec-primary-1.crt'), join(dir, 'sec-primary-2.crt'));
     copyFileSync(join(dir, 'sec-primary-1.key'), join(dir, 'sec-primary-2.key'));
     expect(() => synthStack(spec(dir))).toThrow(
-      `tls.dir: ${join(dir, 'sec-primary-2.crt')} does not cover sec-primary-2 (it names DNS:sec-primary-1, DNS:localhost, IP Address:127.0.0.1)`,
+      `tls.dir: ${join(dir, 'sec-primary-2.crt')} does not cover sec-primary-2 (it names DNS:sec-primary-1, DNS:localhost, IP Address:127.0.0.1); remove it and its key, then run \`etcd-cluster pki --spec <spec>\` again`,
     );
   });
 

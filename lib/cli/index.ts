@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ContractError, MEMBER_ENV, parseMemberOp, type Expectation } from '../contract';
-import { buildTopology, DEFAULTS, loadSpecFile, PkiError, SpecError } from '../model';
-import { ClusterUnreachable, DockerHostError, MembershipError } from '../runtime/errors';
+import { buildTopology, DEFAULTS, loadSpecFile, PkiError, readSnapshot, SnapshotError, SpecError } from '../model';
+import { ClusterUnreachable, DockerHostError, MembershipError, TargetExists } from '../runtime/errors';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes';
 import { json, membersTable, progressLine, scrapeConfig, scrapeConfigYaml, summary, table } from './printers';
 import { InputError, loadExpectation, type ExpectationSource } from './sources';
@@ -169,6 +169,67 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     },
   );
 
+  const snapshot = program.command('snapshot').description('take a snapshot of the cluster, or read one: snapshot save | status');
+  addSourceOptions(
+    snapshot
+      .command('save')
+      .description('save a consistent snapshot from a member that answers (the leader first), atomically')
+      .argument('<file>', 'where to write it')
+      .option('--force', 'replace the file if it exists'),
+  ).action(async (file: string, opts: ExpectationSource & { json?: boolean; force?: boolean }) => {
+    const e = loadExpectation(opts, io.env, say);
+    const { saveSnapshot } = await import('../runtime/snapshot');
+    let shown = 0;
+    const s = await saveSnapshot(e, resolve(file), {
+      password: passwordFor(e, io.env),
+      force: opts.force,
+      onProgress: (bytes) => {
+        if (!io.tty || bytes - shown < 1 << 20) return;
+        shown = bytes;
+        io.err(`\r\x1b[Kreceived ${bytes} bytes`);
+      },
+    });
+    if (io.tty && shown) io.err('\r\x1b[K');
+    io.out(
+      opts.json
+        ? json(s)
+        : `${e.cluster}: snapshot taken from ${s.member}\n` +
+            table(['FILE', 'REVISION', 'SIZE', 'SHA256'], [[file, String(s.revision), String(s.bytes), s.sha256]]),
+    );
+  });
+  snapshot
+    .command('status')
+    .description('read a snapshot file: its revision, size and hash (what etcdutl snapshot status reports)')
+    .argument('<file>', 'the snapshot')
+    .option('--json', 'print JSON for programs instead of a table')
+    .action((file: string, opts: { json?: boolean }) => {
+      const info = readSnapshot(file, { sha256: true });
+      io.out(
+        opts.json
+          ? json({ file, ...info })
+          : table(
+              ['FILE', 'REVISION', 'SIZE', 'SHA256', 'ETCD-HASH'],
+              [[file, String(info.revision), String(info.bytes), info.sha256!, info.hashed ? 'appended' : 'none']],
+            ),
+      );
+    });
+  addSourceOptions(program.command('backups').description("list the snapshots the cluster's backup container has taken (spec: backup)")).action(
+    async (opts: ExpectationSource & { json?: boolean }) => {
+      const e = loadExpectation(opts, io.env, say);
+      const { listBackups } = await import('../runtime/snapshot');
+      const list = await listBackups(e);
+      if (opts.json) io.out(json(list));
+      else if (!list.length) io.out(`${e.cluster}: no snapshot yet\n`);
+      else
+        io.out(
+          table(
+            ['FILE', 'TAKEN', 'REVISION', 'SIZE'],
+            list.map((b) => [b.file, b.taken, String(b.revision), String(b.bytes)]),
+          ),
+        );
+    },
+  );
+
   // Membership hooks: the member comes from ETCD_CLUSTER_MEMBER, which the hooks set from their input.
   const member = program.command('member').description('change the voting members one at a time: member add | promote | remove (run by the membership hooks)');
   const memberAction = (verb: 'add' | 'promote' | 'remove') => async (opts: { timeout?: number }) => {
@@ -236,7 +297,14 @@ function failure(e: unknown, io: CliIo): number {
     io.err(`etcd-cluster: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`);
     return EXIT.USAGE;
   }
-  if (e instanceof InputError || e instanceof SpecError || e instanceof PkiError || e instanceof ContractError) {
+  if (
+    e instanceof InputError ||
+    e instanceof SpecError ||
+    e instanceof PkiError ||
+    e instanceof ContractError ||
+    e instanceof SnapshotError ||
+    e instanceof TargetExists
+  ) {
     io.err(`etcd-cluster: ${e.message}\n`);
     return EXIT.USAGE;
   }

@@ -80,7 +80,7 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
   }
 
   const leaves = [
-    ...nodes.map((n) => ({ file: n.name, cn: n.name, dns: [n.name, 'localhost'], ips: ['127.0.0.1', ...n.ips] })),
+    ...nodes.map((n) => ({ file: n.name, cn: n.name, dns: [n.name, ...(n.dns ?? []), 'localhost'], ips: ['127.0.0.1', ...n.ips] })),
     { file: CLIENT_NAME, cn: CLIENT_CN, dns: [], ips: [] },
     { file: UPSTREAM_NAME, cn: '', dns: [], ips: [] },
   ];

@@ -37,6 +37,11 @@ export const expectationSchema = z.object({
   secondaries: z.array(z.object({ name: z.string().min(1), registrationKey: z.string().min(1).nullable(), endpoint: url, metrics: metricsUrl })),
   /** The revision a cluster restored from a snapshot must serve at least. */
   minRevision: z.string().regex(/^\d+$/).nullable().optional(),
+  /** The backup container, where `etcd-cluster backups` asks for the snapshots. */
+  backup: z
+    .object({ container: z.string().min(1), docker: z.object({ host: z.string().min(1), sshOpts: z.array(z.string()) }).nullable() })
+    .nullable()
+    .optional(),
   /** Client certificate the verifier presents, when the cluster uses TLS. */
   tls,
   /** etcd RBAC: the verifier logs in as `user` with the password from `passwordEnv`. */

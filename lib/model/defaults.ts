@@ -46,6 +46,10 @@ export const DEFAULTS = {
   /** Metrics ports: primary i on `2381<i>` (2381 is the usual metrics port), secondary j on 25790 + j. */
   metricsPrimaryBase: 23811,
   metricsSecondaryBase: 25791,
+  /** Scheduled backups: a snapshot an hour, the last day's kept, by the image scripts/backup-image.sh builds. */
+  backupEvery: '1h',
+  backupKeep: 24,
+  backupImage: 'cdktf-etcd-cluster/etcd-backup:1',
   /** Environment variable holding the root password of a cluster with auth. */
   passwordEnv: 'ETCD_ROOT_PASSWORD',
 } as const;

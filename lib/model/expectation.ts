@@ -3,7 +3,7 @@
  * and each primary's member operation.
  */
 import { EXPECTATION_KIND, MEMBER_OP_KIND, type Expectation, type MemberOp } from '../contract';
-import type { MemberNode, PrimaryNode, Topology } from './topology';
+import type { PrimaryNode, Topology } from './topology';
 
 /** The part of a topology the verifier checks; the hook carries it, the CLI reads it back. */
 export function expectationOf(t: Topology): Expectation {
@@ -28,6 +28,8 @@ export function expectationOf(t: Topology): Expectation {
     })),
     tls: t.tls ? { ca: t.tls.ca, cert: t.tls.clientCert, key: t.tls.clientKey } : null,
     auth: t.auth ? { user: 'root', passwordEnv: t.auth.passwordEnv } : null,
+    minRevision: t.restore ? String(t.restore.revision) : null,
+    backup: t.backup ? { container: t.backup.name, docker: hostOf(t, t.backup) } : null,
   };
 }
 
@@ -63,7 +65,7 @@ export function replacementsOf(t: Topology): string {
 }
 
 /** The Docker host a member runs on, as its hooks reach it; null for a single-host cluster. */
-export function hostOf(t: Topology, n: MemberNode): { host: string; sshOpts: string[] } | null {
+export function hostOf(t: Topology, n: { readonly host?: string }): { host: string; sshOpts: string[] } | null {
   const h = t.hosts.find((x) => x.name === n.host);
   return h ? { host: h.docker, sshOpts: h.sshOpts } : null;
 }

@@ -10,3 +10,4 @@ export * from './flags';
 export * from './topology';
 export * from './expectation';
 export * from './pki';
+export * from './snapshot';

@@ -44,7 +44,13 @@ export function loadSpecFile(path: string): ClusterSpec {
     throw new SpecError(`${path}: cannot read the spec file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const spec = parseSpecText(text, path);
-  return spec.tls ? { ...spec, tls: { ...spec.tls, dir: resolve(dirname(path), spec.tls.dir) } } : spec;
+  // Paths in a spec file are relative to the file.
+  const near = (p: string) => resolve(dirname(path), p);
+  return {
+    ...spec,
+    ...(spec.tls ? { tls: { ...spec.tls, dir: near(spec.tls.dir) } } : {}),
+    ...(spec.restore ? { restore: { snapshot: near(spec.restore.snapshot) } } : {}),
+  };
 }
 
 /** The spec file `main.ts` reads: `ETCD_CLUSTER_CONFIG`, else `cluster.yaml`. */

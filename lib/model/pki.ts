@@ -45,6 +45,8 @@ export interface PkiNode {
   readonly name: string;
   /** IP addresses the certificate must cover besides 127.0.0.1. */
   readonly ips: string[];
+  /** DNS names it must cover besides its own name (the primaries' shared name, for the backup container). */
+  readonly dns?: string[];
 }
 
 /** A checked pair: paths on the deploying machine and content hashes (for `source_hash`). */
@@ -104,13 +106,14 @@ export function checkPki(dir: string, nodes: PkiNode[], now = new Date()): Check
     }
     if (node) {
       const sans = (cert.subjectAltName ?? '').split(', ');
-      const missing = [`DNS:${node.name}`, ...['127.0.0.1', ...node.ips].map((ip) => `IP Address:${ip}`)].filter((n) => !sans.includes(n));
+      const wanted = [`DNS:${node.name}`, ...(node.dns ?? []).map((d) => `DNS:${d}`), ...['127.0.0.1', ...node.ips].map((ip) => `IP Address:${ip}`)];
+      const missing = wanted.filter((n) => !sans.includes(n));
       if (missing.length)
         throw new PkiError(
           `tls.dir: ${c.path} does not cover ${missing
             .map((m) => m.replace('IP Address:', ''))
             .join(', ')
-            .replace(/DNS:/g, '')} (it names ${cert.subjectAltName ?? 'nothing'})`,
+            .replace(/DNS:/g, '')} (it names ${cert.subjectAltName ?? 'nothing'}); remove it and its key, then run \`etcd-cluster pki --spec <spec>\` again`,
         );
     }
     return { cert: c.path, key: k.path, certHash: sha256(c.data), keyHash: sha256(k.data) };

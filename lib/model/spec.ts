@@ -77,6 +77,14 @@ export interface EtcdClusterProps {
   readonly resources?: ResourcesProps;
   /** A Prometheus metrics endpoint per member, published like the client ports. @default - none */
   readonly metrics?: MetricsProps;
+  /** Scheduled snapshots by a backup container of the cluster. @default - none */
+  readonly backup?: BackupProps;
+  /**
+   * Bootstraps a new cluster from a snapshot: every primary's data directory is restored from it (etcd's
+   * `snapshot restore`) before the member starts. Refused (the deploy fails, nothing changed) when a
+   * member's volume already holds data. @default - a new, empty cluster
+   */
+  readonly restore?: RestoreProps;
   /** Mutual TLS for peers and clients. @default - no TLS */
   readonly tls?: TlsProps;
   /** etcd RBAC: a root user, enabled by the post-apply hook. @default - no authentication */
@@ -191,6 +199,22 @@ export interface ResourcesProps {
   readonly memoryMiB?: number;
   /** CPUs the container may use, e.g. 0.5 or 2; a change replaces the container. @default - none */
   readonly cpus?: number;
+}
+
+export interface BackupProps {
+  /** Time between snapshots: a duration like `1h`, `30m` or `15s`. @default '1h' */
+  readonly every?: string;
+  /** How many snapshots to keep; older ones are removed. @default 24 */
+  readonly keep?: number;
+  /** Image of the backup container (`scripts/backup-image.sh` builds it). @default 'cdktf-etcd-cluster/etcd-backup:1' */
+  readonly image?: string;
+  /** An absolute directory on the Docker host for the snapshots, instead of the volume `<name>-backups`. @default - the volume */
+  readonly hostPath?: string;
+}
+
+export interface RestoreProps {
+  /** The snapshot file (from `etcd-cluster snapshot save`, a backup, or `etcdctl snapshot save`), relative to the spec file. */
+  readonly snapshot: string;
 }
 
 export interface MetricsProps {
@@ -346,6 +370,25 @@ export const specSchema = z.strictObject({
     })
     .prefault({}),
   resources: resources().optional(),
+  backup: z
+    .strictObject({
+      every: z
+        .string()
+        .regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, { error: 'must be a duration like 1h, 30m or 15s' })
+        .default(DEFAULTS.backupEvery),
+      keep: z
+        .int({ error: 'must be a whole number' })
+        .min(1, { error: 'must be at least 1' })
+        .max(10000, { error: 'must be at most 10000' })
+        .default(DEFAULTS.backupKeep),
+      image: z.string().min(1, { error: 'must not be empty' }).default(DEFAULTS.backupImage),
+      hostPath: z
+        .string()
+        .regex(/^\/\S*$/, { error: 'must be an absolute directory on the Docker host' })
+        .optional(),
+    })
+    .optional(),
+  restore: z.strictObject({ snapshot: z.string({ error: 'must be the path of a snapshot file' }).min(1, { error: 'must not be empty' }) }).optional(),
   metrics: z
     .strictObject({
       primaryBase: port().default(DEFAULTS.metricsPrimaryBase),
@@ -444,6 +487,27 @@ const schemaMatchesProps = (p: SchemaInput): EtcdClusterProps => p;
 const sameKeys: SameKeys<Required<EtcdClusterProps>, Required<SchemaInput>> = true;
 void [propsMatchSchema, schemaMatchesProps, sameKeys];
 
+/** Backups and restore with the rest of the spec. */
+function backupProblem(spec: ClusterSpec): string | undefined {
+  if (spec.backup) {
+    const ms = goDurationMs(spec.backup.every);
+    if (ms < 1000) return `backup.every: must be at least 1s (got ${JSON.stringify(spec.backup.every)})`;
+    if (spec.auth) return 'backup: not available with auth yet: the backup container would need the root password in the Terraform state';
+  }
+  if (spec.restore) {
+    if ((spec.initialPrimaries ?? spec.primaries) !== spec.primaries || Object.keys(spec.replace).length) {
+      return `restore: every primary of a restored cluster is a founder; leave out initialPrimaries and replace (got initialPrimaries ${spec.initialPrimaries}, replace ${JSON.stringify(spec.replace)})`;
+    }
+  }
+  return undefined;
+}
+
+/** A duration like 1h30m in milliseconds. */
+function goDurationMs(text: string): number {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  return [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)].reduce((sum, m) => sum + Number(m[1]) * unit[m[2]], 0);
+}
+
 /** Compaction, extra flags and environment: each must agree with the others and with what we set. */
 function etcdSettingsProblem(spec: ClusterSpec): string | undefined {
   const { autoCompactionMode: mode, autoCompactionRetention: retention } = spec.etcd;
@@ -477,7 +541,7 @@ function crossFieldProblem(spec: ClusterSpec): string | undefined {
   if (spec.hosts && spec.initialPrimaries !== undefined && spec.initialPrimaries > spec.primaries) {
     return `initialPrimaries: ${spec.initialPrimaries} is more than primaries (${spec.primaries}); with hosts a founder's address comes from its placement, so primaries cannot go below initialPrimaries`;
   }
-  const problem = hostsProblem(spec) ?? portsProblem(spec) ?? etcdSettingsProblem(spec);
+  const problem = hostsProblem(spec) ?? portsProblem(spec) ?? etcdSettingsProblem(spec) ?? backupProblem(spec);
   if (problem) return problem;
   if (
     spec.etcd.heartbeatIntervalMs !== undefined &&

@@ -1,15 +1,15 @@
 /**
- * One question to a Docker host, asked by `member add` before a new member's volume is created: does a
- * volume of this name exist already? Docker's volume create returns an existing volume as if new, so a
- * volume left from a removed member would hand its old data (and old member ID) to the joiner.
+ * The few questions the runtime asks a Docker host, reached the way the Docker provider reaches it:
+ * `unix://...`, `tcp://...` (plain HTTP) or `ssh://user@host` (through the `ssh` command and the remote
+ * `docker` CLI, as the provider does); none means DOCKER_HOST, else the local socket.
  *
- * The host is given the way the Docker provider takes it: `unix://...`, `tcp://...` (plain HTTP) or
- * `ssh://user@host` (through the `ssh` command and the remote `docker` CLI, as the provider does);
- * none means DOCKER_HOST, else the local socket.
+ * - `member add` asks whether a volume of the new member's name exists already: Docker's volume create
+ *   returns an existing volume as if new, so a volume left from a removed member would hand its old data
+ *   (and old member ID) to the joiner.
+ * - `etcd-cluster backups` runs `etcd-backup list` in the backup container.
  */
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
-
 import { DockerHostError } from './errors';
 
 export { DockerHostError } from './errors';
@@ -19,57 +19,122 @@ export interface VolumeInfo {
   readonly createdAt?: string;
 }
 
-function viaHttp(target: { socketPath: string } | { host: string; port: number }, name: string, where: string): Promise<VolumeInfo | undefined> {
+export interface DockerHost {
+  readonly host?: string | null;
+  readonly sshOpts?: string[];
+}
+
+type HttpTarget = { socketPath: string } | { host: string; port: number };
+
+/** How to reach a Docker host's API over HTTP, or its CLI over ssh. */
+function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; where: string } | { ssh: string[]; where: string } {
+  const where = d.host || env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  if (where.startsWith('unix://')) return { http: { socketPath: where.slice('unix://'.length) }, where };
+  if (where.startsWith('tcp://') || where.startsWith('http://')) {
+    const u = new URL(where.replace(/^tcp:/, 'http:'));
+    return { http: { host: u.hostname, port: Number(u.port || 2375) }, where };
+  }
+  if (where.startsWith('ssh://')) {
+    const u = new URL(where);
+    return { ssh: [...(d.sshOpts ?? []), ...(u.port ? ['-p', u.port] : []), `${u.username ? `${u.username}@` : ''}${u.hostname}`], where };
+  }
+  throw new DockerHostError(`${where}: not a Docker host this check understands (unix://, tcp://, ssh://)`);
+}
+
+/** One HTTP call to the Engine API: the status and the raw body. */
+function call(target: HttpTarget, where: string, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<{ status: number; data: Buffer }> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = request({ ...target, method: 'GET', path: `/volumes/${encodeURIComponent(name)}`, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        if (res.statusCode === 404) return resolve(undefined);
-        if (res.statusCode !== 200) return reject(new DockerHostError(`${where}: volume ${name}: HTTP ${res.statusCode} ${text.trim().slice(0, 120)}`));
-        try {
-          const v = JSON.parse(text) as { Name: string; CreatedAt?: string };
-          resolve({ name: v.Name, createdAt: v.CreatedAt });
-        } catch {
-          reject(new DockerHostError(`${where}: volume ${name}: unreadable answer`));
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new DockerHostError(`${where}: no answer in 10 s`)));
+    const req = request(
+      { ...target, method, path, timeout: timeoutMs, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, data: Buffer.concat(chunks) }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new DockerHostError(`${where}: no answer in ${timeoutMs / 1000} s`)));
     req.on('error', (e) => reject(e instanceof DockerHostError ? e : new DockerHostError(`${where}: ${e.message}`)));
-    req.end();
+    req.end(payload);
   });
 }
 
-function viaSsh(host: string, sshOpts: string[], name: string): Promise<VolumeInfo | undefined> {
-  const u = new URL(host);
-  const dest = `${u.username ? `${u.username}@` : ''}${u.hostname}`;
-  const args = [...sshOpts, ...(u.port ? ['-p', u.port] : []), dest, 'docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', name];
+function ssh(args: string[], where: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile('ssh', args, { timeout: 30_000 }, (err, stdout, stderr) => {
-      if (!err) {
-        const [n, ...rest] = stdout.trim().split(' ');
-        return resolve({ name: n, createdAt: rest.join(' ') });
-      }
-      if (/no such volume/i.test(stderr)) return resolve(undefined);
-      reject(new DockerHostError(`${host}: ${(stderr || err.message).trim().split('\n')[0]}`));
+    execFile('ssh', args, { timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(new DockerHostError(`${where}: ${(stderr || err.message).trim().split('\n')[0]}`));
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
     });
   });
 }
 
 /** The volume, or undefined when the host has none of that name. */
-export function findVolume(
+export async function findVolume(
   name: string,
   host: string | null | undefined,
   sshOpts: string[] = [],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<VolumeInfo | undefined> {
-  const target = host || env.DOCKER_HOST || 'unix:///var/run/docker.sock';
-  if (target.startsWith('unix://')) return viaHttp({ socketPath: target.slice('unix://'.length) }, name, target);
-  if (target.startsWith('tcp://') || target.startsWith('http://')) {
-    const u = new URL(target.replace(/^tcp:/, 'http:'));
-    return viaHttp({ host: u.hostname, port: Number(u.port || 2375) }, name, target);
+  const t = targetOf({ host, sshOpts }, env);
+  if ('ssh' in t) {
+    const r = await ssh([...t.ssh, 'docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', name], t.where);
+    if (r.code === 0) {
+      const [n, ...rest] = r.stdout.trim().split(' ');
+      return { name: n, createdAt: rest.join(' ') };
+    }
+    if (/no such volume/i.test(r.stderr)) return undefined;
+    throw new DockerHostError(`${t.where}: ${r.stderr.trim().split('\n')[0]}`);
   }
-  if (target.startsWith('ssh://')) return viaSsh(target, sshOpts, name);
-  return Promise.reject(new DockerHostError(`${target}: not a Docker host this check understands (unix://, tcp://, ssh://)`));
+  const r = await call(t.http, t.where, 'GET', `/volumes/${encodeURIComponent(name)}`);
+  if (r.status === 404) return undefined;
+  if (r.status !== 200) throw new DockerHostError(`${t.where}: volume ${name}: HTTP ${r.status} ${r.data.toString().trim().slice(0, 120)}`);
+  try {
+    const v = JSON.parse(r.data.toString()) as { Name: string; CreatedAt?: string };
+    return { name: v.Name, createdAt: v.CreatedAt };
+  } catch {
+    throw new DockerHostError(`${t.where}: volume ${name}: unreadable answer`);
+  }
+}
+
+/** Runs a command in a running container and returns its exit code and output (stdout, then stderr). */
+export async function execIn(
+  container: string,
+  cmd: string[],
+  d: DockerHost,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const t = targetOf(d, env);
+  if ('ssh' in t) {
+    const r = await ssh([...t.ssh, 'docker', 'exec', container, ...cmd], t.where);
+    if (/No such container|is not running/.test(r.stderr)) throw new DockerHostError(`${t.where}: container ${container}: ${r.stderr.trim().split('\n')[0]}`);
+    return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
+  }
+  const created = await call(t.http, t.where, 'POST', `/containers/${encodeURIComponent(container)}/exec`, {
+    Cmd: cmd,
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  if (created.status !== 201) throw new DockerHostError(`${t.where}: container ${container}: ${jsonMessage(created.data)}`);
+  const id = (JSON.parse(created.data.toString()) as { Id: string }).Id;
+  const started = await call(t.http, t.where, 'POST', `/exec/${id}/start`, { Detach: false, Tty: false }, 120_000);
+  // Docker's multiplexed stream: 8-byte frame headers (stream 1 or 2, 0, 0, 0, size as big-endian uint32).
+  let stdout = '';
+  let stderr = '';
+  for (let i = 0; i + 8 <= started.data.length;) {
+    const size = started.data.readUInt32BE(i + 4);
+    const text = started.data.subarray(i + 8, i + 8 + size).toString('utf8');
+    if (started.data[i] === 2) stderr += text;
+    else stdout += text;
+    i += 8 + size;
+  }
+  const info = await call(t.http, t.where, 'GET', `/exec/${id}/json`);
+  return { exitCode: (JSON.parse(info.data.toString()) as { ExitCode: number }).ExitCode, stdout, stderr };
+}
+
+function jsonMessage(data: Buffer): string {
+  try {
+    return (JSON.parse(data.toString()) as { message?: string }).message ?? data.toString().trim();
+  } catch {
+    return data.toString().trim().slice(0, 120);
+  }
 }

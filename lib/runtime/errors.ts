@@ -6,5 +6,8 @@ export class MembershipError extends Error {}
 /** No member of the cluster answered: nothing could be checked or changed. */
 export class ClusterUnreachable extends Error {}
 
-/** A Docker host could not be asked (the leftover-volume check). */
+/** A Docker host could not be asked (the leftover-volume check, the list of backups). */
 export class DockerHostError extends Error {}
+
+/** A file the command would write exists already. */
+export class TargetExists extends Error {}

@@ -26,6 +26,8 @@ export interface PrimaryObservation {
     /** ID of the leader this member knows; '0' for none. */
     readonly leader: string;
     readonly raftIndex: string;
+    /** The key-value store's revision this member serves. */
+    readonly revision?: string;
     readonly members: LiveMember[];
   };
   /** Why it did not answer (set when there is no answer). */
@@ -165,6 +167,9 @@ export function judge(e: Expectation, o: Observation): Verdict {
     }
     if (m && !neverJoined && (m.clientURLs.length !== 1 || m.clientURLs[0] !== p.clientUrl)) {
       problem(p.name, `has client URL ${m.clientURLs.join(',') || 'none'}, declared ${p.clientUrl}`);
+    }
+    if (view && e.minRevision && view.revision !== undefined && BigInt(view.revision) < BigInt(e.minRevision)) {
+      problem(p.name, `serves revision ${view.revision}, older than the snapshot the cluster was restored from (${e.minRevision})`);
     }
     if (view && m && view.clusterId === clusterId && view.memberId !== m.ID) {
       problem(p.name, `answers as member ${hex(view.memberId)}, but the member list has ${hex(m.ID)} under its name`);

@@ -6,7 +6,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import type { MemberOp } from '../contract';
-import { findVolume } from './docker-volume';
+import { findVolume } from './docker';
 import { ClusterUnreachable, DockerHostError, MembershipError } from './errors';
 import { connect } from './etcd-client';
 import { retryUntil } from './retry';

@@ -60,6 +60,7 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
               memberId: status.header.member_id,
               leader: status.leader,
               raftIndex: status.raftIndex,
+              revision: status.header.revision,
               members: list.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner })),
             },
           };

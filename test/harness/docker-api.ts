@@ -174,9 +174,9 @@ export class DockerApi {
       .map((l) => JSON.parse(l));
   }
 
-  /** Runs a one-off container on a network until it exits; returns its exit code and output, and removes it. */
-  async runOnce(image: string, cmd: string[], network: string): Promise<{ exitCode: number; output: string }> {
-    const created = await this.call('POST', '/containers/create', { Image: image, Cmd: cmd, HostConfig: { NetworkMode: network } });
+  /** Runs a one-off container (on a network, with binds) until it exits; returns its exit code and output, and removes it. */
+  async runOnce(image: string, cmd: string[], network = 'none', binds: string[] = []): Promise<{ exitCode: number; output: string }> {
+    const created = await this.call('POST', '/containers/create', { Image: image, Cmd: cmd, HostConfig: { NetworkMode: network, Binds: binds } });
     try {
       await this.call('POST', `/containers/${created.Id}/start`);
       const waited = await this.call('POST', `/containers/${created.Id}/wait`, undefined, 120_000);

@@ -95,6 +95,6 @@ export function healthcheckOf(test: string[]): Healthcheck {
 const digestOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
 /** Labels of a member: its cluster, its role, and the digest of its healthcheck (see LABEL_HEALTHCHECK). */
-export function labelsOf(ctx: ClusterContext, role: 'primary' | 'secondary', health?: string[]): Record<string, string> {
+export function labelsOf(ctx: ClusterContext, role: 'primary' | 'secondary' | 'backup', health?: string[]): Record<string, string> {
   return { [LABEL_CLUSTER]: ctx.name, [LABEL_ROLE]: role, ...(health ? { [LABEL_HEALTHCHECK]: digestOf(health) } : {}) };
 }

@@ -9,6 +9,7 @@
 import type { ClusterSpec } from '../spec';
 import { CA_CERT, certFile, CLIENT_NAME, keyFile } from '../pki';
 import { contextOf, tlsFile } from './context';
+import { backupOf } from './backup';
 import { primariesOf } from './primaries';
 import { secondariesOf } from './secondaries';
 import type { Topology } from './types';
@@ -16,6 +17,7 @@ import type { Topology } from './types';
 export * from './types';
 export { primaryName, secondaryName } from './context';
 export { KINDS, kindOf, type SecondaryKindName } from './secondaries';
+export { BACKUP_DIR, RESTORE_FILE } from './backup';
 
 function gatewayOf(subnet: string): string {
   const [addr] = subnet.split('/');
@@ -26,8 +28,9 @@ function gatewayOf(subnet: string): string {
 
 export function buildTopology(spec: ClusterSpec): Topology {
   const ctx = contextOf(spec);
-  const { primaries, initialCluster } = primariesOf(ctx);
+  const { primaries, initialCluster, restore } = primariesOf(ctx);
   const secondaries = secondariesOf(ctx, primaries);
+  const backup = backupOf(ctx, primaries);
   return {
     name: spec.name,
     hosts: (spec.hosts ?? []).map((h) => ({ name: h.name, docker: h.docker, sshOpts: [...h.sshOpts], address: h.address })),
@@ -47,6 +50,8 @@ export function buildTopology(spec: ClusterSpec): Topology {
     secondaries,
     verify: { ...spec.verify },
     ...(spec.auth ? { auth: { passwordEnv: spec.auth.passwordEnv } } : {}),
+    ...(restore ? { restore } : {}),
+    ...(backup ? { backup } : {}),
     ...(ctx.tlsDir
       ? {
           tls: {
@@ -54,7 +59,9 @@ export function buildTopology(spec: ClusterSpec): Topology {
             // A certificate must also cover the address clients are published on, unless that is a wildcard.
             nodes: [...primaries, ...secondaries].map((n) => {
               const ip = n.host ? n.port.ip : ctx.hostAddress;
-              return { name: n.name, ips: ip === '127.0.0.1' ? [] : [ip] };
+              // The backup container reaches the primaries of a single host by their shared name.
+              const shared = backup && !spec.hosts && n.role === 'primary' ? [ctx.discovery.primaries] : [];
+              return { name: n.name, ips: ip === '127.0.0.1' ? [] : [ip], ...(shared.length ? { dns: shared } : {}) };
             }),
             ca: tlsFile(ctx, CA_CERT),
             clientCert: tlsFile(ctx, certFile(CLIENT_NAME)),

@@ -6,6 +6,7 @@
 import { peerBaseOf, primaryBaseOf } from '../placement';
 import { IN_CONTAINER } from '../pki';
 import { DEFAULTS } from '../defaults';
+import { restoreOf, restoreStepOf } from './backup';
 import { etcdctlHealth, healthcheckOf, labelsOf, metricsOf, nodeUploads, primaryName, type ClusterContext } from './context';
 import { CLIENT_PORT, DATA_DIR, ETCD_BIN, METRICS_PORT, PEER_PORT, STOP_GRACE_SECONDS, type PrimaryNode, type PublishedPort } from './types';
 
@@ -71,6 +72,8 @@ export interface Primaries {
   readonly primaries: PrimaryNode[];
   /** The founders' `--initial-cluster`. */
   readonly initialCluster: string;
+  /** The snapshot the primaries are restored from. */
+  readonly restore?: { readonly snapshot: string; readonly revision: number };
 }
 
 export function primariesOf(ctx: ClusterContext): Primaries {
@@ -101,6 +104,7 @@ export function primariesOf(ctx: ClusterContext): Primaries {
   // Metrics on a listener of their own, in plain HTTP: Prometheus scrapes it without a client certificate.
   if (spec.metrics) tuning.push(`--listen-metrics-urls=http://0.0.0.0:${METRICS_PORT}`);
   const health = etcdctlHealth(ctx, CLIENT_PORT);
+  const restore = restoreOf(ctx);
   const slotOf = (k: number) => ctx.place.primaries[k].slot;
 
   const primaries = names.map((n, k): PrimaryNode => {
@@ -144,6 +148,7 @@ export function primariesOf(ctx: ClusterContext): Primaries {
       aliases: [n, ctx.discovery.primaries],
       resources: { ...spec.resources },
       ...(peerPort ? { peerPort } : {}),
+      ...(restore ? { restore: restoreStepOf(ctx, { name: n, peerUrl }, initialCluster, restore) } : {}),
       hostClientUrl,
       healthcheck: healthcheckOf(health),
       stopGraceSeconds: STOP_GRACE_SECONDS,
@@ -152,5 +157,5 @@ export function primariesOf(ctx: ClusterContext): Primaries {
       uploads: nodeUploads(ctx, n),
     };
   });
-  return { primaries, initialCluster };
+  return { primaries, initialCluster, ...(restore ? { restore: { snapshot: restore.snapshot, revision: restore.revision } } : {}) };
 }

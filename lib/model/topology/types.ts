@@ -104,6 +104,16 @@ export interface PrimaryNode extends NodeBase {
   readonly volumeLabels: Record<string, string>;
   /** The peer port, published only when the cluster spans hosts (peers on other hosts dial it). */
   readonly peerPort?: PublishedPort;
+  /** With `restore` in the spec: the step that restores its data directory from the snapshot. */
+  readonly restore?: RestoreStep;
+}
+
+/** A one-shot container that prepares a primary's data directory from a snapshot before the member starts. */
+export interface RestoreStep {
+  readonly name: string;
+  readonly command: string[];
+  /** The snapshot, delivered into the container. */
+  readonly upload: Upload;
 }
 
 export interface SecondaryNode extends NodeBase {
@@ -114,6 +124,23 @@ export interface SecondaryNode extends NodeBase {
 }
 
 export type MemberNode = PrimaryNode | SecondaryNode;
+
+/** The container that takes snapshots on a schedule (tools/etcd-backup), and where they go. */
+export interface BackupNode {
+  readonly name: string;
+  readonly image: string;
+  readonly command: string[];
+  /** Where the snapshots live: a volume of the cluster, or a directory on the Docker host. */
+  readonly volume?: string;
+  readonly hostPath?: string;
+  /** The Docker host it runs on (with hosts: the first primary's). */
+  readonly host?: string;
+  readonly aliases: string[];
+  readonly labels: Record<string, string>;
+  readonly volumeLabels: Record<string, string>;
+  readonly uploads: Upload[];
+  readonly stopGraceSeconds: number;
+}
 
 export interface Topology {
   readonly name: string;
@@ -142,6 +169,10 @@ export interface Topology {
   readonly verify: { readonly enabled: boolean; readonly timeoutSeconds: number; readonly command: string };
   /** etcd RBAC, enabled by the hook after bootstrap. */
   readonly auth?: { readonly passwordEnv: string };
+  /** The snapshot the cluster is restored from: the revision it must serve at least. */
+  readonly restore?: { readonly snapshot: string; readonly revision: number };
+  /** The backup container, with `backup` in the spec. */
+  readonly backup?: BackupNode;
   /** TLS material on the deploying machine, when the cluster uses TLS. */
   readonly tls?: {
     readonly dir: string;

@@ -1,0 +1,53 @@
+/** The backup container of a cluster (spec `backup`): snapshots on a schedule into a volume of its own. */
+import type { TerraformProvider } from 'cdktf';
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { Image } from '@cdktf/provider-docker/lib/image';
+import type { Network } from '@cdktf/provider-docker/lib/network';
+import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { Construct } from 'constructs';
+import { BACKUP_DIR, type BackupNode } from '../lib/model';
+import type { FileRef } from './member';
+
+export interface EtcdBackupProps {
+  readonly node: BackupNode;
+  readonly network: Network;
+  readonly provider?: TerraformProvider;
+  readonly files?: FileRef;
+}
+
+const labelList = (labels: Record<string, string>) => Object.entries(labels).map(([label, value]) => ({ label, value }));
+
+/**
+ * Construct IDs inside are a public contract: `image`, `data` (the snapshots' volume, unless a host path
+ * is used) and `container`. The container is stateless apart from that volume; it depends on no member, so
+ * that scaling secondaries or changing primaries leaves it alone.
+ */
+export class EtcdBackup extends Construct {
+  public readonly container: Container;
+  public readonly volume?: Volume;
+
+  constructor(scope: Construct, id: string, props: EtcdBackupProps) {
+    super(scope, id);
+    const { node, provider } = props;
+    const image = new Image(this, 'image', { provider, name: node.image, keepLocally: true });
+    if (node.volume) this.volume = new Volume(this, 'data', { provider, name: node.volume, labels: labelList(node.volumeLabels) });
+    this.container = new Container(this, 'container', {
+      provider,
+      name: node.name,
+      hostname: node.name,
+      image: image.imageId,
+      command: node.command,
+      restart: 'unless-stopped',
+      destroyGraceSeconds: node.stopGraceSeconds,
+      labels: labelList(node.labels),
+      networksAdvanced: [{ name: props.network.id, aliases: node.aliases }],
+      volumes: [this.volume ? { volumeName: this.volume.name, containerPath: BACKUP_DIR } : { hostPath: node.hostPath!, containerPath: BACKUP_DIR }],
+      upload: node.uploads.length
+        ? node.uploads.map((u) => {
+            const f = props.files?.(u.source);
+            return { file: u.file, source: f?.path ?? u.source, sourceHash: f?.hash, permissions: u.permissions };
+          })
+        : undefined,
+    });
+  }
+}

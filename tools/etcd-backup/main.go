@@ -1,0 +1,238 @@
+// etcd-backup takes snapshots of an etcd cluster on a schedule into a directory, keeping the newest few.
+// It is the backup container of cdktf-etcd-cluster (spec `backup`), and lists what it has taken for
+// `etcd-cluster backups`.
+//
+//	etcd-backup run  --endpoints=http://demo-primaries:2379 --dir=/backups --every=1h --keep=24 [--cacert= --cert= --key=]
+//	etcd-backup list --dir=/backups
+//
+// A snapshot is written to a temporary file, synced, then renamed to snapshot-<UTC time>-rev<revision>.db,
+// so that a listing never shows half a snapshot. The file is what etcd streams (the database and its
+// SHA-256), the same as `etcdctl snapshot save` writes.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+var snapshotName = regexp.MustCompile(`^snapshot-(\d{8}T\d{6}Z)-rev(\d+)\.db$`)
+
+type snapshot struct {
+	File     string `json:"file"`
+	Bytes    int64  `json:"bytes"`
+	Taken    string `json:"taken"`
+	Revision int64  `json:"revision"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: etcd-backup run|list [flags]")
+	}
+	switch os.Args[1] {
+	case "run":
+		run(os.Args[2:])
+	case "list":
+		list(os.Args[2:])
+	default:
+		fail("unknown command " + strconv.Quote(os.Args[1]) + " (run, list)")
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "etcd-backup: "+msg)
+	os.Exit(2)
+}
+
+func logLine(fields map[string]any) {
+	fields["time"] = time.Now().UTC().Format(time.RFC3339)
+	line, _ := json.Marshal(fields)
+	fmt.Println(string(line))
+}
+
+func run(args []string) {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	endpoints := fs.String("endpoints", "", "comma-separated client URLs of the cluster")
+	dir := fs.String("dir", "/backups", "where snapshots go")
+	every := fs.Duration("every", time.Hour, "time between snapshots")
+	keep := fs.Int("keep", 24, "how many snapshots to keep")
+	cacert := fs.String("cacert", "", "CA certificate (TLS)")
+	cert := fs.String("cert", "", "client certificate (TLS)")
+	key := fs.String("key", "", "client key (TLS)")
+	_ = fs.Parse(args)
+	if *endpoints == "" || *every <= 0 || *keep < 1 {
+		fail("run needs --endpoints, a positive --every and --keep of 1 or more")
+	}
+	cfg := clientv3.Config{Endpoints: strings.Split(*endpoints, ","), DialTimeout: 5 * time.Second}
+	if *cacert != "" {
+		tlsCfg, err := tlsConfig(*cacert, *cert, *key)
+		if err != nil {
+			fail(err.Error())
+		}
+		cfg.TLS = tlsCfg
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		fail(err.Error())
+	}
+	logLine(map[string]any{"msg": "started", "every": every.String(), "keep": *keep, "dir": *dir})
+	for {
+		if s, err := take(cfg, *dir); err != nil {
+			logLine(map[string]any{"msg": "snapshot failed", "error": err.Error()})
+		} else {
+			logLine(map[string]any{"msg": "snapshot taken", "file": s.File, "bytes": s.Bytes, "revision": s.Revision})
+			for _, old := range prune(*dir, *keep) {
+				logLine(map[string]any{"msg": "snapshot removed", "file": old})
+			}
+		}
+		time.Sleep(*every)
+	}
+}
+
+func tlsConfig(cacert, cert, key string) (*tls.Config, error) {
+	pem, err := os.ReadFile(cacert)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New(cacert + ": no certificate")
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+}
+
+func take(cfg clientv3.Config, dir string) (*snapshot, error) {
+	cli, err := clientv3.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	stream, err := cli.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer stream.Close()
+	tmp, err := os.CreateTemp(dir, ".snapshot-*.part")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	n, err := io.Copy(tmp, stream)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	rev, err := revisionOf(tmp.Name())
+	if err != nil {
+		return nil, fmt.Errorf("the snapshot is not readable: %w", err)
+	}
+	taken := time.Now().UTC()
+	name := fmt.Sprintf("snapshot-%s-rev%d.db", taken.Format("20060102T150405Z"), rev)
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return nil, err
+	}
+	return &snapshot{File: name, Bytes: n, Taken: taken.Format(time.RFC3339), Revision: rev}, nil
+}
+
+// revisionOf reads a snapshot's revision: the main revision of the last key in etcd's "key" bucket, as
+// etcdutl snapshot status reports it.
+func revisionOf(path string) (int64, error) {
+	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var rev int64
+	err = db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("key"))
+		if b == nil {
+			return errors.New("no key bucket")
+		}
+		if k, _ := b.Cursor().Last(); len(k) >= 8 {
+			for _, c := range k[:8] {
+				rev = rev<<8 | int64(c)
+			}
+		}
+		return nil
+	})
+	return rev, err
+}
+
+// snapshots lists the complete snapshots in dir, oldest first.
+func snapshots(dir string) ([]snapshot, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []snapshot
+	for _, e := range entries {
+		m := snapshotName.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		taken, _ := time.Parse("20060102T150405Z", m[1])
+		rev, _ := strconv.ParseInt(m[2], 10, 64)
+		out = append(out, snapshot{File: e.Name(), Bytes: info.Size(), Taken: taken.Format(time.RFC3339), Revision: rev})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
+	return out, nil
+}
+
+// prune removes all but the newest keep snapshots and returns what it removed.
+func prune(dir string, keep int) []string {
+	all, err := snapshots(dir)
+	if err != nil || len(all) <= keep {
+		return nil
+	}
+	var removed []string
+	for _, s := range all[:len(all)-keep] {
+		if os.Remove(filepath.Join(dir, s.File)) == nil {
+			removed = append(removed, s.File)
+		}
+	}
+	return removed
+}
+
+func list(args []string) {
+	fs := flag.NewFlagSet("list", flag.ExitOnError)
+	dir := fs.String("dir", "/backups", "where snapshots are")
+	_ = fs.Parse(args)
+	all, err := snapshots(*dir)
+	if err != nil {
+		fail(err.Error())
+	}
+	if all == nil {
+		all = []snapshot{}
+	}
+	out, _ := json.Marshal(all)
+	fmt.Println(string(out))
+}
