@@ -112,3 +112,6 @@ say "image $TOOLBOX is ready"
 
 # The backup container's image (spec `backup`), built from tools/etcd-backup.
 bash scripts/backup-image.sh
+
+# The next minor release, for the rolling-upgrade tests (3.5 -> 3.6).
+bash scripts/etcd-image.sh 3.6.16

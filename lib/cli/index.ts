@@ -3,7 +3,7 @@
  * members (the membership hooks run it), and make the certificates of a TLS cluster. Exit codes are in
  * exit-codes.ts; bad input is one line on stderr, never a stack trace.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ContractError, MEMBER_ENV, parseMemberOp, type Expectation } from '../contract';
@@ -23,6 +23,14 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Whether stderr is a terminal (progress then rewrites one line). */
   readonly tty: boolean;
+}
+
+/** The one synthesized stack under ./cdktf.out/stacks. */
+function theOnlyStack(): string {
+  const root = resolve('cdktf.out', 'stacks');
+  const stacks = existsSync(root) ? readdirSync(root).filter((n) => existsSync(join(root, n, 'cdk.tf.json'))) : [];
+  if (stacks.length !== 1) throw new InputError(`--stack: give the stack directory (found ${stacks.length} under cdktf.out/stacks; run cdktf synth first)`);
+  return join(root, stacks[0]);
 }
 
 /** This package's version, from the package.json above the running file (compiled or not). */
@@ -168,6 +176,33 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out(opts.json ? json({ scrape_configs: [scrapeConfig(e)] }) : scrapeConfigYaml(e));
     },
   );
+
+  program
+    .command('rollout')
+    .description(
+      'apply a synthesized stack whose primaries change one member at a time: followers first, the leader last, each back and caught up before the next',
+    )
+    .option('--stack <dir>', 'the synthesized stack directory (default: the one under cdktf.out/stacks)')
+    .option('--cluster <name>', 'which cluster, when the stack holds several')
+    .addOption(new Option('--timeout <seconds>', 'how long each member may take to come back and catch up').argParser(seconds).default(120))
+    .option('--json', 'print JSON for programs instead of a table')
+    .action(async (opts: { stack?: string; cluster?: string; timeout: number; json?: boolean }) => {
+      const dir = opts.stack ? resolve(opts.stack) : theOnlyStack();
+      const e = loadExpectation({ stack: dir, cluster: opts.cluster }, io.env, say);
+      const { rollout } = await import('../runtime/rollout');
+      const r = await rollout(e, { dir, memberTimeoutMs: opts.timeout * 1000, password: passwordFor(e, io.env), say: (line) => io.err(`${line}\n`) });
+      io.out(
+        opts.json
+          ? json(r)
+          : `${r.cluster}: rolled ${r.steps.length} primar${r.steps.length === 1 ? 'y' : 'ies'}${r.from && r.to && r.from !== r.to ? ` from etcd ${r.from} to ${r.to}` : ''}\n` +
+              (r.steps.length
+                ? table(
+                    ['MEMBER', 'ROLE', 'CHANGE', 'SECONDS'],
+                    r.steps.map((s) => [s.member, s.role, s.action, String(s.seconds)]),
+                  )
+                : ''),
+      );
+    });
 
   const snapshot = program.command('snapshot').description('take a snapshot of the cluster, or read one: snapshot save | status');
   addSourceOptions(

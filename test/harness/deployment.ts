@@ -89,13 +89,14 @@ export class Deployment {
     return this.opts.workDir;
   }
 
-  terraform(args: string[], timeoutMs = 900_000): Promise<RunResult> {
+  /** The environment Terraform runs with here (and so whatever runs Terraform for us, like `etcd-cluster rollout`). */
+  get env(): NodeJS.ProcessEnv {
     mkdirSync(PLUGIN_CACHE, { recursive: true });
-    return run(TERRAFORM, [...args, '-no-color'], {
-      cwd: this.opts.workDir,
-      env: { ...QUIET_TERRAFORM_ENV, TF_PLUGIN_CACHE_DIR: PLUGIN_CACHE, ...this.opts.env },
-      timeoutMs,
-    });
+    return { ...QUIET_TERRAFORM_ENV, TF_PLUGIN_CACHE_DIR: PLUGIN_CACHE, ...this.opts.env };
+  }
+
+  terraform(args: string[], timeoutMs = 900_000): Promise<RunResult> {
+    return run(TERRAFORM, [...args, '-no-color'], { cwd: this.opts.workDir, env: this.env, timeoutMs });
   }
 
   /** Writes the configuration Terraform will read. */
@@ -139,6 +140,11 @@ export class Deployment {
   }
 
   /** Container IDs by name, as Terraform's state records them. */
+  /** Reads Terraform's state again (after something else applied here). */
+  async refresh(): Promise<void> {
+    await this.readState();
+  }
+
   private async readState(): Promise<void> {
     const r = await this.terraform(['show', '-json']);
     if (r.code !== 0) return;

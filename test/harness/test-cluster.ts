@@ -8,7 +8,7 @@ import type { Expectation } from '../../lib/contract';
 import { buildTopology, expectationOf, LABEL_CLUSTER, validateSpec, type EtcdClusterProps, type Topology } from '../../lib/model';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scratchDir, synthStackToDir, type TfJson } from '../helpers/synth';
+import { REPO_ROOT, run, scratchDir, synthStackToDir, type RunResult, type TfJson } from '../helpers/synth';
 import { Deployment, type Action } from './deployment';
 import type { DockerApi } from './docker-api';
 import { clusterName, freePortRange, TEST_IMAGE } from './env';
@@ -94,6 +94,23 @@ export class TestCluster {
     const tf = this.synth();
     edit?.(tf);
     return this.deployment.apply(tf);
+  }
+
+  /**
+   * `etcd-cluster rollout` of the spec with these changes (kept for later applies), as a user runs it on the
+   * synthesized stack: the real CLI, Terraform in the deployment's directory.
+   */
+  async rollout(changes: Overrides = {}, args: string[] = []): Promise<RunResult> {
+    this.props = { ...this.props, ...changes };
+    this.deployment.write(this.synth());
+    await this.deployment.init();
+    const r = await run(process.execPath, [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'rollout', '--stack', this.deployment.dir, ...args], {
+      env: this.deployment.env,
+      timeoutMs: 1_800_000,
+    });
+    this.say(`etcd-cluster rollout exited ${r.code}:\n${r.stderr.trim()}`);
+    await this.deployment.refresh();
+    return r;
   }
 
   /** The machine's Docker engine. */

@@ -1,0 +1,260 @@
+/**
+ * `etcd-cluster rollout`: a change to every primary's container (a new etcd version, a flag, a limit)
+ * applied one member at a time, as etcd's upgrade guide and every operator of etcd do it. Terraform alone
+ * replaces all primaries in one apply (in parallel, with no ordering against the new ones), which takes the
+ * cluster down; so the rollout plans the whole stack, then applies each changed primary's container on its
+ * own (`terraform apply -target`), followers first and the leader last, and waits until that member answers
+ * and has caught up with the leader before the next. At most one voter is down at any moment. Last, one
+ * full apply does the rest (secondaries, hooks, the verify hook).
+ *
+ * It refuses what is unsafe before touching anything: a voter that does not answer, a learner pending, an
+ * etcd version jump of more than one minor release, a downgrade. A member that does not come back in time
+ * stops the rollout (the others untouched, on the old version); the stop is recorded in the stack
+ * directory, and running it again after a fix continues: that member may then be the one down.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Expectation } from '../contract';
+import { ClusterUnreachable, MembershipError } from './errors';
+import { connect, errorText } from './etcd-client';
+import { connectOptions, type ObserveOptions } from './observe';
+import { retryUntil } from './retry';
+
+/** The Terraform binary: cdktf's own variable names another (e.g. `tofu`). */
+const TERRAFORM = () => process.env.TERRAFORM_BINARY_NAME || 'terraform';
+/** A stopped rollout, recorded in the stack directory. */
+const STATE_FILE = '.etcd-cluster-rollout.json';
+
+export interface RolloutStep {
+  readonly member: string;
+  readonly role: 'follower' | 'leader' | 'down';
+  readonly address: string;
+  readonly action: 'replace' | 'update';
+  readonly seconds: number;
+}
+
+export interface RolloutResult {
+  readonly cluster: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly steps: RolloutStep[];
+}
+
+export interface RolloutOptions extends ObserveOptions {
+  /** The stack directory Terraform runs in (cdk.tf.json). */
+  readonly dir: string;
+  /** How long one member may take to answer again and catch up, in milliseconds. */
+  readonly memberTimeoutMs: number;
+  readonly say: (line: string) => void;
+}
+
+interface Change {
+  readonly address: string;
+  readonly name: string;
+  readonly action: 'replace' | 'update';
+}
+
+function terraform(dir: string, args: string[], timeoutMs = 1_800_000): Promise<{ code: number; output: string; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(TERRAFORM(), [...args, '-no-color'], { cwd: dir, timeout: timeoutMs, maxBuffer: 256 << 20, env: process.env }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: `${stdout}${stderr}`, stdout });
+    });
+  });
+}
+
+const lastLines = (text: string, n = 20) => text.trim().split('\n').slice(-n).join('\n');
+
+/** The version an image reference names (`...:v3.5.21`, `...:3.5.21-local`), or undefined. */
+export function versionOfImage(image: string): [number, number, number] | undefined {
+  const tag = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : '';
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(tag);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+const semver = (v: string) => v.split('.').map(Number) as [number, number, number];
+const cmp = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+
+/** Refuses an upgrade path etcd does not support: a downgrade, or more than one minor release at once. */
+export function upgradeProblem(from: string, to: [number, number, number]): string | undefined {
+  const f = semver(from);
+  const target = to.join('.');
+  if (cmp(to, f) < 0)
+    return `refusing to roll back from etcd ${from} to ${target}: etcd does not support downgrades this way (restore a snapshot into a new cluster instead)`;
+  if (to[0] !== f[0] || to[1] > f[1] + 1)
+    return `refusing to upgrade from etcd ${from} to ${target}: etcd upgrades one minor release at a time (${f[0]}.${f[1]} -> ${f[0]}.${f[1] + 1} first)`;
+  return undefined;
+}
+
+export async function rollout(e: Expectation, opts: RolloutOptions): Promise<RolloutResult> {
+  const { dir, say } = opts;
+  if (!existsSync(join(dir, 'cdk.tf.json'))) throw new MembershipError(`${dir} holds no cdk.tf.json (run cdktf synth first)`);
+  const statePath = join(dir, STATE_FILE);
+  const resumed = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { stoppedAt?: string }) : {};
+
+  if (!existsSync(join(dir, '.terraform'))) {
+    say('terraform init');
+    const init = await terraform(dir, ['init', '-input=false']);
+    if (init.code !== 0) throw new MembershipError(`terraform init failed:\n${lastLines(init.output)}`);
+  }
+  say('planning the whole stack');
+  const planFile = join(dir, '.etcd-cluster-rollout.tfplan');
+  try {
+    const plan = await terraform(dir, ['plan', '-input=false', `-out=${planFile}`]);
+    if (plan.code !== 0) throw new MembershipError(`terraform plan failed:\n${lastLines(plan.output)}`);
+    const show = await terraform(dir, ['show', '-json', planFile]);
+    if (show.code !== 0) throw new MembershipError(`terraform show failed:\n${lastLines(show.output)}`);
+    const changes = primaryChanges(e, JSON.parse(show.stdout));
+    const config = JSON.parse(readFileSync(join(dir, 'cdk.tf.json'), 'utf8')) as { resource?: { docker_image?: Record<string, { name: string }> } };
+    const images = Object.values(config.resource?.docker_image ?? {}).map((i) => i.name);
+
+    // Safety first: the live cluster as it is now.
+    const live = await liveMembers(e, opts);
+    const down = live.filter((m) => m.down);
+    const learners = live.filter((m) => m.learner);
+    if (learners.length)
+      throw new MembershipError(`refusing to roll out: learner ${learners.map((m) => m.name).join(', ')} is pending; promote or remove it first`);
+    const changing = new Set(changes.map((c) => c.name));
+    const allowedDown = resumed.stoppedAt && changing.has(resumed.stoppedAt) ? [resumed.stoppedAt] : [];
+    const blocking = down.filter((m) => !allowedDown.includes(m.name));
+    if (blocking.length) {
+      throw new MembershipError(
+        `refusing to roll out: voter ${blocking.map((m) => m.name).join(', ')} does not answer (${blocking.map((m) => m.error).join('; ')}); start it first`,
+      );
+    }
+    const versions = [...new Set(live.filter((m) => m.version).map((m) => m.version!))].sort((a, b) => cmp(semver(a), semver(b)));
+    const from = versions[0];
+    const targets = images.map(versionOfImage).filter((v): v is [number, number, number] => v !== undefined);
+    const to = targets.sort(cmp).pop();
+    if (changes.length && from && to) {
+      const problem = upgradeProblem(from, to);
+      if (problem) throw new MembershipError(problem);
+    } else if (changes.length && from && !to) {
+      say(`the image's tag (${images.join(', ')}) names no etcd version; the upgrade path is not checked`);
+    }
+
+    // A member left down by a stopped rollout first of all, then followers, the leader last (asked again
+    // before each step: leadership may move while members restart).
+    const remaining = [...changes];
+    const steps: RolloutStep[] = [];
+    if (!changes.length) say('no primary changes: nothing to roll, one apply does the rest');
+    while (remaining.length) {
+      const leader = (await liveMembers(e, opts)).find((m) => m.leader)?.name;
+      const rank = (name: string) => (allowedDown.includes(name) ? 0 : name === leader ? 2 : 1);
+      remaining.sort((a, b) => rank(a.name) - rank(b.name));
+      const c = remaining.shift()!;
+      const role = allowedDown.includes(c.name) ? 'down' : c.name === leader ? 'leader' : 'follower';
+      const started = Date.now();
+      say(`rolling ${c.name} (${role}): ${c.action} ${c.address}`);
+      writeFileSync(statePath, JSON.stringify({ stoppedAt: c.name, at: new Date().toISOString() }));
+      const applied = await terraform(dir, ['apply', '-input=false', '-auto-approve', `-target=${c.address}`]);
+      if (applied.code !== 0)
+        throw new MembershipError(`rollout stopped at ${c.name}: terraform apply failed; the other members are untouched:\n${lastLines(applied.output)}`);
+      await waitCaughtUp(e, c.name, opts);
+      const seconds = Math.round((Date.now() - started) / 100) / 10;
+      steps.push({ member: c.name, role, address: c.address, action: c.action, seconds });
+      say(`${c.name} is back and caught up (${seconds}s)`);
+    }
+    say('applying the rest of the stack');
+    const rest = await terraform(dir, ['apply', '-input=false', '-auto-approve']);
+    if (rest.code !== 0) throw new MembershipError(`the final apply failed (every primary was rolled):\n${lastLines(rest.output)}`);
+    rmSync(statePath, { force: true });
+    return { cluster: e.cluster, ...(from ? { from } : {}), ...(to ? { to: to.join('.') } : {}), steps };
+  } finally {
+    rmSync(planFile, { force: true });
+  }
+}
+
+/** The primaries' containers the plan replaces or updates, by member name. */
+function primaryChanges(
+  e: Expectation,
+  plan: {
+    resource_changes?: { address: string; type: string; change: { actions: string[]; before?: { name?: string } | null; after?: { name?: string } | null } }[];
+  },
+): Change[] {
+  const names = new Set(e.primaries.map((p) => p.name));
+  return (plan.resource_changes ?? []).flatMap((r): Change[] => {
+    if (r.type !== 'docker_container') return [];
+    const name = r.change.after?.name ?? r.change.before?.name;
+    if (!name || !names.has(name)) return [];
+    const a = r.change.actions.join(',');
+    if (a === 'delete,create' || a === 'create,delete') return [{ address: r.address, name, action: 'replace' }];
+    if (a === 'update') return [{ address: r.address, name, action: 'update' }];
+    return [];
+  });
+}
+
+interface LiveMember {
+  readonly name: string;
+  readonly down: boolean;
+  readonly error?: string;
+  readonly leader?: boolean;
+  readonly learner?: boolean;
+  readonly version?: string;
+  readonly raftIndex?: number;
+}
+
+async function liveMembers(e: Expectation, opts: ObserveOptions): Promise<LiveMember[]> {
+  const options = { ...connectOptions(e, opts), timeoutMs: 3000 };
+  const seen = await Promise.all(
+    e.primaries.map(async (p): Promise<LiveMember & { id?: string; list?: { ID: string; isLearner?: boolean; name: string }[] }> => {
+      const c = connect(p.endpoint, options);
+      try {
+        const [s, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: false })]);
+        return {
+          name: p.name,
+          down: false,
+          leader: s.leader === s.header.member_id,
+          version: s.version,
+          raftIndex: Number(s.raftIndex),
+          id: s.header.member_id,
+          list: list.members,
+        };
+      } catch (err) {
+        return { name: p.name, down: true, error: errorText(err) };
+      } finally {
+        c.close();
+      }
+    }),
+  );
+  if (seen.every((m) => m.down)) throw new ClusterUnreachable(`no primary of ${e.cluster} answers (${seen.map((m) => `${m.name}: ${m.error}`).join('; ')})`);
+  const list = seen.find((m) => m.list)?.list ?? [];
+  return [
+    ...seen.map(({ id: _id, list: _list, ...m }) => m),
+    // A learner the spec does not know (added out of band) shows only in the member list.
+    ...list.filter((m) => m.isLearner).map((m) => ({ name: m.name || `(unstarted ${BigInt(m.ID).toString(16)})`, down: false, learner: true })),
+  ];
+}
+
+/** Waits until the member answers, is a voter, and has applied what the leader had when it came back. */
+async function waitCaughtUp(e: Expectation, name: string, opts: RolloutOptions): Promise<void> {
+  const endpoint = e.primaries.find((p) => p.name === name)!.endpoint;
+  let target: number | undefined;
+  try {
+    await retryUntil(
+      async () => {
+        const live = await liveMembers(e, opts);
+        const me = live.find((m) => m.name === name)!;
+        if (me.down) throw new Error(`it does not answer at ${endpoint}: ${me.error}`);
+        const others = live.filter((m) => m.name !== name && !m.learner);
+        const leader = live.find((m) => m.leader);
+        if (!leader) throw new Error('the cluster has no leader yet');
+        if (others.some((m) => m.down))
+          throw new Error(
+            `voter ${others
+              .filter((m) => m.down)
+              .map((m) => m.name)
+              .join(', ')} does not answer`,
+          );
+        target ??= leader.raftIndex;
+        if ((me.raftIndex ?? 0) < target!) throw new Error(`it is at raft index ${me.raftIndex}, the leader was at ${target}`);
+        return true;
+      },
+      { timeoutMs: opts.memberTimeoutMs, initialDelayMs: 200, maxDelayMs: 1000, retryError: () => true },
+    );
+  } catch (err) {
+    throw new MembershipError(
+      `rollout stopped: ${name} did not come back healthy within ${opts.memberTimeoutMs / 1000}s (${(err as Error).message}); the members not yet rolled are untouched; fix the cause and run etcd-cluster rollout again to continue`,
+    );
+  }
+}
