@@ -92,7 +92,7 @@ describeEngine('a snapshot, and a new cluster restored from it', () => {
     }
     expect(failure).toBeInstanceOf(ApplyFailed);
     expect((failure as ApplyFailed).output).toMatch(/restore: restoring .*-primary-\d from the snapshot failed:/);
-    expect((failure as ApplyFailed).output).toMatch(/data-dir .* exists/);
+    expect((failure as ApplyFailed).output).toMatch(/data-dir "\/var\/lib\/etcd\/data" not empty/);
     for (const [k, p] of cluster.topology.primaries.entries()) expect((await cluster.docker.inspect('containers', p.name)).Id).toBe(ids[k]);
     const c = cluster.client();
     try {
