@@ -89,7 +89,7 @@ describe('synthesized resources', () => {
     expect(hook.provisioner).toEqual([
       {
         'local-exec': {
-          command: 'npx --no-install etcd-cluster verify --timeout 60',
+          command: `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))' verify --timeout 60`,
           environment: { ETCD_CLUSTER_EXPECTED: '${jsonencode(self.input)}' },
         },
       },
@@ -100,7 +100,7 @@ describe('synthesized resources', () => {
     const r = resourcesOf(synthStack({ name: 'c', auth: { passwordEnv: 'MY_ROOT_PW' } }));
     const [hook] = [...r.entries()].filter(([k]) => k.startsWith('terraform_data.cluster_verify')).map(([, v]) => v);
     expect((hook.provisioner as { 'local-exec': { command: string } }[])[0]['local-exec'].command).toBe(
-      'npx --no-install etcd-cluster verify --enable-auth --timeout 60',
+      `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))' verify --enable-auth --timeout 60`,
     );
     expect((hook.input as { auth: unknown }).auth).toEqual({ user: 'root', passwordEnv: 'MY_ROOT_PW' });
   });
@@ -161,7 +161,10 @@ describe('membership of primaries', () => {
       [...containers(4), 'terraform_data.cluster_primary-4_member'].sort(),
     );
     expect((five.get('terraform_data.cluster_primary-4_member')!.provisioner as object[])[0]).toEqual({
-      'local-exec': { command: 'npx --no-install etcd-cluster member promote --timeout 60', environment: { ETCD_CLUSTER_MEMBER: '${jsonencode(self.input)}' } },
+      'local-exec': {
+        command: `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))' member promote --timeout 60`,
+        environment: { ETCD_CLUSTER_MEMBER: '${jsonencode(self.input)}' },
+      },
     });
   });
 
@@ -220,7 +223,7 @@ describe('membership of primaries', () => {
     expect(tf.removed[0].provisioner).toEqual([
       {
         'local-exec': {
-          command: 'npx --no-install etcd-cluster member remove',
+          command: `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))' member remove`,
           environment: { ETCD_CLUSTER_MEMBER: '${jsonencode(self.input)}' },
           when: 'destroy',
         },

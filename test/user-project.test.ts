@@ -4,7 +4,7 @@
  * clusters in one stack, one nested in a user construct and one with TLS, synthesized by `cdktf synth` in two
  * copies of the project at different paths. No Docker needed; npm installs the dependencies from the registry.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, run, type TfJson } from './helpers/synth';
@@ -157,6 +157,8 @@ describe("the packed library in a user's own project", () => {
       'LICENSE',
       'CHANGELOG.md',
       'bin/etcd-cluster.js',
+      'bin/cli.js',
+      'dist/etcd-cluster.js',
       'dist/index.js',
       'dist/index.d.ts',
       'dist/lib/cli/index.js',
@@ -164,7 +166,7 @@ describe("the packed library in a user's own project", () => {
     ]) {
       expect(files).toContain(f);
     }
-    expect(files.filter((f) => !/^(dist\/.*\.(js|d\.ts)|bin\/etcd-cluster\.js|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^(dist\/.*\.(js|d\.ts)|bin\/(etcd-cluster|cli)\.js|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f))).toEqual([]);
     expect(files).not.toContain('dist/main.js');
     expect(files.filter((f) => f.endsWith('.map') || f.startsWith('test/') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
   });
@@ -177,6 +179,21 @@ describe("the packed library in a user's own project", () => {
   test('the CLI runs from the project with no build step', async () => {
     expect((await ok('npx', ['--no-install', 'etcd-cluster', '--version'], first)).stdout).toBe(`${pkg.version}\n`);
     expect((await ok('npx', ['--no-install', 'etcd-cluster', 'members', '--help'], first)).stdout).toMatch(/^Usage: etcd-cluster members/);
+  });
+
+  test("the hooks' own command runs from the stack directory, and keeps its code cache inside the installed package", async () => {
+    const stack = join(first, 'cdktf.out', 'stacks', 'platform');
+    const hooks = Object.values(stackOf(first).resource.terraform_data).flatMap(
+      (r) => (r.provisioner as { 'local-exec': { command: string } }[] | undefined) ?? [],
+    );
+    const verify = hooks.map((p) => p['local-exec'].command).find((c) => / verify /.test(c))!;
+    const cli = verify.slice(0, verify.indexOf(' verify '));
+    const r = await run('sh', ['-c', `${cli} members --help`], { cwd: stack, env: ENV });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: etcd-cluster members/);
+    expect(readdirSync(join(first, 'node_modules', 'cdktf-etcd-cluster', 'node_modules', '.cache', 'cdktf-etcd-cluster'))).toContain(
+      `members-${process.version}-${process.arch}.v8`,
+    );
   });
 
   test('two clusters and a nested one keep their own removed blocks and addresses', () => {

@@ -7,7 +7,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ContractError, MEMBER_ENV, parseMemberOp, type Expectation } from '../contract';
-import { buildTopology, DEFAULTS, loadSpecFile, PkiError, readSnapshot, SnapshotError, SpecError } from '../model';
+// Only what every command needs is loaded up front (the hook's verify starts a fresh process each time);
+// the model, the YAML parser and the etcd client come in with the commands that use them.
+import { DEFAULTS } from '../model/defaults';
+import { SpecError } from '../model/messages';
+import { PkiError } from '../model/pki';
+import { readSnapshot, SnapshotError } from '../model/snapshot';
 import { ClusterUnreachable, DockerHostError, MembershipError, TargetExists } from '../runtime/errors';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes';
 import { json, membersTable, progressLine, scrapeConfig, scrapeConfigYaml, summary, table } from './printers';
@@ -83,7 +88,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .addOption(new Option('--timeout <seconds>', 'give up after this many seconds').argParser(seconds).default(DEFAULTS.verifyTimeoutSeconds))
       .option('--enable-auth', 'with auth in the spec: create the root user and enable authentication first (the hook does)'),
   ).action(async (opts: ExpectationSource & { json?: boolean; timeout: number; enableAuth?: boolean }) => {
-    const expectation = loadExpectation(opts, io.env, (line) => io.err(`etcd-cluster: ${line}\n`));
+    const expectation = await loadExpectation(opts, io.env, (line) => io.err(`etcd-cluster: ${line}\n`));
     const password = passwordFor(expectation, io.env);
     const started = Date.now();
     if (opts.enableAuth) {
@@ -111,7 +116,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   addSourceOptions(program.command('members').description('show every declared and live member, once, without waiting')).action(
     async (opts: ExpectationSource & { json?: boolean }) => {
-      const expectation = loadExpectation(opts, io.env, (line) => io.err(`etcd-cluster: ${line}\n`));
+      const expectation = await loadExpectation(opts, io.env, (line) => io.err(`etcd-cluster: ${line}\n`));
       const started = Date.now();
       const { inspectCluster } = await import('../runtime/verify');
       const look = await inspectCluster(expectation, { password: passwordFor(expectation, io.env) });
@@ -128,7 +133,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .description('defragment every primary, one at a time: followers first, the leader last, the cluster healthy between')
       .addOption(new Option('--timeout <seconds>', 'how long each member may take to answer again').argParser(seconds).default(DEFAULTS.verifyTimeoutSeconds)),
   ).action(async (opts: ExpectationSource & { json?: boolean; timeout: number }) => {
-    const e = loadExpectation(opts, io.env, say);
+    const e = await loadExpectation(opts, io.env, say);
     const { defragment } = await import('../runtime/maintenance');
     const steps = await defragment(e, { password: passwordFor(e, io.env), timeoutMs: opts.timeout * 1000, onStep: (line) => io.err(`${line}\n`) });
     io.out(
@@ -143,7 +148,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   addSourceOptions(
     program.command('compact').description('compact the key-value history up to the current revision (what auto-compaction does on its schedule)'),
   ).action(async (opts: ExpectationSource & { json?: boolean }) => {
-    const e = loadExpectation(opts, io.env, say);
+    const e = await loadExpectation(opts, io.env, say);
     const { compact } = await import('../runtime/maintenance');
     const revision = await compact(e, { password: passwordFor(e, io.env) });
     io.out(opts.json ? json({ cluster: e.cluster, compactedTo: revision }) : `${e.cluster}: compacted up to revision ${revision}\n`);
@@ -153,7 +158,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     addSourceOptions(
       alarm.command(verb).description(verb === 'list' ? 'list the active alarms' : 'deactivate every active alarm (after making room: compact, defrag)'),
     ).action(async (opts: ExpectationSource & { json?: boolean }) => {
-      const e = loadExpectation(opts, io.env, say);
+      const e = await loadExpectation(opts, io.env, say);
       const m = await import('../runtime/maintenance');
       const list = await (verb === 'list' ? m.alarms : m.disarm)(e, { password: passwordFor(e, io.env) });
       if (opts.json) io.out(json(list));
@@ -169,11 +174,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     });
   }
   addSourceOptions(program.command('scrape-config').description('print a Prometheus scrape configuration for the metrics endpoints (spec: metrics)')).action(
-    (opts: ExpectationSource & { json?: boolean }) => {
-      const e = loadExpectation(opts, io.env, say);
+    async (opts: ExpectationSource & { json?: boolean }) => {
+      const e = await loadExpectation(opts, io.env, say);
       if (![...e.primaries, ...e.secondaries].some((m) => m.metrics))
         throw new InputError(`cluster ${e.cluster} has no metrics endpoints; add a metrics section to its spec`);
-      io.out(opts.json ? json({ scrape_configs: [scrapeConfig(e)] }) : scrapeConfigYaml(e));
+      io.out(opts.json ? json({ scrape_configs: [scrapeConfig(e)] }) : await scrapeConfigYaml(e));
     },
   );
 
@@ -188,7 +193,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--json', 'print JSON for programs instead of a table')
     .action(async (opts: { stack?: string; cluster?: string; timeout: number; json?: boolean }) => {
       const dir = opts.stack ? resolve(opts.stack) : theOnlyStack();
-      const e = loadExpectation({ stack: dir, cluster: opts.cluster }, io.env, say);
+      const e = await loadExpectation({ stack: dir, cluster: opts.cluster }, io.env, say);
       const { rollout } = await import('../runtime/rollout');
       const r = await rollout(e, { dir, memberTimeoutMs: opts.timeout * 1000, password: passwordFor(e, io.env), say: (line) => io.err(`${line}\n`) });
       io.out(
@@ -212,7 +217,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .argument('<file>', 'where to write it')
       .option('--force', 'replace the file if it exists'),
   ).action(async (file: string, opts: ExpectationSource & { json?: boolean; force?: boolean }) => {
-    const e = loadExpectation(opts, io.env, say);
+    const e = await loadExpectation(opts, io.env, say);
     const { saveSnapshot } = await import('../runtime/snapshot');
     let shown = 0;
     const s = await saveSnapshot(e, resolve(file), {
@@ -250,7 +255,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     });
   addSourceOptions(program.command('backups').description("list the snapshots the cluster's backup container has taken (spec: backup)")).action(
     async (opts: ExpectationSource & { json?: boolean }) => {
-      const e = loadExpectation(opts, io.env, say);
+      const e = await loadExpectation(opts, io.env, say);
       const { listBackups } = await import('../runtime/snapshot');
       const list = await listBackups(e);
       if (opts.json) io.out(json(list));
@@ -303,6 +308,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       825,
     )
     .action(async (opts: { spec: string; out?: string; days: number }) => {
+      const { buildTopology, loadSpecFile } = await import('../model');
       const spec = loadSpecFile(opts.spec);
       const dir = opts.out ? resolve(opts.out) : spec.tls?.dir;
       if (!dir) throw new InputError(`${opts.spec}: has no tls.dir; add one, or pass --out <dir>`);
@@ -355,9 +361,12 @@ function failure(e: unknown, io: CliIo): number {
   return EXIT.UNAVAILABLE;
 }
 
-/** The `bin` entry. */
-export function main(): void {
-  runCli(process.argv.slice(2), {
+/**
+ * The `bin` entry, and the hook's: `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))' verify`
+ * (the bundled CLI, found from the stack directory by Node's own resolution, without npx's start-up).
+ */
+export function main(argv: string[] = process.argv.slice(2)): void {
+  runCli(argv, {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     env: process.env,

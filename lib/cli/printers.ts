@@ -2,7 +2,6 @@
  * What the CLI prints: a table for people, JSON for programs (`--json`), and one progress line while
  * waiting. Commands decide what to show; how it looks is decided here.
  */
-import * as YAML from 'yaml';
 import type { Expectation } from '../contract';
 import type { Report } from '../runtime/verify';
 
@@ -77,6 +76,7 @@ export function scrapeConfig(e: Expectation): {
   return { job_name: `etcd-${e.cluster}`, metrics_path: '/metrics', static_configs: groups };
 }
 
-export function scrapeConfigYaml(e: Expectation): string {
+export async function scrapeConfigYaml(e: Expectation): Promise<string> {
+  const YAML = await import('yaml');
   return `# Prometheus scrape configuration for the etcd cluster ${e.cluster} (etcd-cluster scrape-config)\n${YAML.stringify({ scrape_configs: [scrapeConfig(e)] })}`;
 }

@@ -5,7 +5,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { EXPECTATION_ENV, EXPECTATION_KIND, parseExpectation, parseExpectationText, type Expectation } from '../contract';
-import { buildTopology, expectationOf, loadSpecFile, SPEC_FILE_ENV, specPathFromEnv } from '../model';
+
+/** The expectation a spec file declares. The model (and the YAML parser) is loaded only here: the hook's path never needs it. */
+async function expectationOfSpecFile(file: string): Promise<Expectation> {
+  const { buildTopology, expectationOf, loadSpecFile } = await import('../model');
+  return expectationOf(buildTopology(loadSpecFile(file)));
+}
 
 /** Bad input to the CLI: one line, exit code 2. */
 export class InputError extends Error {}
@@ -52,23 +57,24 @@ export interface ExpectationSource {
  * them, the spec file of the current directory (cluster.yaml, or ETCD_CLUSTER_CONFIG) or else the one
  * synthesized stack under cdktf.out/stacks. `say` is told which one was chosen that way.
  */
-export function loadExpectation(
+export async function loadExpectation(
   src: ExpectationSource,
   env: NodeJS.ProcessEnv = process.env,
   say: (line: string) => void = () => undefined,
   cwd = process.cwd(),
-): Expectation {
+): Promise<Expectation> {
   if (src.stack && src.spec) throw new InputError('--stack and --spec: give one of them, not both');
   let found: Expectation[];
   if (src.stack) found = expectationsFromStack(src.stack);
-  else if (src.spec) found = [expectationOf(buildTopology(loadSpecFile(src.spec)))];
+  else if (src.spec) found = [await expectationOfSpecFile(src.spec)];
   else if (env[EXPECTATION_ENV]) found = [parseExpectationText(env[EXPECTATION_ENV], EXPECTATION_ENV)];
   else {
+    const { SPEC_FILE_ENV, specPathFromEnv } = await import('../model/load');
     const specFile = join(cwd, specPathFromEnv(env));
     const stacks = synthesizedStacks(cwd);
     if (existsSync(specFile)) {
       say(`using the spec ${relative(cwd, specFile) || specFile} (choose another with --spec or --stack)`);
-      found = [expectationOf(buildTopology(loadSpecFile(specFile)))];
+      found = [await expectationOfSpecFile(specFile)];
     } else if (stacks.length === 1) {
       say(`using the stack ${relative(cwd, stacks[0])} (choose another with --stack or --spec)`);
       found = expectationsFromStack(stacks[0]);

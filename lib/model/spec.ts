@@ -229,7 +229,7 @@ export interface VerifyProps {
   readonly enabled?: boolean;
   /** How long the hook waits for the live cluster to match, in seconds. @default 60 */
   readonly timeoutSeconds?: number;
-  /** How the hook runs the CLI. @default 'npx --no-install etcd-cluster' */
+  /** How the hooks run the CLI. @default `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))'` */
   readonly command?: string;
 }
 

@@ -70,8 +70,7 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
       }),
     );
 
-    // 2. A linearizable write on a short lease through the leader (or any primary of the cluster), read back
-    //    through every primary of the cluster.
+    // 2. A linearizable write on a short lease through the leader (or any primary of the cluster).
     const { inCluster, leaderMember } = consensusOf(primaries);
     const writer = inCluster.find((p) => p.name === leaderMember?.name) ?? inCluster[0];
     if (!writer) return { primaries, secondaryReads: {} };
@@ -86,47 +85,49 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
     } catch (err) {
       writeError = errorText(err);
     }
+    // 3. In parallel, once the probe is written: the probe read back through every primary and every
+    //    secondary, the active alarms (a member over its quota raises NOSPACE), and the registrations under
+    //    the prefix with what is left of their leases. Nothing here waits for anything else here.
     const reads: Record<string, ReadObservation> = {};
-    if (writeError === undefined) {
-      await Promise.all(inCluster.map(async (p) => (reads[p.name] = await read(clientFor(endpointOf(p.name)), key))));
-    }
-
-    // 3. Active alarms (a member over its quota raises NOSPACE), and registrations under the prefix with what
-    //    is left of their leases.
-    let alarms: Observation['alarms'];
-    try {
-      const r = await w.maintenance.alarm({ action: 'Get', memberID: '0', alarm: 'None' });
-      alarms = { list: r.alarms.map((a) => ({ memberId: a.memberID, alarm: String(a.alarm).toUpperCase() })) };
-    } catch (err) {
-      alarms = { error: errorText(err) };
-    }
-    let registrations: Observation['registrations'];
-    try {
-      const res = await w.getAll().prefix(`${e.registryPrefix}/`).exec();
-      const list = await Promise.all(
-        res.kvs.map(async (kv) => {
-          let ttlSeconds: number | undefined;
-          if (kv.lease !== '0') {
-            try {
-              ttlSeconds = Number((await w.leaseClient.leaseTimeToLive({ ID: kv.lease, keys: false })).TTL);
-            } catch {
-              ttlSeconds = undefined;
-            }
-          }
-          return { key: kv.key.toString(), ttlSeconds };
-        }),
-      );
-      registrations = { list };
-    } catch (err) {
-      registrations = { error: errorText(err) };
-    }
-
-    // 4. The probe, read through every secondary.
     const secondaryReads: Record<string, ReadObservation> = {};
-    if (writeError === undefined) {
-      await Promise.all(e.secondaries.map(async (s) => (secondaryReads[s.name] = await read(clientFor(s.endpoint), key))));
+    const readAll = async (): Promise<void> => {
+      if (writeError !== undefined) return;
+      await Promise.all([
+        ...inCluster.map(async (p) => (reads[p.name] = await read(clientFor(endpointOf(p.name)), key))),
+        ...e.secondaries.map(async (s) => (secondaryReads[s.name] = await read(clientFor(s.endpoint), key))),
+      ]);
       await lease.revoke().catch(() => undefined);
-    }
+    };
+    const alarmsOf = async (): Promise<Observation['alarms']> => {
+      try {
+        const r = await w.maintenance.alarm({ action: 'Get', memberID: '0', alarm: 'None' });
+        return { list: r.alarms.map((a) => ({ memberId: a.memberID, alarm: String(a.alarm).toUpperCase() })) };
+      } catch (err) {
+        return { error: errorText(err) };
+      }
+    };
+    const registrationsOf = async (): Promise<Observation['registrations']> => {
+      try {
+        const res = await w.getAll().prefix(`${e.registryPrefix}/`).exec();
+        const list = await Promise.all(
+          res.kvs.map(async (kv) => {
+            let ttlSeconds: number | undefined;
+            if (kv.lease !== '0') {
+              try {
+                ttlSeconds = Number((await w.leaseClient.leaseTimeToLive({ ID: kv.lease, keys: false })).TTL);
+              } catch {
+                ttlSeconds = undefined;
+              }
+            }
+            return { key: kv.key.toString(), ttlSeconds };
+          }),
+        );
+        return { list };
+      } catch (err) {
+        return { error: errorText(err) };
+      }
+    };
+    const [, alarms, registrations] = await Promise.all([readAll(), alarmsOf(), registrationsOf()]);
     return { primaries, probe: { writer: writer.name, value, writeError, reads }, registrations, secondaryReads, alarms };
   } finally {
     for (const c of clients.values()) c.close();
