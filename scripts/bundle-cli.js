@@ -56,6 +56,8 @@ esbuild
     plugins: [etcdProtocolAtBuildTime],
     // Loaded from node_modules only by the commands that use them (spec files, pki), not by the hooks'.
     external: ['yaml', '@peculiar/x509', 'reflect-metadata'],
+    // bin/cli.js runs the bundle as a vm.Script, which has no dynamic import(): lazy loads become require().
+    supported: { 'dynamic-import': false },
     logLevel: 'warning',
   })
   .catch(() => process.exit(1));

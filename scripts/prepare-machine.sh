@@ -22,6 +22,8 @@ command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || need_pkgs+=(do
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+# Only `npm run bench` uses it: the real deploy is measured against Docker Compose (Debian's docker-compose).
+command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -132,6 +132,18 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
     expect(r.stdout).toBe(`${version}\n`);
   });
 
+  test('the bundled CLI loads what a command needs lazily: the YAML printer and the certificate maker work', async () => {
+    const dir = scratchDir('cli-lazy');
+    writeFileSync(join(dir, 'm.yaml'), 'name: lazy\nprimaries: 1\nmetrics: {}\ntls: { dir: pki }\n');
+    const scrape = await run(process.execPath, [BIN, 'scrape-config', '--spec', 'm.yaml'], { cwd: dir });
+    expect(scrape.stderr).toBe('');
+    expect(scrape.code).toBe(0);
+    expect(scrape.stdout).toMatch(/^scrape_configs:\n {2}- job_name: etcd-lazy$/m);
+    const pki = await run(process.execPath, [BIN, 'pki', '--spec', 'm.yaml'], { cwd: dir });
+    expect(pki.code).toBe(0);
+    expect(pki.stdout).toMatch(/created ca\.crt, lazy-primary-1\.crt/);
+  });
+
   test('--help lists every command and the exit codes', async () => {
     const r = await run(process.execPath, [BIN, '--help']);
     expect(r.code).toBe(0);
