@@ -66,6 +66,16 @@ describe('topology of a 3+2 cluster', () => {
     });
   });
 
+  test("a secondary's healthcheck runs every 30 s, and its digest label covers the timings", () => {
+    const [p, s] = [t.primaries[0], t.secondaries[0]];
+    expect(s.healthcheck).toMatchObject({ interval: '30s', timeout: '3s', startPeriod: '10s', retries: 3 });
+    expect(s.healthcheck!.test).toContain('endpoint');
+    // Same command shape, different timings: the digests differ, so a timing change replaces the container.
+    const digest = (labels: Record<string, string>) => labels['cdktf-etcd-cluster.healthcheck'];
+    expect(digest(s.labels)).toMatch(/^[0-9a-f]{16}$/);
+    expect(digest(s.labels)).not.toBe(digest(p.labels));
+  });
+
   test('every flag of secondary 2 (grpc-proxy)', () => {
     const s = t.secondaries[1];
     expect(s.command).toEqual([

@@ -87,14 +87,30 @@ export function etcdctlHealth(ctx: ClusterContext, port: number): string[] {
   return ['CMD', ETCDCTL_BIN, `--endpoints=${ctx.scheme}://127.0.0.1:${port}`, ...etcdctlTlsFlags(ctx), '--command-timeout=2s', 'endpoint', 'health'];
 }
 
-/** A healthcheck of this command with the timings every member uses. */
-export function healthcheckOf(test: string[]): Healthcheck {
-  return { test, interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 };
+/**
+ * How often Docker runs each role's healthcheck. Every check is a process exec'd into the container, which
+ * costs Docker and runc a process start (measured: 20 grpc-proxies checked every 5 s kept about a quarter of
+ * a 2-core machine busy, see BENCHMARKS.md). Primaries are at most 9 and checked every 5 s; secondaries can
+ * be many and are checked every 30 s, Docker's own default. Nothing of ours waits on Docker's health status
+ * (the hooks and the CLI ask etcd), so it only changes how soon `docker ps` shows a container unhealthy.
+ */
+export const HEALTHCHECK_INTERVAL = { primary: '5s', secondary: '30s' } as const;
+
+/** A healthcheck of this command with the timings of its role. */
+export function healthcheckOf(test: string[], interval: string): Healthcheck {
+  return { test, interval, timeout: '3s', startPeriod: '10s', retries: 3 };
 }
 
 const digestOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
+/**
+ * The digest of a healthcheck (see LABEL_HEALTHCHECK): of the command alone with the 5 s timings every member
+ * had when the label was introduced (so that primaries deployed since keep their label and are not replaced),
+ * of the whole check otherwise (a changed interval must replace the container to reach it).
+ */
+const healthDigest = (h: Healthcheck) => digestOf(h.interval === '5s' ? h.test : h);
+
 /** Labels of a member: its cluster, its role, and the digest of its healthcheck (see LABEL_HEALTHCHECK). */
-export function labelsOf(ctx: ClusterContext, role: 'primary' | 'secondary' | 'backup', health?: string[]): Record<string, string> {
-  return { [LABEL_CLUSTER]: ctx.name, [LABEL_ROLE]: role, ...(health ? { [LABEL_HEALTHCHECK]: digestOf(health) } : {}) };
+export function labelsOf(ctx: ClusterContext, role: 'primary' | 'secondary' | 'backup', health?: Healthcheck): Record<string, string> {
+  return { [LABEL_CLUSTER]: ctx.name, [LABEL_ROLE]: role, ...(health ? { [LABEL_HEALTHCHECK]: healthDigest(health) } : {}) };
 }

@@ -7,7 +7,7 @@ import { peerBaseOf, primaryBaseOf } from '../placement';
 import { IN_CONTAINER } from '../pki';
 import { DEFAULTS } from '../defaults';
 import { restoreOf, restoreStepOf } from './backup';
-import { etcdctlHealth, healthcheckOf, labelsOf, metricsOf, nodeUploads, primaryName, type ClusterContext } from './context';
+import { etcdctlHealth, HEALTHCHECK_INTERVAL, healthcheckOf, labelsOf, metricsOf, nodeUploads, primaryName, type ClusterContext } from './context';
 import { CLIENT_PORT, DATA_DIR, ETCD_BIN, METRICS_PORT, PEER_PORT, STOP_GRACE_SECONDS, type PrimaryNode, type PublishedPort } from './types';
 
 /** Where a primary is reached: by its peers, by clients inside the cluster's network, and from the host. */
@@ -103,7 +103,7 @@ export function primariesOf(ctx: ClusterContext): Primaries {
   tuning.push(`--quota-backend-bytes=${spec.etcd.quotaBackendBytes}`);
   // Metrics on a listener of their own, in plain HTTP: Prometheus scrapes it without a client certificate.
   if (spec.metrics) tuning.push(`--listen-metrics-urls=http://0.0.0.0:${METRICS_PORT}`);
-  const health = etcdctlHealth(ctx, CLIENT_PORT);
+  const healthcheck = healthcheckOf(etcdctlHealth(ctx, CLIENT_PORT), HEALTHCHECK_INTERVAL.primary);
   const restore = restoreOf(ctx);
   const slotOf = (k: number) => ctx.place.primaries[k].slot;
 
@@ -150,9 +150,9 @@ export function primariesOf(ctx: ClusterContext): Primaries {
       ...(peerPort ? { peerPort } : {}),
       ...(restore ? { restore: restoreStepOf(ctx, { name: n, peerUrl }, initialCluster, restore) } : {}),
       hostClientUrl,
-      healthcheck: healthcheckOf(health),
+      healthcheck,
       stopGraceSeconds: STOP_GRACE_SECONDS,
-      labels: labelsOf(ctx, 'primary', health),
+      labels: labelsOf(ctx, 'primary', healthcheck),
       volumeLabels: labelsOf(ctx, 'primary'),
       uploads: nodeUploads(ctx, n),
     };

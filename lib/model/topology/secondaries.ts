@@ -4,7 +4,7 @@
  * registers under the cluster's prefix. A new kind of secondary is one more entry.
  */
 import { certFile, IN_CONTAINER, keyFile, UPSTREAM_NAME } from '../pki';
-import { etcdctlHealth, healthcheckOf, labelsOf, metricsOf, nodeUploads, secondaryName, tlsFile, type ClusterContext } from './context';
+import { etcdctlHealth, HEALTHCHECK_INTERVAL, healthcheckOf, labelsOf, metricsOf, nodeUploads, secondaryName, tlsFile, type ClusterContext } from './context';
 import { ETCD_BIN, METRICS_PORT, STOP_GRACE_SECONDS, type PrimaryNode, type SecondaryNode, type Upload } from './types';
 
 /** One secondary as its kind sees it: where it is, what it advertises, and the primaries it talks to. */
@@ -106,7 +106,8 @@ export function secondariesOf(ctx: ClusterContext, primaries: PrimaryNode[]): Se
   const endpoints = primaries.map((p) => p.clientUrl).join(',');
   const addresses = primaries.map((p) => p.clientUrl.replace(/^https?:\/\//, '')).join(',');
   const clientPort = spec.secondary.clientPort;
-  const health = spec.secondary.healthcheck ?? kind.healthcheck(ctx);
+  const test = spec.secondary.healthcheck ?? kind.healthcheck(ctx);
+  const healthcheck = test && healthcheckOf(test, HEALTHCHECK_INTERVAL.secondary);
   return Array.from({ length: spec.secondaries }, (_, k): SecondaryNode => {
     const name = secondaryName(ctx.name, k + 1);
     const { host, slot } = ctx.place.secondaries[k];
@@ -130,9 +131,9 @@ export function secondariesOf(ctx: ClusterContext, primaries: PrimaryNode[]): Se
       ...(kind.metrics ? metricsOf(spec.metrics && spec.metrics.secondaryBase + slot, h ? h.address : ctx.bindAddress, h ? h.address : ctx.hostAddress) : {}),
       aliases: [name, ctx.discovery.secondaries],
       resources: { ...spec.secondary.resources },
-      ...(health ? { healthcheck: healthcheckOf(health) } : {}),
+      ...(healthcheck ? { healthcheck } : {}),
       stopGraceSeconds: STOP_GRACE_SECONDS,
-      labels: labelsOf(ctx, 'secondary', health),
+      labels: labelsOf(ctx, 'secondary', healthcheck),
       uploads: kind.uploads(ctx, place),
     };
   });
