@@ -10,10 +10,12 @@ const vm = require('node:vm');
 
 const file = join(__dirname, '..', 'dist', 'etcd-cluster.js');
 const source = readFileSync(file, 'utf8');
-// One cache per command (its first word): a verify caches what verify compiles.
+// One cache per command (its first word): a verify caches what verify compiles. Only the CLI's own commands
+// (lib/cli/index.ts) get one; anything else, a typo included, shares 'other' (no file per word typed).
+const COMMANDS = ['verify', 'members', 'defrag', 'compact', 'alarm', 'scrape-config', 'rollout', 'snapshot', 'backups', 'member', 'pki', 'help'];
 const evaluated = process.execArgv.some((a) => a === '-e' || a === '--eval' || a.startsWith('--eval='));
 const first = process.argv[evaluated ? 1 : 2] || '';
-const command = /^[a-z-]+$/.test(first) ? first : 'other';
+const command = COMMANDS.includes(first) ? first : 'other';
 const cacheFile = join(__dirname, '..', 'node_modules', '.cache', 'cdktf-etcd-cluster', `${command}-${process.version}-${process.arch}.v8`);
 let cachedData;
 try {
