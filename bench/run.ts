@@ -481,7 +481,9 @@ Targets: the hook passes within 300 ms of the first accepted write: **${verdict(
 The hook starts as soon as the containers exist, while etcd is still electing a leader, so its Node
 start-up overlaps the election; it then polls (50 ms growing to at most 250 ms between looks). Where ours
 differs from \`docker run\`: Terraform creates the image record, network and volumes first and then the
-containers in parallel (the provider waits for each to be running), and ours checks more before it calls
+containers in parallel (the provider waits for each to be running); the provider alone sleeps a fixed 2 s
+after creating the network before any container may join it (section 5), which by itself puts the 1.05x
+target out of reach of any stack that creates its network through this provider; and ours checks more before it calls
 the cluster verified (every member listed, a leader, a write read back through every primary and secondary,
 both proxies registered).`,
   });
@@ -563,6 +565,7 @@ async function benchSynth(): Promise<void> {
   const cdktf = join(REPO_ROOT, 'node_modules', '.bin', 'cdktf');
   const rows: string[] = [];
   let app500 = 0;
+  let cold500 = 0;
   try {
     for (const n of [0, 500]) {
       const spec = join(dir, `c${n}.yaml`);
@@ -578,7 +581,12 @@ async function benchSynth(): Promise<void> {
       }
       const a = stats(appMs);
       const w = stats(wholeMs);
-      if (n === 500) app500 = a.median;
+      if (n === 500) {
+        app500 = a.median;
+        // The first run after an edit of the app's sources: the runner's bundle cache is gone, esbuild runs.
+        rmSync(join(REPO_ROOT, 'node_modules', '.cache', 'cdktf-etcd-cluster', 'app-main.ts.json'), { force: true });
+        cold500 = await timed('sh', ['-c', app], { cwd: REPO_ROOT, env: { ...env, CDKTF_OUTDIR: join(dir, 'out-cold') } });
+      }
       log(`synth 3+${n}: app ${fmt(a)} ms, cdktf synth ${fmt(w)} ms`);
       rows.push(`| 3+${n} | ${fmt(a)} | ${fmt(w)} | ${f(w.median - a.median)} |`);
     }
@@ -594,7 +602,7 @@ async function benchSynth(): Promise<void> {
     const ms: number[] = [];
     const rss: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const r = await run(process.execPath, ['-r', 'ts-node/register/transpile-only', join(REPO_ROOT, 'bench', 'synth-one.ts'), String(n)], { cwd: REPO_ROOT });
+      const r = await run(process.execPath, [join(REPO_ROOT, 'scripts', 'run-ts.js'), join(REPO_ROOT, 'bench', 'synth-one.ts'), String(n)], { cwd: REPO_ROOT });
       if (r.code !== 0) throw new Error(`synth of ${n} failed: ${r.stderr}`);
       const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
       ms.push(out.ms);
@@ -620,12 +628,15 @@ its whole toolchain, and its checks around the app). ${RUNS} runs each.
 | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-Target for the app on 3+500 under 1500 ms: **${verdict(app500 < 1500)}** (${f(app500)} ms). The CLI's share does not
-depend on the cluster. What a user can do about it: run the app directly (\`${app}\`; set \`CDKTF_OUTDIR\`)
-and Terraform on \`cdktf.out/stacks/<name>\`, skipping the cdktf CLI; the app runs TypeScript through
-ts-node in transpile-only mode (no type check; \`npm run build\` type-checks).
+Target for the app on 3+500 under 1500 ms: **${verdict(app500 < 1500)}** (${f(app500)} ms). The first run after an
+edit of the app's sources, when \`scripts/run-ts.js\` bundles them again with esbuild: ${f(cold500)} ms (one run).
+The runner keeps the bundle while no file in it changed, and gives the stack traces cdktf captures for every
+token it creates (about 17 per container, whatever \`App({ stackTraces: false })\` says) an empty trace;
+both found with \`--cpu-prof\`. The CLI's share does not depend on the cluster. What a user can do about it:
+run the app directly (\`${app}\`; set \`CDKTF_OUTDIR\`) and Terraform on \`cdktf.out/stacks/<name>\`, skipping
+the cdktf CLI (no type check on that path; \`npm run build\` type-checks).
 
-Growth, in process (\`bench/synth-one.ts\`: construct building and \`app.synth()\` only, one fresh process per run; memory is the process's peak RSS):
+Growth, in process (\`bench/synth-one.ts\` through the same runner: construct building and \`app.synth()\` only, one fresh process per run; memory is the process's peak RSS):
 
 | cluster | ms: median (min–max) | peak RSS, MiB |
 | --- | --- | --- |
