@@ -193,8 +193,14 @@ through every member and secondary); one verification pass in process (no start-
 Target under 300 ms: **${verdict(hookMs.median < 300)}** (${f(hookMs.median)} ms). The machine is not idle
 while this runs: the standing 5+20 cluster alone kept ${f(standing)} % of its CPU busy (sampled from
 /proc/stat over 5 s with nothing else of ours running; every container runs a healthcheck, \`etcdctl endpoint
-health\` exec'd into it every 5 s, which costs Docker and runc a process start each), so every process here
-starts on a busy machine; compare the rows with the first one of the same run.
+health\` exec'd into it every 5 s for primaries and every 30 s for secondaries, which costs Docker and runc a
+process start each; with secondaries at 5 s too, an earlier run measured 71 %), so every process here starts
+on a busy machine; compare the rows with the first one of the same run. What bounds it: the verification
+alone, in process with nothing to start, took ${f(stats(rows.inProcess).median)} ms (last row)${stats(rows.inProcess).median >= 300 ? ', already more than the target' : ''}, and Node's own start
+adds the first row; the CLI's loading (second row minus first) is the part of ours that remains. A CPU
+profile of one hook (\`node --cpu-prof\`) puts most of that loading in protobufjs generating the encoders
+and descriptors of every message type in etcd's protocol (through @grpc/proto-loader) and the garbage
+collection that follows.
 Where the time goes: Node's own start (first row), loading the CLI (second row minus first: the bundle,
 its code cache, and the gRPC, HTTP/2 and TLS modules of Node that the etcd client needs), then the
 verification itself (last row: it waits for the cluster, a linearizable write and ${20 + 5} reads, each
