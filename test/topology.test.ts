@@ -1,5 +1,7 @@
 import { validateSpec } from '../lib/model';
 import { buildTopology, expectationOf, membershipOf } from '../lib/model';
+import { healthcheckOf, labelsOf } from '../lib/model/topology/context';
+import type { Healthcheck } from '../lib/model/topology/types';
 
 const topo = (props: Record<string, unknown>) => buildTopology(validateSpec(props));
 
@@ -74,6 +76,22 @@ describe('topology of a 3+2 cluster', () => {
     const digest = (labels: Record<string, string>) => labels['cdktf-etcd-cluster.healthcheck'];
     expect(digest(s.labels)).toMatch(/^[0-9a-f]{16}$/);
     expect(digest(s.labels)).not.toBe(digest(p.labels));
+  });
+
+  test('the healthcheck label changes with the command and with any timing, and not otherwise', () => {
+    const ctx = { name: 'app' } as Parameters<typeof labelsOf>[0];
+    const digest = (h: Healthcheck) => labelsOf(ctx, 'secondary', h)['cdktf-etcd-cluster.healthcheck'];
+    const base = healthcheckOf(['CMD', '/bin/check'], '5s');
+    expect(digest(healthcheckOf(['CMD', '/bin/check'], '5s'))).toBe(digest(base));
+    const variants: Healthcheck[] = [
+      healthcheckOf(['CMD', '/bin/other'], '5s'),
+      { ...base, interval: '30s' },
+      { ...base, timeout: '4s' },
+      { ...base, startPeriod: '20s' },
+      { ...base, retries: 5 },
+    ];
+    const digests = [base, ...variants].map(digest);
+    expect(new Set(digests).size).toBe(digests.length);
   });
 
   test('every flag of secondary 2 (grpc-proxy)', () => {

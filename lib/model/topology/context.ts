@@ -96,19 +96,26 @@ export function etcdctlHealth(ctx: ClusterContext, port: number): string[] {
  */
 export const HEALTHCHECK_INTERVAL = { primary: '5s', secondary: '30s' } as const;
 
+/** The timings every member's healthcheck had when LABEL_HEALTHCHECK was introduced (see healthDigest). */
+const FIRST_TIMINGS = { interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 } as const;
+
 /** A healthcheck of this command with the timings of its role. */
 export function healthcheckOf(test: string[], interval: string): Healthcheck {
-  return { test, interval, timeout: '3s', startPeriod: '10s', retries: 3 };
+  return { test, ...FIRST_TIMINGS, interval };
 }
 
 const digestOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
 /**
- * The digest of a healthcheck (see LABEL_HEALTHCHECK): of the command alone with the 5 s timings every member
- * had when the label was introduced (so that primaries deployed since keep their label and are not replaced),
- * of the whole check otherwise (a changed interval must replace the container to reach it).
+ * The digest of a healthcheck (see LABEL_HEALTHCHECK): of the command alone while every timing is still
+ * FIRST_TIMINGS (so that members deployed since the label came keep it and are not replaced), of the whole
+ * check as soon as any timing differs (the provider applies no healthcheck edit: only a new label does).
  */
-const healthDigest = (h: Healthcheck) => digestOf(h.interval === '5s' ? h.test : h);
+const healthDigest = (h: Healthcheck) => {
+  const { test, ...timings } = h;
+  const unchanged = (Object.keys(FIRST_TIMINGS) as (keyof typeof FIRST_TIMINGS)[]).every((k) => timings[k] === FIRST_TIMINGS[k]);
+  return digestOf(unchanged ? test : h);
+};
 
 /** Labels of a member: its cluster, its role, and the digest of its healthcheck (see LABEL_HEALTHCHECK). */
 export function labelsOf(ctx: ClusterContext, role: 'primary' | 'secondary' | 'backup', health?: Healthcheck): Record<string, string> {
