@@ -10,12 +10,11 @@ const vm = require('node:vm');
 
 const file = join(__dirname, '..', 'dist', 'etcd-cluster.js');
 const source = readFileSync(file, 'utf8');
-// One cache per command (its first word): a verify caches what verify compiles. Only the CLI's own commands
-// (lib/cli/index.ts) get one; anything else, a typo included, shares 'other' (no file per word typed).
-const COMMANDS = ['verify', 'members', 'defrag', 'compact', 'alarm', 'scrape-config', 'rollout', 'snapshot', 'backups', 'member', 'pki', 'help'];
+// One cache per command (its first word): a verify caches what verify compiles. A cache is written only by a
+// run that did not end in bad input (exit 2), so a typed word that is no command leaves no file behind.
 const evaluated = process.execArgv.some((a) => a === '-e' || a === '--eval' || a.startsWith('--eval='));
 const first = process.argv[evaluated ? 1 : 2] || '';
-const command = COMMANDS.includes(first) ? first : 'other';
+const command = /^[a-z-]+$/.test(first) ? first : 'other';
 const cacheFile = join(__dirname, '..', 'node_modules', '.cache', 'cdktf-etcd-cluster', `${command}-${process.version}-${process.arch}.v8`);
 let cachedData;
 try {
@@ -31,7 +30,8 @@ cli.loaded = true;
 
 if (cachedData === undefined || script.cachedDataRejected) {
   // At exit, the cache holds every function this command compiled, not only the module's top level.
-  process.once('exit', () => {
+  process.once('exit', (code) => {
+    if (code === cli.exports.EXIT.USAGE) return;
     try {
       mkdirSync(dirname(cacheFile), { recursive: true });
       const tmp = `${cacheFile}.${process.pid}`;

@@ -1,5 +1,5 @@
 /** Bad input to the CLI: one line on stderr, exit code 2, no stack trace. Runs the real bin. */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../lib/cli';
 import { REPO_ROOT, run, scratchDir } from './helpers/synth';
@@ -152,18 +152,16 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
     for (const code of [0, 1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
   });
 
-  test('the code cache keeps one file per CLI command, every command it lists has one, and a typed word gets none', async () => {
+  test('the code cache keeps one file per command that ran, and a typed word that is no command gets none', async () => {
     const cacheDir = join(REPO_ROOT, 'node_modules', '.cache', 'cdktf-etcd-cluster');
-    const help = await run(process.execPath, [BIN, '--help']);
-    const listed = [...help.stdout.matchAll(/^ {2}([a-z][a-z-]*) /gm)].map((m) => m[1]);
-    expect(listed).toContain('verify');
+    const cacheOf = (command: string) => join(cacheDir, `${command}-${process.version}-${process.arch}.v8`);
+    rmSync(cacheOf('help'), { force: true });
+    expect((await run(process.execPath, [BIN, 'help'])).code).toBe(0);
+    expect(existsSync(cacheOf('help'))).toBe(true);
     const typo = `nosuchcommand${process.pid}`;
     expect((await run(process.execPath, [BIN, typo])).code).toBe(2);
     const files = existsSync(cacheDir) ? readdirSync(cacheDir) : [];
     expect(files.filter((f) => f.startsWith(`${typo}-`))).toEqual([]);
-    // Every command --help lists is one the cache knows by name (else it would share 'other').
-    const known = /const COMMANDS = \[([^\]]*)\]/.exec(readFileSync(join(REPO_ROOT, 'bin', 'cli.js'), 'utf8'))![1];
-    for (const command of listed) expect(known).toContain(`'${command}'`);
   });
 
   test('./cluster.yaml, and it says so', async () => {

@@ -19,6 +19,7 @@ import { json, membersTable, progressLine, scrapeConfig, scrapeConfigYaml, summa
 import { InputError, loadExpectation, type ExpectationSource } from './sources';
 
 export { table } from './printers';
+export { EXIT } from './exit-codes';
 
 const hex = (id: string) => BigInt(id).toString(16);
 
