@@ -6,7 +6,7 @@
 // building constructs expensive: the app took ~4 s for 3+500 secondaries. See BENCHMARKS.md, section 3.
 //
 // Two more savings, both measured with --cpu-prof on 3+500:
-// - The bundle is kept in node_modules/.cache/cdktf-etcd-cluster/app-<name>.js with the size and mtime of
+// - The bundle is kept in node_modules/.cache/cdktf-etcd-cluster/app-<name>.json with the size and mtime of
 //   every file that went into it; when none changed, esbuild is not started (~130 ms).
 // - cdktf captures a full stack trace for every token and computed attribute it creates (about 17 per
 //   container, whatever `App({ stackTraces })` says) and formats it at once, only to keep it for error
