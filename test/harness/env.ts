@@ -58,13 +58,32 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** The lowest port the kernel hands out as a connection's source port (Linux default 32768). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0) return low;
+  } catch {
+    // Not Linux: keep the Linux default.
+  }
+  return 32768;
+}
+
+/** Test ports are drawn from here up to the ephemeral range. */
+const LOWEST_TEST_PORT = 10000;
+
 /**
  * A run of `count` consecutive free loopback ports, from a random base so that parallel workers and
- * leftover containers (which keep their ports across engine restarts) do not collide.
+ * leftover containers (which keep their ports across engine restarts) do not collide. Below the kernel's
+ * ephemeral range: a test stops and starts containers, and while one is stopped any outgoing connection of
+ * this machine could take its published port as a source port, so that the restart fails with "address
+ * already in use" (seen in CI with a port drawn from 20000-60000).
  */
 export async function freePortRange(count: number): Promise<number> {
+  const top = ephemeralLow() - count;
+  if (top <= LOWEST_TEST_PORT) throw new Error(`no room for ${count} test ports below the ephemeral range (${ephemeralLow()})`);
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
+    const base = LOWEST_TEST_PORT + Math.floor(Math.random() * (top - LOWEST_TEST_PORT));
     // Not on the default ports, which the deploy test of the repository's own cluster.yaml publishes.
     if (base + count > DEFAULT_PORTS[0] && base < DEFAULT_PORTS[1]) continue;
     let ok = true;
