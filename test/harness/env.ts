@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULTS } from '../../lib/model/defaults';
 import { DockerApi } from './docker-api';
 
 /** The etcd release users deploy by default (the spec's image is 3.5.21), built by scripts/prepare-machine.sh. */
@@ -47,8 +48,12 @@ export function dockerSkipReason(): string | undefined {
   return process.env[SKIP_ENV];
 }
 
-/** The default host ports of a cluster (primaries from 23791, secondaries from 24791), kept free of test clusters. */
-const DEFAULT_PORTS = [23700, 25400];
+/**
+ * The default host ports of a cluster and of its metrics, kept free of test clusters: the deploy test of the
+ * repository's own cluster.yaml publishes the former, the production suite the latter (each with room for
+ * 9 primaries and some hundred secondaries).
+ */
+const DEFAULT_PORTS = [Math.min(DEFAULTS.primaryBase, DEFAULTS.metricsPrimaryBase), Math.max(DEFAULTS.secondaryBase, DEFAULTS.metricsSecondaryBase) + 300];
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -84,13 +89,24 @@ export async function freePortRange(count: number): Promise<number> {
   if (top <= LOWEST_TEST_PORT) throw new Error(`no room for ${count} test ports below the ephemeral range (${ephemeralLow()})`);
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = LOWEST_TEST_PORT + Math.floor(Math.random() * (top - LOWEST_TEST_PORT));
-    // Not on the default ports, which the deploy test of the repository's own cluster.yaml publishes.
     if (base + count > DEFAULT_PORTS[0] && base < DEFAULT_PORTS[1]) continue;
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
     if (ok) return base;
   }
   throw new Error(`no ${count} consecutive free ports found on 127.0.0.1`);
+}
+
+/**
+ * A /24 for a test that sets `network.subnet`, from 10.214.0.0/16: outside Docker's default address pools
+ * (172.17-31.0.0/16, 192.168.0.0/16), so that networks Docker allocates for other suites running at the same
+ * time never take it (a fixed 172.29.71.0/24 failed CI with "Pool overlaps"), and apart from the simulated
+ * hosts' 10.213.0.0/16. The third octet follows this run's tag; `k` picks one of a test's several subnets.
+ */
+export function testSubnet(k: number): string {
+  if (!Number.isInteger(k) || k < 0 || k > 3) throw new Error(`testSubnet: k must be 0..3 (got ${k})`);
+  const third = [...RUN_TAG].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 63, 11) * 4 + k;
+  return `10.214.${third}.0/24`;
 }
 
 export async function requireEngine(): Promise<DockerApi> {

@@ -7,6 +7,7 @@
 import { addressesOf } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
+import { testSubnet } from '../harness/env';
 
 jest.setTimeout(300_000);
 
@@ -16,7 +17,7 @@ describeEngine('the real provider on a 3+1 cluster', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await TestCluster.create('provider', { primaries: 3, secondaries: 1, network: { subnet: '172.29.71.0/24' } });
+    cluster = await TestCluster.create('provider', { primaries: 3, secondaries: 1, network: { subnet: testSubnet(0) } });
     await cluster.apply();
   });
   afterAll(async () => cluster && (await cluster.teardown()));
@@ -31,7 +32,7 @@ describeEngine('the real provider on a 3+1 cluster', () => {
       c.close();
     }
     const networkBefore = (await cluster.docker.inspect('networks', cluster.topology.network.name)).Id;
-    const actions = await cluster.apply({ network: { subnet: '172.29.72.0/24' } });
+    const actions = await cluster.apply({ network: { subnet: testSubnet(1) } });
     expect(addressesOf(actions, 'replace')).toEqual([
       'docker_container.cluster_primary-1_container',
       'docker_container.cluster_primary-2_container',
@@ -45,7 +46,7 @@ describeEngine('the real provider on a 3+1 cluster', () => {
     expect(addressesOf(actions, 'destroy')).toEqual([]);
     const network = await cluster.docker.inspect('networks', cluster.topology.network.name);
     expect(network.Id).not.toBe(networkBefore);
-    expect(network.IPAM.Config[0].Subnet).toBe('172.29.72.0/24');
+    expect(network.IPAM.Config[0].Subnet).toBe(testSubnet(1));
     expect(cluster.deployment.lastOutput).toMatch(/Apply complete!/);
     for (const p of cluster.topology.primaries) expect((await cluster.member(p.name))?.ID).toBe(ids[p.name]);
     const after = cluster.client();
