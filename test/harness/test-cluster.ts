@@ -6,7 +6,7 @@ import type { Etcd3 } from 'etcd3';
 import { connect } from '../../lib/runtime/etcd-client';
 import type { Expectation } from '../../lib/contract';
 import { buildTopology, expectationOf, LABEL_CLUSTER, validateSpec, type EtcdClusterProps, type Topology } from '../../lib/model';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, run, scratchDir, synthStackToDir, type RunResult, type TfJson } from '../helpers/synth';
 import { Deployment, type Action } from './deployment';
@@ -25,6 +25,7 @@ export interface TestClusterOptions {
 export class TestCluster {
   readonly deployment: Deployment;
   readonly workDir: string;
+  private tornDown = false;
   readonly log: string[] = [];
   private props: EtcdClusterProps;
 
@@ -133,8 +134,9 @@ export class TestCluster {
     }
   }
 
-  /** Destroys everything; then sweeps anything still labelled with this cluster's name. */
+  /** Destroys everything; then sweeps anything still labelled with this cluster's name. Again: nothing. */
   async teardown(): Promise<void> {
+    if (this.tornDown) return;
     let error: unknown;
     try {
       await this.deployment.destroy();
@@ -147,6 +149,9 @@ export class TestCluster {
     for (const v of (await d.listByLabel('volumes', LABEL_CLUSTER)).filter((x) => mine(x.Labels))) await d.removeVolume(v.Name);
     for (const n of (await d.listByLabel('networks', LABEL_CLUSTER)).filter((x) => mine(x.Labels))) await d.removeNetwork(n.Id);
     if (error) throw error;
+    // Destroyed cleanly: its stack and state are of no more use. A failed destroy keeps them to look at.
+    rmSync(this.workDir, { recursive: true, force: true });
+    this.tornDown = true;
   }
 }
 
