@@ -492,7 +492,7 @@ Targets: the hook passes within 300 ms of the first accepted write: **${verdict(
 The hook starts as soon as the containers exist, while etcd is still electing a leader, so its Node
 start-up overlaps the election; it then polls (50 ms growing to at most 250 ms between looks). Where ours
 differs from \`docker run\`: Terraform creates the image record, network and volumes first and then the
-containers in parallel (the provider waits for each to be running); the provider alone sleeps a fixed 2 s
+containers in parallel (the provider waits for each to be running); the provider alone sleeps a fixed ${PROVIDER_NETWORK_WAIT_MS / 1000} s
 after creating the network before any container may join it (section 5), which by itself puts the 1.05x
 target out of reach of any stack that creates its network through this provider; and ours checks more before it calls
 the cluster verified (every member listed, a leader, a write read back through every primary and secondary,
@@ -543,8 +543,8 @@ starts the containers only after the image record, the network and the volumes t
 
 Target within 1.5x of Compose: **${verdict(r5 <= 1.5)}** (${f(r5, 2)}x for init + apply; ${f(applyOnly.median / composeW.median, 2)}x
 for the apply alone, which is what a deploy after the first costs). What bounds it, measured: the provider
-sleeps a fixed 2 s after creating the network before its first read of it (\`networkReadRefreshDelay\` in
-its \`resource_docker_network_funcs.go\`; the same 2 s on every refresh of the network), and no container
+sleeps a fixed ${PROVIDER_NETWORK_WAIT_MS / 1000} s after creating the network before its first read of it (\`networkReadRefreshDelay\` in
+its \`resource_docker_network_funcs.go\`; the same wait on every refresh of the network), and no container
 can be created before the network it joins exists: the network's create took ${f(networkCreate)} ms here, so
 ${f(networkWait)} ms of that is the wait (without it: ${f(withoutWait, 2)}x Compose). The members need a
 user-defined network (Docker's DNS between them), so ours cannot do without one. Then Terraform's

@@ -85,8 +85,9 @@ const LOWEST_TEST_PORT = 10000;
  * already in use" (seen in CI with a port drawn from 20000-60000).
  */
 export async function freePortRange(count: number): Promise<number> {
-  const top = ephemeralLow() - count;
-  if (top <= LOWEST_TEST_PORT) throw new Error(`no room for ${count} test ports below the ephemeral range (${ephemeralLow()})`);
+  const ephemeral = ephemeralLow();
+  const top = ephemeral - count;
+  if (top <= LOWEST_TEST_PORT) throw new Error(`no room for ${count} test ports below the ephemeral range (${ephemeral})`);
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = LOWEST_TEST_PORT + Math.floor(Math.random() * (top - LOWEST_TEST_PORT));
     if (base + count > DEFAULT_PORTS[0] && base < DEFAULT_PORTS[1]) continue;
@@ -105,8 +106,12 @@ export async function freePortRange(count: number): Promise<number> {
  */
 export function testSubnet(k: number): string {
   if (!Number.isInteger(k) || k < 0 || k > 3) throw new Error(`testSubnet: k must be 0..3 (got ${k})`);
-  const third = [...RUN_TAG].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 63, 11) * 4 + k;
-  return `10.214.${third}.0/24`;
+  return `10.214.${tagHash(RUN_TAG, 63) * 4 + k}.0/24`;
+}
+
+/** A number below `modulo` that follows a run tag: subnets of test networks and simulated hosts are chosen by it. */
+export function tagHash(tag: string, modulo: number): number {
+  return [...tag].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % modulo, 7);
 }
 
 export async function requireEngine(): Promise<DockerApi> {

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { REPO_ROOT, run } from '../helpers/synth';
 import { DockerApi } from './docker-api';
-import { RUN_TAG } from './env';
+import { RUN_TAG, tagHash } from './env';
 
 const SCRIPT = join(REPO_ROOT, 'scripts', 'sim-hosts.sh');
 
@@ -39,7 +39,7 @@ export class SimHosts {
   static async up(count: number, suffix: string, opts: { ssh?: number[] } = {}): Promise<SimHosts> {
     const tag = `${RUN_TAG.slice(0, 8 - suffix.length)}${suffix}`;
     // The subnet follows the tag, so that two sets of hosts of one run (or of parallel runs) differ.
-    const third = [...tag].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 250, 7);
+    const third = tagHash(tag, 250);
     const out = await script(['up', tag, String(count), `10.213.${third}`, ...(opts.ssh?.length ? [opts.ssh.join(',')] : [])]);
     const hosts = out
       .trim()
