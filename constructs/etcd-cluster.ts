@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { Annotations, AssetType, DataResource, TerraformAsset, TerraformStack } from 'cdktf';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
@@ -7,15 +6,14 @@ import { Construct } from 'constructs';
 import type { Expectation, MemberOp } from '../lib/contract';
 import {
   buildTopology,
-  checkPki,
   expectationOf,
   LABEL_CLUSTER,
   memberOpOf,
-  PkiError,
   publishedPortsOf,
   replacementsOf,
-  SpecError,
+  synthesisOf,
   validateSpec,
+  type AssetFile,
   type EtcdClusterProps,
   type Topology,
 } from '../lib/model';
@@ -30,6 +28,25 @@ import { EtcdBackup } from './backup';
 export const REQUIRED_TERRAFORM = '>= 1.9.0';
 
 const withoutType = <T extends { type: string }>({ type: _type, ...rest }: T) => rest;
+
+/**
+ * The files the model decided on, as assets of the stack (IDs `<scope>/<file>`), in its order; the
+ * returned function names each as the configuration does (relative to the stack directory) with its hash.
+ */
+function assetsFor(cluster: Construct, decided: AssetFile[]): FileRef {
+  const scopes = new Map<string, Construct>();
+  const assets = new Map<string, { path: string; hash?: string }>();
+  for (const f of decided) {
+    const scope = scopes.get(f.scope) ?? scopes.set(f.scope, new Construct(cluster, f.scope)).get(f.scope)!;
+    const asset = new TerraformAsset(scope, f.id, { path: f.source, type: AssetType.FILE });
+    assets.set(f.source, { path: asset.path, hash: f.hash });
+  }
+  return (source: string) => {
+    const asset = assets.get(source);
+    if (!asset) throw new Error(`${source} is named by the configuration but is not among the cluster's files (lib/model/synthesis.ts)`);
+    return asset;
+  };
+}
 
 /** What every Docker host of the cluster holds besides members: its provider, network and images. */
 export interface HostResources {
@@ -54,8 +71,16 @@ export interface HostResources {
  * published port are refused.
  */
 export class EtcdCluster extends Construct {
+  /**
+   * The topology the constructs render (the model's own shape, which may change in any release).
+   * @internal
+   */
   public readonly topology: Topology;
-  /** What the post-apply hook checks; TLS files as paths relative to the stack directory. */
+  /**
+   * What the post-apply hook checks; TLS files as paths relative to the stack directory (the hooks' input,
+   * which may change in any release).
+   * @internal
+   */
   public readonly expectation: Expectation;
   /** Client URLs of the primaries, as the deploying machine reaches them (the ETCDCTL_ENDPOINTS of the cluster). */
   public readonly endpoints: string[];
@@ -65,8 +90,11 @@ export class EtcdCluster extends Construct {
   public readonly network: Network;
   /** Per-host resources by host name; the single host of a cluster without hosts is under ''. */
   public readonly hosts: Map<string, HostResources>;
+  /** The voting members, primary 1 first. */
   public readonly primaries: EtcdPrimary[];
+  /** The stateless members, secondary 1 first. */
   public readonly secondaries: EtcdSecondary[];
+  /** The post-apply verification hook, unless `verify.enabled` is false. */
   public readonly hook?: VerifyHook;
   /** The backup container, with `backup` in the spec. */
   public readonly backup?: EtcdBackup;
@@ -101,54 +129,15 @@ export class EtcdCluster extends Construct {
     });
     TerraformStack.of(this).addOverride('terraform.required_version', REQUIRED_TERRAFORM);
 
-    // Certificates are checked before anything is rendered: a bad one is a synth-time error. They (and a
-    // restore's snapshot) reach Terraform as assets, copied into the stack directory and named relative to
-    // it: no path of this machine enters the configuration, and the private keys never enter the JSON, the
-    // plan or the state. TLS files are under `pki/<file>`, the snapshot under `restore/<file>`.
-    const hashes: Record<string, string> = {};
-    if (t.tls) {
-      let pki;
-      try {
-        pki = checkPki(t.tls.dir, t.tls.nodes);
-      } catch (e) {
-        throw e instanceof PkiError ? new SpecError(e.message) : e;
-      }
-      Object.assign(hashes, { [pki.ca]: pki.caHash, [pki.upstream.cert]: pki.upstream.certHash, [pki.upstream.key]: pki.upstream.keyHash });
-      for (const pair of [pki.client, ...Object.values(pki.nodes)]) Object.assign(hashes, { [pair.cert]: pair.certHash, [pair.key]: pair.keyHash });
-    }
-    const assets = new Map<string, TerraformAsset>();
-    const scopes = new Map<string, Construct>();
-    const scopeOf = (id: string) => scopes.get(id) ?? scopes.set(id, new Construct(this, id)).get(id)!;
-    const files: FileRef = (source: string) => {
-      let asset = assets.get(source);
-      if (!asset) {
-        const scope = scopeOf(t.restore && source === t.restore.snapshot ? 'restore' : 'pki');
-        assets.set(source, (asset = new TerraformAsset(scope, basename(source), { path: source, type: AssetType.FILE })));
-      }
-      return { path: asset.path, hash: hashes[source] };
-    };
+    // What the model decided for synthesis: certificates checked (a bad one is a synth-time error, before
+    // anything is rendered), the files that become assets of the stack, and the warnings.
+    const decided = synthesisOf(t);
+    const files = assetsFor(this, decided.files);
     const relative = <T extends { tls: Expectation['tls'] }>(x: T): T =>
       x.tls ? { ...x, tls: { ca: files(x.tls.ca).path, cert: files(x.tls.cert).path, key: files(x.tls.key).path } } : x;
     this.expectation = relative(expectationOf(t));
     const opOf = (node: (typeof t.primaries)[number]): MemberOp => relative(memberOpOf(t, node));
-    if (t.auth && !t.tls) {
-      Annotations.of(this).addWarning('auth: passwords and tokens travel in plaintext without TLS (set tls.dir)');
-    }
-    const bind = t.primaries[0].port.ip;
-    if (!t.tls && t.hosts.length) {
-      Annotations.of(this).addWarning(
-        'hosts: members publish client and peer ports on their host addresses without TLS; anyone who reaches them can read and write everything, or join as a peer (set tls.dir)',
-      );
-    } else if (!t.tls && bind !== '127.0.0.1') {
-      Annotations.of(this).addWarning(
-        `ports.bindAddress: ${bind} exposes the cluster beyond loopback without TLS; anyone who reaches it can read and write everything (set tls.dir)`,
-      );
-    }
-    if (t.primaries.length >= 7) {
-      Annotations.of(this).addWarning(
-        `primaries: ${t.primaries.length} voters tolerate ${(t.primaries.length - 1) / 2} failures, but every write waits for ${(t.primaries.length + 1) / 2} of them; etcd recommends 5 and at most 7`,
-      );
-    }
+    for (const warning of decided.warnings) Annotations.of(this).addWarning(warning);
 
     // One network and one image (two with secondary.image) per Docker host; on a single host they sit at
     // the cluster's top level, as they always have.

@@ -18,7 +18,7 @@ export interface MemberHost {
 }
 
 /** A file on the deploying machine as the configuration names it: relative to the stack directory. */
-export type FileRef = (source: string) => { readonly path: string; readonly hash: string };
+export type FileRef = (source: string) => { readonly path: string; readonly hash?: string };
 
 /** The member's container, construct ID `container`. */
 export function memberContainer(

@@ -54,7 +54,7 @@ export const flagName = (flag: string) => flag.split('=')[0];
 export const envOfFlag = (flag: string) => `ETCD_${flagName(flag).replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
 
 /** The first problem with extra flags: not a `--flag`, or one the library sets (named with its field). */
-export function extraFlagsProblem(flags: string[], field: string, managed: Record<string, string>): string | undefined {
+export function extraFlagsProblem(flags: readonly string[], field: string, managed: Record<string, string>): string | undefined {
   for (const [k, flag] of flags.entries()) {
     if (!/^--[a-z0-9][a-z0-9-]*(=.*)?$/.test(flag)) return `${field}.${k}: must be a flag like --name or --name=value (got ${JSON.stringify(flag)})`;
     const why = managed[flagName(flag)];

@@ -1,38 +1,40 @@
 /** Reading a spec file: YAML or JSON text to a validated spec, with one-line errors. */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import * as YAML from 'yaml';
 import { SpecError } from './messages';
-import { validateSpec, type ClusterSpec } from './spec';
+import type { ClusterSpec } from './props';
+import { validate } from './validate';
 
 /** Where `main.ts` (and the CLI, given no flags) looks for the spec unless `ETCD_CLUSTER_CONFIG` names another file. */
 export const DEFAULT_SPEC_FILE = 'cluster.yaml';
+/** The environment variable that names the spec file. */
 export const SPEC_FILE_ENV = 'ETCD_CLUSTER_CONFIG';
 
-/** Parses spec text: JSON when the file name ends in .json, YAML otherwise. */
-export function parseSpecText(text: string, source: string): ClusterSpec {
-  let data: unknown;
+/** Spec text as data: JSON when the file name ends in .json, YAML otherwise. */
+function parseText(text: string, source: string): unknown {
   if (source.endsWith('.json')) {
-    if (text.trim() === '') data = undefined;
-    else {
-      try {
-        data = JSON.parse(text);
-      } catch (e) {
-        throw new SpecError(`${source}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-      }
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new SpecError(`${source}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
     }
-  } else {
-    const doc = YAML.parseDocument(text, { uniqueKeys: true });
-    if (doc.errors.length) {
-      // The first line holds the reason and the position; the rest is a code excerpt.
-      throw new SpecError(`${source}: not valid YAML: ${doc.errors[0].message.split('\n')[0].replace(/:\s*$/, '')}`);
-    }
-    data = doc.toJS();
   }
-  return validateSpec(data, source);
+  const doc = YAML.parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length) {
+    // The first line holds the reason and the position; the rest is a code excerpt.
+    throw new SpecError(`${source}: not valid YAML: ${doc.errors[0].message.split('\n')[0].replace(/:\s*$/, '')}`);
+  }
+  return doc.toJS();
 }
 
-/** Reads and validates a spec file. Its paths (tls.dir) are relative to the file, wherever it is read from. */
+/** Parses and validates spec text: JSON when the file name ends in .json, YAML otherwise. Paths stay as written. */
+export function parseSpecText(text: string, source: string): ClusterSpec {
+  return validate(parseText(text, source), { source });
+}
+
+/** Reads and validates a spec file. Its paths (tls.dir, restore.snapshot) are relative to the file, wherever it is read from. */
 export function loadSpecFile(path: string): ClusterSpec {
   if (!existsSync(path)) {
     throw new SpecError(`${path}: spec file not found (set ${SPEC_FILE_ENV} to use another file)`);
@@ -43,14 +45,7 @@ export function loadSpecFile(path: string): ClusterSpec {
   } catch (e) {
     throw new SpecError(`${path}: cannot read the spec file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const spec = parseSpecText(text, path);
-  // Paths in a spec file are relative to the file.
-  const near = (p: string) => resolve(dirname(path), p);
-  return {
-    ...spec,
-    ...(spec.tls ? { tls: { ...spec.tls, dir: near(spec.tls.dir) } } : {}),
-    ...(spec.restore ? { restore: { snapshot: near(spec.restore.snapshot) } } : {}),
-  };
+  return validate(parseText(text, path), { source: path, relativeTo: dirname(path) });
 }
 
 /** The spec file `main.ts` reads: `ETCD_CLUSTER_CONFIG`, else `cluster.yaml`. */

@@ -7,8 +7,10 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../defaults';
 import { CA_CERT, certFile, IN_CONTAINER, keyFile } from '../pki';
-import { placementOf, type Placement } from '../placement';
-import type { ClusterSpec } from '../spec';
+import type { SpecFacts } from '../facts';
+import type { Placement } from '../placement';
+import type { ClusterSpec } from '../props';
+import type { SecondaryKind } from '../secondary-kind';
 import { ETCDCTL_BIN, LABEL_CLUSTER, LABEL_HEALTHCHECK, LABEL_ROLE, METRICS_PORT, type Healthcheck, type Upload } from './types';
 
 export interface ClusterContext {
@@ -22,6 +24,8 @@ export interface ClusterContext {
   readonly bindAddress: string;
   readonly hostAddress: string;
   readonly place: Placement;
+  /** What the secondaries are (decided once, in the spec's facts). */
+  readonly secondaryKind: SecondaryKind;
   readonly registryPrefix: string;
   readonly verifyPrefix: string;
   readonly discovery: { readonly primaries: string; readonly secondaries: string };
@@ -32,7 +36,7 @@ function reachableAddress(bindAddress: string): string {
   return bindAddress === '0.0.0.0' ? '127.0.0.1' : bindAddress;
 }
 
-export function contextOf(spec: ClusterSpec): ClusterContext {
+export function contextOf({ spec, placement, secondaryKind }: SpecFacts): ClusterContext {
   const bindAddress = spec.ports.bindAddress ?? DEFAULTS.bindAddress;
   const tlsDir = spec.tls ? resolve(spec.tls.dir) : undefined;
   return {
@@ -43,7 +47,8 @@ export function contextOf(spec: ClusterSpec): ClusterContext {
     tlsDir,
     bindAddress,
     hostAddress: reachableAddress(bindAddress),
-    place: placementOf(spec),
+    place: placement,
+    secondaryKind,
     registryPrefix: `/cdktf-etcd-cluster/${spec.name}/secondaries`,
     verifyPrefix: `/cdktf-etcd-cluster/${spec.name}/verify/`,
     discovery: { primaries: `${spec.name}-primaries`, secondaries: `${spec.name}-secondaries` },
@@ -100,8 +105,8 @@ export const HEALTHCHECK_INTERVAL = { primary: '5s', secondary: '30s' } as const
 const FIRST_TIMINGS = { interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 } as const;
 
 /** A healthcheck of this command with the timings of its role. */
-export function healthcheckOf(test: string[], interval: string): Healthcheck {
-  return { test, ...FIRST_TIMINGS, interval };
+export function healthcheckOf(test: readonly string[], interval: string): Healthcheck {
+  return { test: [...test], ...FIRST_TIMINGS, interval };
 }
 
 const digestOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);

@@ -6,7 +6,8 @@
  * here: what all members share in context.ts, the voting members in primaries.ts, the stateless ones (by
  * kind) in secondaries.ts.
  */
-import type { ClusterSpec } from '../spec';
+import { factsOf } from '../facts';
+import type { ClusterSpec } from '../props';
 import { CA_CERT, certFile, CLIENT_NAME, keyFile } from '../pki';
 import { contextOf, tlsFile } from './context';
 import { backupOf } from './backup';
@@ -16,7 +17,7 @@ import type { Topology } from './types';
 
 export * from './types';
 export { primaryName, secondaryName } from './context';
-export { KINDS, kindOf, type SecondaryKindName } from './secondaries';
+export { KINDS } from './secondaries';
 export { BACKUP_DIR, RESTORE_FILE } from './backup';
 
 function gatewayOf(subnet: string): string {
@@ -27,7 +28,7 @@ function gatewayOf(subnet: string): string {
 }
 
 export function buildTopology(spec: ClusterSpec): Topology {
-  const ctx = contextOf(spec);
+  const ctx = contextOf(factsOf(spec));
   const { primaries, initialCluster, restore } = primariesOf(ctx);
   const secondaries = secondariesOf(ctx, primaries);
   const backup = backupOf(ctx, primaries);

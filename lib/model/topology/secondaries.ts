@@ -1,9 +1,10 @@
 /**
- * The stateless members: etcd clients published on the host. What a secondary runs depends on its kind,
- * and each kind is one entry of `KINDS`: its command, environment, healthcheck, uploads and whether it
- * registers under the cluster's prefix. A new kind of secondary is one more entry.
+ * The stateless members: etcd clients published on the host. What the secondaries are is decided once, in
+ * the spec's facts (`../secondary-kind.ts`); how each kind is rendered is one entry of `KINDS`: its command,
+ * environment, healthcheck, uploads and whether it registers under the cluster's prefix.
  */
 import { certFile, IN_CONTAINER, keyFile, UPSTREAM_NAME } from '../pki';
+import type { CustomKind, GrpcProxyKind, SecondaryKind } from '../secondary-kind';
 import { etcdctlHealth, HEALTHCHECK_INTERVAL, healthcheckOf, labelsOf, metricsOf, nodeUploads, secondaryName, tlsFile, type ClusterContext } from './context';
 import { ETCD_BIN, METRICS_PORT, STOP_GRACE_SECONDS, type PrimaryNode, type SecondaryNode, type Upload } from './types';
 
@@ -16,7 +17,8 @@ interface SecondaryPlace {
   readonly addresses: string;
 }
 
-interface SecondaryKind {
+/** How secondaries of one kind are rendered. */
+interface SecondaryRendering {
   readonly command: (ctx: ClusterContext, s: SecondaryPlace) => string[];
   readonly env: (ctx: ClusterContext, s: SecondaryPlace) => Record<string, string>;
   /** The healthcheck command when the spec names none. */
@@ -24,8 +26,6 @@ interface SecondaryKind {
   readonly uploads: (ctx: ClusterContext, s: SecondaryPlace) => Upload[];
   /** Whether it writes a registration under the cluster's prefix, unless the spec says otherwise. */
   readonly registers: (ctx: ClusterContext) => boolean;
-  /** Whether it serves metrics on METRICS_PORT when the spec asks for them. */
-  readonly metrics: boolean;
 }
 
 const fill = (template: string, values: Record<string, string>) => template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
@@ -33,9 +33,13 @@ const fill = (template: string, values: Record<string, string>) => template.repl
 // etcd's grpc-proxy has no credentials for its own writes: with RBAC on it cannot register.
 const proxyRegisters = (ctx: ClusterContext) => !ctx.spec.auth;
 
-export const KINDS = {
+/** The rendering of each kind of secondary, given the kind decided from the spec. */
+export const KINDS: {
+  readonly 'grpc-proxy': (kind: GrpcProxyKind) => SecondaryRendering;
+  readonly custom: (kind: CustomKind) => SecondaryRendering;
+} = {
   /** etcd's own grpc-proxy, registering itself (`--resolver-prefix`) so that clients can find it. */
-  'grpc-proxy': {
+  'grpc-proxy': () => ({
     command: (ctx, s): string[] => {
       const { ca, cert, key, upstreamCert, upstreamKey } = IN_CONTAINER;
       return [
@@ -68,12 +72,11 @@ export const KINDS = {
           ]
         : [],
     registers: (ctx) => proxyRegisters(ctx),
-    metrics: true,
-  },
-  /** The user's own etcd client (an application node): a command with placeholders, and ETCDCTL_* variables. */
-  custom: {
+  }),
+  /** The user's own etcd client (an application node): its command with placeholders, and ETCDCTL_* variables. */
+  custom: (kind) => ({
     command: (ctx, s) =>
-      ctx.spec.secondary.command!.map((t) =>
+      kind.command.map((t) =>
         fill(t, {
           endpoints: s.endpoints,
           addresses: s.addresses,
@@ -91,22 +94,25 @@ export const KINDS = {
     healthcheck: () => undefined,
     uploads: (ctx, s) => nodeUploads(ctx, s.name),
     registers: () => false,
-    metrics: false,
-  },
-} satisfies Record<string, SecondaryKind>;
+  }),
+};
 
-export type SecondaryKindName = keyof typeof KINDS;
-
-/** The kind a spec asks for: a command makes it the user's own client. */
-export const kindOf = (ctx: ClusterContext): SecondaryKindName => (ctx.spec.secondary.command !== undefined ? 'custom' : 'grpc-proxy');
+function renderingOf(kind: SecondaryKind): SecondaryRendering {
+  switch (kind.name) {
+    case 'grpc-proxy':
+      return KINDS['grpc-proxy'](kind);
+    case 'custom':
+      return KINDS.custom(kind);
+  }
+}
 
 export function secondariesOf(ctx: ClusterContext, primaries: PrimaryNode[]): SecondaryNode[] {
   const { spec, scheme } = ctx;
-  const kind: SecondaryKind = KINDS[kindOf(ctx)];
+  const render = renderingOf(ctx.secondaryKind);
   const endpoints = primaries.map((p) => p.clientUrl).join(',');
   const addresses = primaries.map((p) => p.clientUrl.replace(/^https?:\/\//, '')).join(',');
   const clientPort = spec.secondary.clientPort;
-  const test = spec.secondary.healthcheck ?? kind.healthcheck(ctx);
+  const test = spec.secondary.healthcheck ?? render.healthcheck(ctx);
   const healthcheck = test && healthcheckOf(test, HEALTHCHECK_INTERVAL.secondary);
   return Array.from({ length: spec.secondaries }, (_, k): SecondaryNode => {
     const name = secondaryName(ctx.name, k + 1);
@@ -123,18 +129,20 @@ export function secondariesOf(ctx: ClusterContext, primaries: PrimaryNode[]): Se
       name,
       image: spec.secondary.image ?? spec.image,
       advertiseAddress,
-      registers: spec.secondary.registers ?? kind.registers(ctx),
-      command: kind.command(ctx, place),
-      env: kind.env(ctx, place),
+      registers: spec.secondary.registers ?? render.registers(ctx),
+      command: render.command(ctx, place),
+      env: render.env(ctx, place),
       port: { internal: clientPort, external, ip: h ? h.address : ctx.bindAddress },
       hostClientUrl: `${scheme}://${h ? h.address : ctx.hostAddress}:${external}`,
-      ...(kind.metrics ? metricsOf(spec.metrics && spec.metrics.secondaryBase + slot, h ? h.address : ctx.bindAddress, h ? h.address : ctx.hostAddress) : {}),
+      ...(ctx.secondaryKind.servesMetrics
+        ? metricsOf(spec.metrics && spec.metrics.secondaryBase + slot, h ? h.address : ctx.bindAddress, h ? h.address : ctx.hostAddress)
+        : {}),
       aliases: [name, ctx.discovery.secondaries],
       resources: { ...spec.secondary.resources },
       ...(healthcheck ? { healthcheck } : {}),
       stopGraceSeconds: STOP_GRACE_SECONDS,
       labels: labelsOf(ctx, 'secondary', healthcheck),
-      uploads: kind.uploads(ctx, place),
+      uploads: render.uploads(ctx, place),
     };
   });
 }
