@@ -1,7 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+/**
+ * Bad specs are refused with one line naming the field and the value. Every message is proved through the
+ * model's own entry point (`loadSpecFile`, in process); two real `cdktf synth` runs prove the wiring: exit
+ * code 1, the one line, no stack trace, nothing written.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSpecFile, SpecError } from '../lib/model';
-import { cdktfSynth } from './helpers/synth';
+import { cdktfSynth, synthStack, type RunResult } from './helpers/synth';
 
 /** [case, spec file text (null: no file), file name, the one-line message after "<file>: "] */
 const BAD: [string, string | null, string, string][] = [
@@ -111,52 +117,74 @@ const BAD: [string, string | null, string, string][] = [
   ['missing file', null, 'cluster.yaml', 'spec file not found (set ETCD_CLUSTER_CONFIG to use another file)'],
 ];
 
-// Each case runs the real `cdktf synth` (a few seconds each); two at a time on a 2-core machine.
-jest.setTimeout(180_000);
+let dir: string;
+beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'bad-spec-'))));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** What `loadSpecFile` throws for this file content (null: no file). */
+function refusal(text: string | null, fileName: string, k: number): { thrown: unknown; path: string } {
+  const path = join(dir, String(k), fileName);
+  if (text !== null) {
+    mkdirSync(join(dir, String(k)), { recursive: true });
+    writeFileSync(path, text);
+  }
+  try {
+    loadSpecFile(path);
+  } catch (thrown) {
+    return { thrown, path };
+  }
+  return { thrown: undefined, path };
+}
 
 describe('bad specs are refused with one line naming the field and value', () => {
-  test.concurrent.each(BAD)('%s', async (_case, text, fileName, message) => {
-    const r = await cdktfSynth(text, fileName);
-    expect(r.code).not.toBe(0);
-    const line = `error: ${r.specPath}: ${message}`;
-    expect(r.stderr + r.stdout).toContain(line);
-    // No stack was written, not even an empty one.
-    expect(existsSync(join(r.outDir, 'stacks'))).toBe(false);
-    // The same message comes from the library itself, as one line.
-    let thrown: unknown;
-    try {
-      loadSpecFile(r.specPath);
-    } catch (e) {
-      thrown = e;
-    }
+  test.each(BAD.map((c, k) => [...c, k] as const))('%s', (_case, text, fileName, message, k) => {
+    const { thrown, path } = refusal(text, fileName, k);
     expect(thrown).toBeInstanceOf(SpecError);
-    expect((thrown as Error).message).toContain(`${r.specPath}: ${message}`);
-    expect((thrown as Error).message).not.toContain('\n');
+    expect((thrown as Error).message).toBe(`${path}: ${message}`);
   });
 });
 
-test('missing certificates stop cdktf synth with one line and nothing written', async () => {
+/** The lines the app itself wrote to stderr, as `cdktf synth` reports them. */
+function appStderr(r: RunResult): string[] {
+  const at = r.stderr.indexOf('Command output on stderr:');
+  expect(at).toBeGreaterThanOrEqual(0);
+  return r.stderr
+    .slice(at + 'Command output on stderr:'.length)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+// Two real `cdktf synth` runs (a few seconds each): the wiring from the spec file to the exit code.
+jest.setTimeout(180_000);
+
+test('cdktf synth of a bad spec: exit code 1, one line, no stack trace, no stack written', async () => {
+  const r = await cdktfSynth('name: bad\nprimaries: 4\n');
+  expect(r.code).toBe(1);
+  expect(appStderr(r)).toEqual([`error: ${r.specPath}: ${BAD[0][3]}`]);
+  expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m);
+  // No stack was written, not even an empty one.
+  expect(existsSync(join(r.outDir, 'stacks'))).toBe(false);
+});
+
+test('cdktf synth with missing certificates (found while the stack is built): the same, and nothing written at all', async () => {
   const r = await cdktfSynth('name: bad\ntls:\n  dir: nowhere\n');
-  expect(r.code).not.toBe(0);
+  expect(r.code).toBe(1);
   const dir = join(r.specPath, '..', 'nowhere');
-  expect(r.stderr + r.stdout).toContain(`error: tls.dir: ${join(dir, 'ca.crt')} is missing; run \`etcd-cluster pki --spec <spec>\` to make what is missing`);
+  expect(appStderr(r)).toEqual([`error: tls.dir: ${join(dir, 'ca.crt')} is missing; run \`etcd-cluster pki --spec <spec>\` to make what is missing`]);
+  expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m);
   expect(existsSync(r.outDir)).toBe(false);
 });
 
 describe('good specs synthesize a stack', () => {
-  test.concurrent.each([
+  test.each([
     [1, 0],
     [3, 2],
     [5, 7],
     [7, 1],
     [9, 3],
-  ])('%i primaries and %i secondaries', async (primaries, secondaries) => {
-    const name = `good-${primaries}-${secondaries}`;
-    const r = await cdktfSynth(`name: ${name}\nprimaries: ${primaries}\nsecondaries: ${secondaries}\n`);
-    expect(r.code).toBe(0);
-    const file = join(r.outDir, 'stacks', name, 'cdk.tf.json');
-    expect(existsSync(file)).toBe(true);
-    const tf = JSON.parse(readFileSync(file, 'utf8'));
+  ])('%i primaries and %i secondaries', (primaries, secondaries) => {
+    const tf = synthStack({ name: `good-${primaries}-${secondaries}`, primaries, secondaries });
     expect(Object.keys(tf.resource.docker_container)).toHaveLength(primaries + secondaries);
   });
 });

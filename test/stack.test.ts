@@ -91,13 +91,26 @@ test.each<[string, (stack: TerraformStack) => void, string]>([
   expect((error as Error).message).toBe(message);
 });
 
-test('clusters on different Docker hosts may use the same ports', () => {
-  expect(() =>
-    userStack((stack) => {
-      new EtcdCluster(stack, 'a', { name: 'first', primaries: 1, hosts: [{ name: 'h1', docker: 'unix:///run/h1.sock', address: '10.0.0.1' }] });
-      new EtcdCluster(stack, 'b', { name: 'second', primaries: 1, hosts: [{ name: 'h2', docker: 'unix:///run/h2.sock', address: '10.0.0.2' }] });
-    }),
-  ).not.toThrow();
+test('clusters on different Docker hosts may use the same ports: each publishes them on its own host', () => {
+  const tf = userStack((stack) => {
+    new EtcdCluster(stack, 'a', { name: 'first', primaries: 1, hosts: [{ name: 'h1', docker: 'unix:///run/h1.sock', address: '10.0.0.1' }] });
+    new EtcdCluster(stack, 'b', { name: 'second', primaries: 1, hosts: [{ name: 'h2', docker: 'unix:///run/h2.sock', address: '10.0.0.2' }] });
+  });
+  // Each cluster's container goes through the provider of its own host, and both publish the same ports.
+  const providers = tf.provider as { docker: { alias?: string; host?: string }[] };
+  expect(providers.docker.filter((p) => p.alias).map((p) => [p.alias, p.host])).toEqual([
+    ['h1', 'unix:///run/h1.sock'],
+    ['h2', 'unix:///run/h2.sock'],
+  ]);
+  const published = Object.values(tf.resource.docker_container).map((c) => [
+    c.name,
+    c.provider,
+    (c.ports as { external: number; ip: string }[]).map((p) => `${p.ip}:${p.external}`),
+  ]);
+  expect(published.sort()).toEqual([
+    ['first-primary-1', 'docker.h1', ['10.0.0.1:2379', '10.0.0.1:2380']],
+    ['second-primary-1', 'docker.h2', ['10.0.0.2:2379', '10.0.0.2:2380']],
+  ]);
 });
 
 describe('defaults and outputs of the repository stack', () => {
