@@ -4,7 +4,7 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import type { Network } from '@cdktf/provider-docker/lib/network';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { BACKUP_DIR, type BackupNode } from '../lib/model';
 import type { FileRef } from './member';
 
@@ -15,6 +15,14 @@ export interface EtcdBackupProps {
   readonly files?: FileRef;
 }
 
+/** The backup container's resources, as `EtcdCluster.backup` holds them. */
+export interface BackupResources extends IConstruct {
+  /** The container that takes the snapshots, `<name>-backup`. */
+  readonly container: Container;
+  /** The snapshots' volume, `<name>-backups` (none with `backup.hostPath`). */
+  readonly volume?: Volume;
+}
+
 const labelList = (labels: Record<string, string>) => Object.entries(labels).map(([label, value]) => ({ label, value }));
 
 /**
@@ -22,7 +30,7 @@ const labelList = (labels: Record<string, string>) => Object.entries(labels).map
  * is used) and `container`. The container is stateless apart from that volume; it depends on no member, so
  * that scaling secondaries or changing primaries leaves it alone.
  */
-export class EtcdBackup extends Construct {
+export class EtcdBackup extends Construct implements BackupResources {
   public readonly container: Container;
   public readonly volume?: Volume;
 

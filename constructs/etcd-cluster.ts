@@ -18,11 +18,11 @@ import {
   type Topology,
 } from '../lib/model';
 import type { FileRef } from './member';
-import { EtcdPrimary, memberProvisioner } from './primary';
-import { EtcdSecondary } from './secondary';
+import { EtcdPrimary, memberProvisioner, type PrimaryResources } from './primary';
+import { EtcdSecondary, type SecondaryResources } from './secondary';
 import { addressStemOf, addToStack } from './stack-clusters';
-import { VerifyHook } from './verify-hook';
-import { EtcdBackup } from './backup';
+import { VerifyHook, type VerifyHookResources } from './verify-hook';
+import { EtcdBackup, type BackupResources } from './backup';
 
 /** Terraform that runs what this construct synthesizes: provisioners in `removed` blocks arrived in 1.9. */
 export const REQUIRED_TERRAFORM = '>= 1.9.0';
@@ -52,8 +52,11 @@ function assetsFor(cluster: Construct, decided: AssetFile[]): FileRef {
 export interface HostResources {
   /** The host's provider (alias = host name); undefined on a single host, which uses the stack's provider. */
   readonly provider?: DockerProvider;
+  /** The cluster's network on this host, `<name>-net`. */
   readonly network: Network;
+  /** The image of the primaries (and of default secondaries). */
   readonly image: Image;
+  /** The image of the secondaries: `image` unless `secondary.image` names another. */
   readonly secondaryImage: Image;
 }
 
@@ -91,13 +94,13 @@ export class EtcdCluster extends Construct {
   /** Per-host resources by host name; the single host of a cluster without hosts is under ''. */
   public readonly hosts: Map<string, HostResources>;
   /** The voting members, primary 1 first. */
-  public readonly primaries: EtcdPrimary[];
+  public readonly primaries: PrimaryResources[];
   /** The stateless members, secondary 1 first. */
-  public readonly secondaries: EtcdSecondary[];
+  public readonly secondaries: SecondaryResources[];
   /** The post-apply verification hook, unless `verify.enabled` is false. */
-  public readonly hook?: VerifyHook;
+  public readonly hook?: VerifyHookResources;
   /** The backup container, with `backup` in the spec. */
-  public readonly backup?: EtcdBackup;
+  public readonly backup?: BackupResources;
   /**
    * The record of how the cluster was bootstrapped (its founders' `--initial-cluster`), kept from the first
    * deploy on. A later spec that would bootstrap differently (`primaries` changed without `initialPrimaries`,

@@ -2,7 +2,7 @@
 import { DataResource, type ITerraformDependable } from 'cdktf';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { MEMBER_ENV, type MemberOp } from '../lib/contract';
 import { DATA_MOUNT, LABEL_ROLE, type PrimaryNode } from '../lib/model';
 import { memberContainer, type MemberHost } from './member';
@@ -37,13 +37,27 @@ export function memberProvisioner(command: string, verb: string, when?: 'destroy
   };
 }
 
+/** A voting member's resources, as `EtcdCluster.primaries` lists them. */
+export interface PrimaryResources extends IConstruct {
+  /** The member's container, `<name>-primary-<i>`. */
+  readonly container: Container;
+  /** The data volume. It lives and dies with the member. */
+  readonly volume: Volume;
+  /** A joining primary's `member add` (as a learner), run before its volume and container are created. */
+  readonly join?: DataResource;
+  /** The membership record, after the container: for a joiner it promotes the learner once it has caught up. */
+  readonly member: DataResource;
+  /** With `restore`: the one-shot container that restores the data directory before the member starts. */
+  readonly restore?: Container;
+}
+
 /**
  * One voting member. Construct IDs inside are a public contract: `data` (the volume), `container`, the
  * hooks `join` (a joiner's `member add`, before its volume and container) and `member` (after the container;
  * a joiner's promotion), and with `restore` the one-shot `restore` container. When the primary is dropped from the spec, the cluster's `removed` block for its
  * `member` address runs `member remove` before the container goes.
  */
-export class EtcdPrimary extends Construct {
+export class EtcdPrimary extends Construct implements PrimaryResources {
   public readonly container: Container;
   /** The data volume. It lives and dies with the member. */
   public readonly volume: Volume;

@@ -1,6 +1,6 @@
 /** A stateless member: an etcd client (a grpc-proxy, or the user's own application) with no volume and no hooks. */
 import type { Container } from '@cdktf/provider-docker/lib/container';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import type { SecondaryNode } from '../lib/model';
 import { memberContainer, type MemberHost } from './member';
 
@@ -9,8 +9,14 @@ export interface EtcdSecondaryProps extends MemberHost {
   readonly node: SecondaryNode;
 }
 
+/** A stateless member's resources, as `EtcdCluster.secondaries` lists them. */
+export interface SecondaryResources extends IConstruct {
+  /** The member's container, `<name>-secondary-<j>`. */
+  readonly container: Container;
+}
+
 /** One secondary. Its only construct ID inside, `container`, is a public contract. */
-export class EtcdSecondary extends Construct {
+export class EtcdSecondary extends Construct implements SecondaryResources {
   public readonly container: Container;
 
   constructor(scope: Construct, id: string, props: EtcdSecondaryProps) {

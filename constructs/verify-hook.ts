@@ -1,5 +1,5 @@
 import { DataResource, dependable, type ITerraformDependable } from 'cdktf';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { EXPECTATION_ENV, type Expectation } from '../lib/contract';
 import { membershipOf } from '../lib/model';
 
@@ -19,13 +19,19 @@ export interface VerifyHookProps {
   readonly containers: ITerraformDependable[];
 }
 
+/** The post-apply hook's resources, as `EtcdCluster.hook` holds them. */
+export interface VerifyHookResources extends IConstruct {
+  /** The `terraform_data` resource whose provisioner runs `etcd-cluster verify`: depend on it to run after a verified deploy. */
+  readonly resource: DataResource;
+}
+
 /**
  * The post-apply hook: a built-in `terraform_data` resource whose local-exec provisioner runs
  * `etcd-cluster verify`. It is replaced, and so runs again, when the membership changes, a primary is
  * replaced by spec, or Terraform changes any member's container; a failed verification fails the apply and
  * taints the resource, so the next apply retries it.
  */
-export class VerifyHook extends Construct {
+export class VerifyHook extends Construct implements VerifyHookResources {
   public readonly resource: DataResource;
 
   constructor(scope: Construct, id: string, props: VerifyHookProps) {

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { EtcdCluster } from '../constructs/etcd-cluster';
 import { SpecError, type EtcdClusterProps } from '../lib/model';
 
+/** Props of `EtcdClusterStack`. */
 export interface EtcdClusterStackProps {
   /** The cluster; its `name` names the stack too. */
   readonly cluster: EtcdClusterProps;
@@ -27,6 +28,7 @@ export const DOCKER_PROVIDER_VERSIONS = '>= 3.6.2, < 5.0.0';
  * ETCDCTL_ENDPOINTS takes them), `primary_endpoints` and `secondary_endpoints` (lists).
  */
 export class EtcdClusterStack extends TerraformStack {
+  /** The cluster, construct ID `cluster`. */
   public readonly cluster: EtcdCluster;
 
   constructor(scope: Construct, props: EtcdClusterStackProps) {

@@ -25,11 +25,11 @@ export interface EtcdClusterProps {
    */
   readonly initialPrimaries?: number;
   /**
-   * Primaries to replace with a fresh member: primary number -> replacement generation (1, then 2, ...).
+   * Primaries to replace with a fresh member: primary number to replacement generation (1, then 2, ...).
    * Raising a primary's generation makes the next deploy remove its old member from etcd, give it a new
    * empty data volume (`<name>-primary-<i>-data-r<generation>`) and add it back as a learner with a new
    * member ID. Keep the entry afterwards: dropping it would replace the member again.
-   * @default {}
+   * @default - none: every primary is its original member
    */
   readonly replace?: Record<string, number>;
   /**
@@ -169,7 +169,7 @@ export interface SecondaryProps {
    * @default - `etcd grpc-proxy start` against every primary
    */
   readonly command?: readonly string[];
-  /** Extra environment of every secondary (not `ETCD_*`: etcd refuses variables that shadow flags). @default {} */
+  /** Extra environment of every secondary (not `ETCD_*`: etcd refuses variables that shadow flags). @default - none */
   readonly env?: Record<string, string>;
   /** Port the secondary serves clients on inside its container. @default 2379 */
   readonly clientPort?: number;
@@ -255,7 +255,7 @@ export interface EtcdTuningProps {
   readonly quotaBackendBytes?: number;
   /** Flags added to every primary's command, after ours; a flag we set ourselves is refused. @default [] */
   readonly extraFlags?: readonly string[];
-  /** Environment of every primary; an `ETCD_*` variable for a flag that is set (ours or extraFlags) is refused. @default {} */
+  /** Environment of every primary; an `ETCD_*` variable for a flag that is set (ours or extraFlags) is refused. @default - none */
   readonly env?: Record<string, string>;
 }
 
@@ -264,34 +264,54 @@ export interface EtcdTuningProps {
  * what was checked cannot change afterwards, and `EtcdCluster` takes it as props without checking it again.
  */
 export interface ClusterSpec {
+  /** The cluster name (`EtcdClusterProps.name`). */
   readonly name: string;
+  /** Voting members: 1, 3, 5, 7 or 9. */
   readonly primaries: number;
+  /** How many primaries the cluster was first deployed with; unset: `primaries`. */
   readonly initialPrimaries?: number;
+  /** Replaced primaries: primary number to replacement generation; empty when none. */
   readonly replace: Readonly<Record<string, number>>;
+  /** Stateless members. */
   readonly secondaries: number;
+  /** Image of the primaries (and of default secondaries). */
   readonly image: string;
+  /** `--initial-cluster-token`; unset: `<name>-etcd-cluster`. */
   readonly token?: string;
+  /** Published ports; unset bases follow from the placement (`EtcdClusterProps.ports`). */
   readonly ports: PortsProps & { readonly secondaryBase: number };
+  /** The cluster's Docker network. */
   readonly network: NetworkProps;
+  /** What every secondary runs, its defaults filled in. */
   readonly secondary: SecondaryProps & {
     readonly env: Readonly<Record<string, string>>;
     readonly clientPort: number;
     readonly registrationTtlSeconds: number;
     readonly extraFlags: readonly string[];
   };
+  /** Limits of every primary. */
   readonly resources?: ResourcesProps;
+  /** Scheduled snapshots, with `backup` in the spec. */
   readonly backup?: BackupProps & { readonly every: string; readonly keep: number; readonly image: string };
+  /** The snapshot a new cluster starts from; its path is absolute after `loadSpecFile`. */
   readonly restore?: RestoreProps;
+  /** Metrics ports, with `metrics` in the spec. */
   readonly metrics?: Required<MetricsProps>;
+  /** The post-apply hook. */
   readonly verify: Required<VerifyProps>;
+  /** etcd settings of the primaries, their defaults filled in. */
   readonly etcd: EtcdTuningProps & {
     readonly autoCompactionMode: 'periodic' | 'revision' | 'off';
     readonly quotaBackendBytes: number;
     readonly extraFlags: readonly string[];
     readonly env: Readonly<Record<string, string>>;
   };
+  /** Mutual TLS; the directory is absolute after `loadSpecFile`. */
   readonly tls?: TlsProps;
+  /** etcd RBAC. */
   readonly auth?: Required<AuthProps>;
+  /** Docker hosts, with `hosts` in the spec. */
   readonly hosts?: readonly (HostProps & { readonly sshOpts: readonly string[] })[];
+  /** Which host each member runs on. */
   readonly placement?: PlacementProps;
 }

@@ -44,7 +44,7 @@ export function validate(input: unknown, opts: ValidateOptions = {}): ClusterSpe
 
 /**
  * Validates a spec given as plain data (construct props, or a parsed file).
- * @param source prefixes the message, e.g. the file name.
+ * @param source - prefixes the message, e.g. the file name.
  */
 export function validateSpec(input: unknown, source?: string): ClusterSpec {
   return validate(input, { source });
