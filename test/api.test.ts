@@ -29,7 +29,12 @@ test('every optional prop documents its default', () => {
 });
 
 test('the check sees a missing default (it can fail)', () => {
-  const file = ts.createSourceFile('x.ts', 'export interface XProps {\n  /** with @default 1 */\n  readonly a?: number;\n  /** none */\n  readonly b?: number;\n}', ts.ScriptTarget.ES2022, true);
+  const file = ts.createSourceFile(
+    'x.ts',
+    'export interface XProps {\n  /** with @default 1 */\n  readonly a?: number;\n  /** none */\n  readonly b?: number;\n}',
+    ts.ScriptTarget.ES2022,
+    true,
+  );
   const i = file.statements[0] as ts.InterfaceDeclaration;
   const missing = i.members.filter((m) => !ts.getJSDocTags(m).some((t) => t.tagName.text === 'default')).map((m) => m.name!.getText());
   expect(missing).toEqual(['b']);
