@@ -134,10 +134,19 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
     const fixed = await cluster.rollout({ image: ETCD_36_IMAGE }, ['--json']);
     expect(fixed.code).toBe(0);
     const rolled = JSON.parse(fixed.stdout) as Rolled;
-    // The member left down goes first. The image resource went back to the working tag, so Terraform plans
-    // every container that names its ID again: the others restart once more, one at a time, on the same image.
-    expect(rolled.steps[0]).toMatchObject({ member: failed, role: 'down' });
-    expect(rolled.steps.slice(1).map((s) => s.role)).toEqual(rolled.steps.length === 3 ? ['follower', 'leader'] : []);
+    // Always three steps, the member left down first. The stopped rollout replaced the image resource (the
+    // provider's docker_image `name` forces a new resource), and the working tag replaces it once more: its
+    // `image_id` is unknown until that apply, and every primary's container names it (`image` forces a new
+    // container), so the plan replaces all three. The other two restart once more, one at a time, on the
+    // image they already ran.
+    expect(rolled.steps.map((s) => [s.role, s.action])).toEqual([
+      ['down', 'replace'],
+      ['follower', 'replace'],
+      ['leader', 'replace'],
+    ]);
+    expect(rolled.steps[0].member).toBe(failed);
+    expect(new Set(rolled.steps.map((s) => s.member)).size).toBe(3);
+    for (const p of cluster.topology.primaries) expect((await cluster.docker.inspect('containers', p.name)).Image).toBe(working);
     expect((await verifyCluster(cluster.expectation, { timeoutMs: 60_000 })).problems).toEqual([]);
     expect(await memberIds(cluster)).toEqual(ids);
   });
