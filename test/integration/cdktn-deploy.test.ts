@@ -242,6 +242,8 @@ describeCdktn('a cdktn project deploys cdktn-etcd-cluster with cdktn synth, depl
     expect([deploy.code, out.includes('Apply complete!')]).toEqual([0, true]);
     expect(out).toContain(`require(\\"cdktn-etcd-cluster/cli\\").main(process.argv.slice(1))' verify`);
     expect(out).toContain(`cluster ${name}: matches the spec`);
+    // The hook ran the installed package's CLI under this Node (its code cache is named after both).
+    expect(readdirSync(join(installed, 'node_modules', '.cache', 'cdktf-etcd-cluster'))).toContain(`verify-${process.version}-${process.arch}.v8`);
 
     const diff = await run(CDKTN, ['diff', 'platform', '--skip-provider-lock'], { cwd: project, env: ENV, timeoutMs: 600_000 });
     expect(diff.code).toBe(0);
