@@ -5,7 +5,7 @@
  * deploy` with the verify hook passing, an empty second plan and `cdktn destroy`, as a user runs them.
  * cdktn-cli needs Node >= 22.19: CI runs this suite on Node 24, and the hooks run on the same `node`.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
@@ -13,7 +13,7 @@ import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { EtcdCluster } from '../../constructs/etcd-cluster';
 import { LABEL_CLUSTER, type EtcdClusterProps } from '../../lib/model';
 import { DockerApi } from '../harness/docker-api';
-import { dockerSkipReason, clusterName, freePortRange, TEST_IMAGE } from '../harness/env';
+import { clusterName, dockerSkipReason, freePortRange, RUN_TAG, TEST_IMAGE } from '../harness/env';
 import { QUIET_TERRAFORM_ENV, REPO_ROOT, run, type TfJson } from '../helpers/synth';
 
 jest.setTimeout(900_000);
@@ -147,7 +147,8 @@ function comparable(tf: TfJson) {
 
 describeCdktn('a cdktn project deploys cdktn-etcd-cluster with cdktn synth, deploy and destroy', () => {
   const docker = new DockerApi();
-  const root = mkdtempSync(join(tmpdir(), 'cdktn-etcd-user-'));
+  // Made by beforeAll (a skipped suite leaves nothing behind).
+  const root = join(tmpdir(), `cdktn-etcd-user-${RUN_TAG}`);
   const project = join(root, 'platform');
   const name = clusterName('cdktn');
   let props: EtcdClusterProps;
@@ -168,9 +169,8 @@ describeCdktn('a cdktn project deploys cdktn-etcd-cluster with cdktn synth, depl
     if (nodeTooOld) {
       throw new Error(`cdktn-cli needs Node >= ${NODE_NEEDED.join('.')}, this is ${process.version}: run this suite on Node 24 (CI does)`);
     }
-    const primaryBase = await freePortRange(3);
-    const secondaryBase = await freePortRange(2);
-    props = { name, primaries: 3, secondaries: 2, image: TEST_IMAGE, ports: { primaryBase, secondaryBase } };
+    const base = await freePortRange(5);
+    props = { name, primaries: 3, secondaries: 2, image: TEST_IMAGE, ports: { primaryBase: base, secondaryBase: base + 3 } };
 
     const packed = await ok('npm', ['run', '-s', 'pack:cdktn', '--', '--pack-destination', root], REPO_ROOT);
     const tarball = packed.stdout.trim().split('\n').pop()!;
