@@ -52,14 +52,23 @@ function moduleDir() {
 /** Whether the module opens a pseudo-terminal on this Node: in a child process, so a crash is only an answer. */
 function works() {
   const probe = `
-    const pty = require(${JSON.stringify(dir)});
+    let pty;
+    try {
+      pty = require(${JSON.stringify(dir)});
+    } catch (e) {
+      process.stderr.write('PROBE ' + String(e.message).replace(/\\s+/g, ' ') + '\\n');
+      process.exit(2);
+    }
     const p = pty.spawn('/bin/sh', ['-c', 'echo pty-ok'], { cols: 80, rows: 24, env: process.env });
     let out = '';
     p.onData((d) => (out += d));
     p.onExit(({ exitCode }) => process.exit(exitCode === 0 && out.includes('pty-ok') ? 0 : 3));
     setTimeout(() => process.exit(4), 10000);`;
   const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', timeout: 20000 });
-  const error = (r.stderr || '').split('\n').find((l) => /Error/.test(l));
+  const error = (r.stderr || '')
+    .split('\n')
+    .find((l) => l.startsWith('PROBE '))
+    ?.slice(6);
   return { ok: r.status === 0, why: existsSync(target) ? error || `exit ${r.status}` : `the package ships no binary for ABI ${process.versions.modules}` };
 }
 
@@ -102,8 +111,10 @@ if (!gyp) fail("npm's node-gyp was not found (it ships with npm); run this with 
 const build = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${prefix}`, '--jobs=2'], {
   cwd: dir,
   encoding: 'utf8',
-  // node-gyp runs `node -e "require('nan')"`: this Node, first on its PATH.
-  env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH || ''}` },
+  // node-gyp runs `node -e "require('nan')"`: this Node, first on its PATH. Its headers also through
+  // npm_config_nodedir, which node-gyp reads before --nodedir: under npm (npm ci, npx) that variable carries the
+  // npmrc's nodedir, e.g. the system Node's headers, and a module built with those does not load here.
+  env: { ...process.env, npm_config_nodedir: prefix, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH || ''}` },
 });
 const built = join(dir, 'build', 'Release', 'pty.node');
 if (build.status !== 0 || !existsSync(built))

@@ -49,9 +49,12 @@ if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund >&2
 fi
 
-# 2. cdktf-cli on this Node. A failure here is reported after the machine is prepared (it may lack a compiler).
+# 2. cdktf-cli on this Node. Without a compiler it waits for the machine to be prepared; any other failure stops here.
 pty_ok=1
-node scripts/cdktf-pty.js 2>/dev/null || pty_ok=0
+pty_out="$(node scripts/cdktf-pty.js 2>&1)" || pty_ok=0
+no_compiler=0
+for tool in c++ make python3; do command -v "$tool" >/dev/null 2>&1 || no_compiler=1; done
+[ "$pty_ok" = 1 ] || [ "$no_compiler" = 1 ] || { printf '%s\n' "$pty_out" >&2; die "cdktf-cli cannot run on Node $(node --version) here (above); nothing was changed"; }
 
 # 3. What the stack holds, synthesized by the app cdktf.json names (as `cdktf synth` runs it), into scratch.
 scratch="$(mktemp -d)"
@@ -75,7 +78,7 @@ terraform_bin() {
 missing=()
 docker info >/dev/null 2>&1 || missing+=("a Docker engine that answers")
 [ -n "$(terraform_bin)" ] || missing+=("Terraform >= 1.9 or OpenTofu >= 1.10")
-[ "$pty_ok" = 1 ] || [ ${#missing[@]} -gt 0 ] || missing+=("a C++ compiler, make and python3 to build cdktf-cli's terminal module for Node $(node --version)")
+[ "$pty_ok" = 1 ] || missing+=("a C++ compiler, make and python3 to build cdktf-cli's terminal module for Node $(node --version)")
 
 state="terraform.${stack}.tfstate"
 {
