@@ -11,7 +11,7 @@ VERSION="${OPENTOFU_VERSION:-v1.10.10}"
 BIN_DIR="${BIN_DIR:-/usr/local/bin}"
 say() { printf 'opentofu: %s\n' "$*" >&2; }
 
-if [ -x "$BIN_DIR/tofu" ] && "$BIN_DIR/tofu" version 2>/dev/null | grep -q "OpenTofu ${VERSION}"; then
+if [ -x "$BIN_DIR/tofu" ] && [ "$("$BIN_DIR/tofu" version 2>/dev/null | head -1)" = "OpenTofu ${VERSION}" ]; then
   say "$("$BIN_DIR/tofu" version | head -1) is installed"; exit 0
 fi
 
@@ -32,6 +32,7 @@ require github.com/opentofu/opentofu ${VERSION}
 replace ${replace}
 EOF
 say "building OpenTofu ${VERSION} (several minutes the first time)"
-(cd "$work" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w" -o "$work/tofu" github.com/opentofu/opentofu/cmd/tofu)
+# version.dev=no: the release builds' flag, so that it reports v1.10.10 as a release does (not v1.10.10-dev).
+(cd "$work" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" -o "$work/tofu" github.com/opentofu/opentofu/cmd/tofu)
 install -m 0755 "$work/tofu" "$BIN_DIR/tofu"
 say "installed $("$BIN_DIR/tofu" version | head -1) at $BIN_DIR/tofu"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Prepares this machine for the integration suite and for a real `cdktf deploy`: a running Docker engine,
 # local etcd images, Terraform >= 1.9 (or OpenTofu, built from the Go module proxy when neither is here),
-# the kreuzwerker/docker provider in Terraform's local mirror (scripts/provider-mirror.sh), and sshd for
-# the simulated host reached over ssh. Idempotent: installs only what is missing, starts dockerd only when
-# it does not answer, builds nothing twice.
+# OpenTofu for the suite that runs under it, the kreuzwerker/docker provider in Terraform's local mirror
+# (scripts/provider-mirror.sh), a C++ toolchain for cdktf-cli's terminal module on Node 24
+# (scripts/cdktf-pty.js), and sshd for the simulated host reached over ssh. Idempotent: installs only what
+# is missing, starts dockerd only when it does not answer, builds nothing twice. scripts/up.sh runs it on
+# a machine that lacks a Docker engine or Terraform, so that `npm test` passes there afterwards too.
 # The image is built from Debian's etcd 3.4.23 binaries and laid out like the official image
 # (/usr/local/bin/etcd, /usr/local/bin/etcdctl), so one synthesized config runs on both.
 set -euo pipefail
@@ -17,6 +19,10 @@ say() { printf 'prepare-machine: %s\n' "$*"; }
 
 need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || need_pkgs+=(docker.io)
+# cdktf-cli's terminal module has no binary for Node 24: scripts/cdktf-pty.js compiles it (node-gyp).
+command -v c++ >/dev/null 2>&1 || need_pkgs+=(g++)
+command -v make >/dev/null 2>&1 || need_pkgs+=(make)
+command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 [ -x /usr/bin/etcd ] || need_pkgs+=(etcd-server)
 [ -x /usr/bin/etcdctl ] || need_pkgs+=(etcd-client)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
@@ -50,6 +56,8 @@ else
   bash scripts/opentofu.sh
   say "OpenTofu is installed; run the suites with TERRAFORM_BINARY_NAME=tofu"
 fi
+# The suites also run a cluster through OpenTofu (test/integration/opentofu.test.ts).
+bash scripts/opentofu.sh
 
 # The Docker provider, where `terraform init` finds it without the registry.
 bash scripts/provider-mirror.sh >/dev/null

@@ -63,6 +63,14 @@ function bundle() {
 }
 
 const code = cached() ?? bundle();
+// cdktf 0.21's TerraformOutput calls util.isArray, deprecated at run time since Node 22 (DEP0044): cdktf-cli
+// shows the warning as an [ERROR] line on every synth of a stack with outputs. Only that warning is dropped.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const code = rest[0] !== null && typeof rest[0] === 'object' ? rest[0].code : rest[1];
+  if (code === 'DEP0044') return undefined;
+  return emitWarning.call(this, warning, ...rest);
+};
 const format = Error.prepareStackTrace;
 Error.prepareStackTrace = (err, frames) => (err instanceof Error ? (format ? format(err, frames) : defaultFormat(err, frames)) : '');
 function defaultFormat(err, frames) {

@@ -10,6 +10,16 @@ import { loadSpecFile, SpecError } from '../lib/model';
 import { cdktfSynth, synthStack, type RunResult } from './helpers/synth';
 
 /** [case, spec file text (null: no file), file name, the one-line message after "<file>: "] */
+/** What JSON.parse of this text throws on the running Node, as the spec loader passes it on. */
+function jsonParseError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error(`${text} parsed`);
+}
+
 const BAD: [string, string | null, string, string][] = [
   [
     'even primaries',
@@ -113,7 +123,8 @@ const BAD: [string, string | null, string, string][] = [
     'not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1',
   ],
   ['duplicate key', 'name: bad\nname: worse\n', 'cluster.yaml', 'not valid YAML: Map keys must be unique at line 2, column 1'],
-  ['broken JSON', '{"name": "bad",}', 'cluster.json', 'not valid JSON: Expected double-quoted property name in JSON at position 15'],
+  // V8's own words: Node 22 and later add the line and column ("... at position 15 (line 1 column 16)").
+  ['broken JSON', '{"name": "bad",}', 'cluster.json', `not valid JSON: ${jsonParseError('{"name": "bad",}')}`],
   ['missing file', null, 'cluster.yaml', 'spec file not found (set ETCD_CLUSTER_CONFIG to use another file)'],
 ];
 

@@ -6,10 +6,32 @@ import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../helpers/synth';
-import { TERRAFORM } from './deployment';
+
+async function answers(binary: string): Promise<boolean> {
+  try {
+    return (await run(binary, ['version', '-json'], { env: { CHECKPOINT_DISABLE: '1' }, timeoutMs: 30_000 })).code === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The binary the suites run: TERRAFORM_BINARY_NAME (cdktf's own variable) when it is set; otherwise
+ * `terraform`, or OpenTofu where only `tofu` is installed (a machine prepared from scratch: Terraform does not
+ * build from the Go module proxy, so scripts/prepare-machine.sh builds OpenTofu there). The choice is put in
+ * TERRAFORM_BINARY_NAME, so that the test workers, cdktf and `etcd-cluster rollout` all run the same one.
+ */
+export async function chooseTerraform(): Promise<string> {
+  if (!process.env.TERRAFORM_BINARY_NAME && !(await answers('terraform')) && (await answers('tofu'))) {
+    process.env.TERRAFORM_BINARY_NAME = 'tofu';
+    process.stderr.write('\nterraform is not on the PATH, OpenTofu is: the suites run under tofu (TERRAFORM_BINARY_NAME=tofu)\n');
+  }
+  return process.env.TERRAFORM_BINARY_NAME || 'terraform';
+}
 
 /** Undefined when everything is there; otherwise one line saying what is missing. */
 export async function missingTerraform(): Promise<string | undefined> {
+  const TERRAFORM = await chooseTerraform();
   let out;
   try {
     out = await run(TERRAFORM, ['version', '-json'], { env: { CHECKPOINT_DISABLE: '1' }, timeoutMs: 30_000 });

@@ -8,6 +8,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LABEL_CLUSTER, loadSpecFile } from '../../lib/model';
+import { TERRAFORM } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { DockerApi } from '../harness/docker-api';
 import { REPO_ROOT, run } from '../helpers/synth';
@@ -55,7 +56,7 @@ describeEngine('npx cdktf deploy and destroy of the repository cluster.yaml', ()
     expect(verify.stderr).toContain('etcd-cluster: using the spec cluster.yaml');
     expect(verify.code).toBe(0);
 
-    const outputs = await run('terraform', ['output', '-json'], { cwd: join(REPO_ROOT, 'cdktf.out', 'stacks', name), env: ENV });
+    const outputs = await run(TERRAFORM, ['output', '-json'], { cwd: join(REPO_ROOT, 'cdktf.out', 'stacks', name), env: ENV });
     const values = JSON.parse(outputs.stdout) as Record<string, { value: unknown }>;
     expect(values.endpoints.value).toBe('http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793');
     expect(values.secondary_endpoints.value).toEqual(['http://127.0.0.1:24791', 'http://127.0.0.1:24792']);
