@@ -4,7 +4,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
-import type { Expectation, MemberOp } from '../lib/contract';
+import { withTlsPaths, type ExpectationMessage, type MemberOpMessage } from '../lib/contract';
 import {
   buildTopology,
   checkPki,
@@ -56,7 +56,7 @@ export interface HostResources {
 export class EtcdCluster extends Construct {
   public readonly topology: Topology;
   /** What the post-apply hook checks; TLS files as paths relative to the stack directory. */
-  public readonly expectation: Expectation;
+  public readonly expectation: ExpectationMessage;
   /** Client URLs of the primaries, as the deploying machine reaches them (the ETCDCTL_ENDPOINTS of the cluster). */
   public readonly endpoints: string[];
   /** Client URLs of the secondaries, as the deploying machine reaches them. */
@@ -127,10 +127,8 @@ export class EtcdCluster extends Construct {
       }
       return { path: asset.path, hash: hashes[source] };
     };
-    const relative = <T extends { tls: Expectation['tls'] }>(x: T): T =>
-      x.tls ? { ...x, tls: { ca: files(x.tls.ca).path, cert: files(x.tls.cert).path, key: files(x.tls.key).path } } : x;
-    this.expectation = relative(expectationOf(t));
-    const opOf = (node: (typeof t.primaries)[number]): MemberOp => relative(memberOpOf(t, node));
+    this.expectation = withTlsPaths(expectationOf(t), (f) => files(f).path);
+    const opOf = (node: (typeof t.primaries)[number]): MemberOpMessage => withTlsPaths(memberOpOf(t, node), (f) => files(f).path);
     if (t.auth && !t.tls) {
       Annotations.of(this).addWarning('auth: passwords and tokens travel in plaintext without TLS (set tls.dir)');
     }

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ContractError, MEMBER_ENV, parseMemberOp, type Expectation } from '../contract';
+import { ContractError, MEMBER_ENV, parseMemberOp, type Target } from '../contract';
 // Only what every command needs is loaded up front (the hook's verify starts a fresh process each time);
 // the model, the YAML parser and the etcd client come in with the commands that use them.
 import { DEFAULTS } from '../model/defaults';
@@ -57,10 +57,10 @@ function seconds(value: string): number {
 }
 
 /** The root password of a cluster with auth, from the environment variable its spec names. */
-function passwordFor(e: { auth: Expectation['auth']; cluster: string }, env: NodeJS.ProcessEnv): string | undefined {
-  if (!e.auth) return undefined;
-  const password = env[e.auth.passwordEnv];
-  if (!password) throw new InputError(`auth: set ${e.auth.passwordEnv} to the root password of cluster ${e.cluster}`);
+function passwordFor({ target }: { target: Pick<Target, 'auth' | 'cluster'> }, env: NodeJS.ProcessEnv): string | undefined {
+  if (!target.auth) return undefined;
+  const password = env[target.auth.passwordEnv];
+  if (!password) throw new InputError(`auth: set ${target.auth.passwordEnv} to the root password of cluster ${target.cluster}`);
   return password;
 }
 
@@ -93,7 +93,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const password = passwordFor(expectation, io.env);
     const started = Date.now();
     if (opts.enableAuth) {
-      if (!expectation.auth) throw new InputError('--enable-auth: the spec has no auth section');
+      if (!expectation.target.auth) throw new InputError('--enable-auth: the spec has no auth section');
       const { enableAuth } = await import('../runtime/verify');
       const done = await enableAuth(expectation, { timeoutMs: opts.timeout * 1000, password: password! });
       io.err(`authentication ${done}\n`);
@@ -152,7 +152,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const e = await loadExpectation(opts, io.env, say);
     const { compact } = await import('../runtime/maintenance');
     const revision = await compact(e, { password: passwordFor(e, io.env) });
-    io.out(opts.json ? json({ cluster: e.cluster, compactedTo: revision }) : `${e.cluster}: compacted up to revision ${revision}\n`);
+    io.out(opts.json ? json({ cluster: e.target.cluster, compactedTo: revision }) : `${e.target.cluster}: compacted up to revision ${revision}\n`);
   });
   const alarm = program.command('alarm').description("list or disarm etcd's alarms (NOSPACE, CORRUPT): alarm list | disarm");
   for (const verb of ['list', 'disarm'] as const) {
@@ -163,10 +163,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const m = await import('../runtime/maintenance');
       const list = await (verb === 'list' ? m.alarms : m.disarm)(e, { password: passwordFor(e, io.env) });
       if (opts.json) io.out(json(list));
-      else if (!list.length) io.out(`${e.cluster}: no active alarm\n`);
+      else if (!list.length) io.out(`${e.target.cluster}: no active alarm\n`);
       else
         io.out(
-          (verb === 'disarm' ? `${e.cluster}: disarmed\n` : '') +
+          (verb === 'disarm' ? `${e.target.cluster}: disarmed\n` : '') +
             table(
               ['MEMBER', 'ID', 'ALARM'],
               list.map((a) => [a.member, hex(a.memberId), a.alarm]),
@@ -177,8 +177,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   addSourceOptions(program.command('scrape-config').description('print a Prometheus scrape configuration for the metrics endpoints (spec: metrics)')).action(
     async (opts: ExpectationSource & { json?: boolean }) => {
       const e = await loadExpectation(opts, io.env, say);
-      if (![...e.primaries, ...e.secondaries].some((m) => m.metrics))
-        throw new InputError(`cluster ${e.cluster} has no metrics endpoints; add a metrics section to its spec`);
+      if (![...e.target.primaries, ...e.secondaries].some((m) => m.metrics))
+        throw new InputError(`cluster ${e.target.cluster} has no metrics endpoints; add a metrics section to its spec`);
       io.out(opts.json ? json({ scrape_configs: [scrapeConfig(e)] }) : await scrapeConfigYaml(e));
     },
   );
@@ -234,7 +234,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(
       opts.json
         ? json(s)
-        : `${e.cluster}: snapshot taken from ${s.member}\n` +
+        : `${e.target.cluster}: snapshot taken from ${s.member}\n` +
             table(['FILE', 'REVISION', 'SIZE', 'SHA256'], [[file, String(s.revision), String(s.bytes), s.sha256]]),
     );
   });
@@ -260,7 +260,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const { listBackups } = await import('../runtime/snapshot');
       const list = await listBackups(e);
       if (opts.json) io.out(json(list));
-      else if (!list.length) io.out(`${e.cluster}: no snapshot yet\n`);
+      else if (!list.length) io.out(`${e.target.cluster}: no snapshot yet\n`);
       else
         io.out(
           table(
@@ -283,7 +283,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         : verb === 'promote'
           ? await promoteMember(op, (opts.timeout ?? DEFAULTS.verifyTimeoutSeconds) * 1000, password)
           : await removeMember(op, password);
-    io.out(`${op.cluster}: ${done}\n`);
+    io.out(`${op.target.cluster}: ${done}\n`);
   };
   member.command('add').description('add the member as a learner, unless it is one already').action(memberAction('add'));
   member

@@ -70,13 +70,13 @@ export function scrapeConfig(e: Expectation): {
 } {
   const targets = (list: { metrics?: string | null }[]) => list.flatMap((m) => (m.metrics ? [new URL(m.metrics).host] : []));
   const groups = [
-    { targets: targets(e.primaries), labels: { cluster: e.cluster, role: 'primary' } },
-    { targets: targets(e.secondaries), labels: { cluster: e.cluster, role: 'secondary' } },
+    { targets: targets(e.target.primaries), labels: { cluster: e.target.cluster, role: 'primary' } },
+    { targets: targets(e.secondaries), labels: { cluster: e.target.cluster, role: 'secondary' } },
   ].filter((g) => g.targets.length);
-  return { job_name: `etcd-${e.cluster}`, metrics_path: '/metrics', static_configs: groups };
+  return { job_name: `etcd-${e.target.cluster}`, metrics_path: '/metrics', static_configs: groups };
 }
 
 export async function scrapeConfigYaml(e: Expectation): Promise<string> {
   const YAML = await import('yaml');
-  return `# Prometheus scrape configuration for the etcd cluster ${e.cluster} (etcd-cluster scrape-config)\n${YAML.stringify({ scrape_configs: [scrapeConfig(e)] })}`;
+  return `# Prometheus scrape configuration for the etcd cluster ${e.target.cluster} (etcd-cluster scrape-config)\n${YAML.stringify({ scrape_configs: [scrapeConfig(e)] })}`;
 }

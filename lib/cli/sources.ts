@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { EXPECTATION_ENV, EXPECTATION_KIND, parseExpectation, parseExpectationText, type Expectation } from '../contract';
+import { EXPECTATION_ENV, EXPECTATION_KIND, parseExpectation, parseExpectationText, withTlsPaths, type Expectation } from '../contract';
 
 /** The expectation a spec file declares. The model (and the YAML parser) is loaded only here: the hook's path never needs it. */
 async function expectationOfSpecFile(file: string): Promise<Expectation> {
@@ -32,9 +32,7 @@ export function expectationsFromStack(dir: string): Expectation[] {
   if (hooks.length === 0) throw new InputError(`${file}: holds no etcd cluster verification hook (was verify.enabled false?)`);
   // TLS files are named relative to the stack directory, where Terraform (and so the hook) runs.
   const inStack = (p: string) => (isAbsolute(p) ? p : join(dir, p));
-  return hooks
-    .map((h) => parseExpectation(h.input, file))
-    .map((e) => (e.tls ? { ...e, tls: { ca: inStack(e.tls.ca), cert: inStack(e.tls.cert), key: inStack(e.tls.key) } } : e));
+  return hooks.map((h) => withTlsPaths(parseExpectation(h.input, file), inStack));
 }
 
 /** The stacks under `cdktf.out/stacks` that hold a cluster's verification hook. */
@@ -90,10 +88,11 @@ export async function loadExpectation(
   }
 
   if (src.cluster) {
-    const match = found.filter((e) => e.cluster === src.cluster);
-    if (match.length === 0) throw new InputError(`--cluster: no cluster named ${src.cluster} (found: ${found.map((e) => e.cluster).join(', ')})`);
+    const match = found.filter((e) => e.target.cluster === src.cluster);
+    if (match.length === 0) throw new InputError(`--cluster: no cluster named ${src.cluster} (found: ${found.map((e) => e.target.cluster).join(', ')})`);
     return match[0];
   }
-  if (found.length > 1) throw new InputError(`--stack: ${found.length} clusters found (${found.map((e) => e.cluster).join(', ')}); choose one with --cluster`);
+  if (found.length > 1)
+    throw new InputError(`--stack: ${found.length} clusters found (${found.map((e) => e.target.cluster).join(', ')}); choose one with --cluster`);
   return found[0];
 }
