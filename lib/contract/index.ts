@@ -12,7 +12,7 @@
  * Versions: 2 embeds the target. Version 1 (0.2.0 and earlier) is still read: Terraform keeps a hook's
  * input in its state, and a `removed` block's destroy-time provisioner runs with the input the previous
  * release recorded. A version-1 message is converted to version 2 when it is parsed; what version 1 did not
- * record is null there (see `ExpectationV1Target`, `MemberOpV1Target`).
+ * record is null there (see `ExpectedTarget`, `MemberOpTarget`).
  */
 import { z } from 'zod';
 
@@ -94,10 +94,10 @@ export type ExpectationMessage = z.infer<typeof expectationSchema>;
 
 /**
  * What the verifier needs to know of a cluster; serialized into the hook and read back by the CLI: this
- * release's message, or a version-1 message converted (its target then has no volumes and no image).
+ * release's message, or a version-1 message converted (see `ExpectedTarget`).
  */
 export interface Expectation extends Omit<ExpectationMessage, 'target'> {
-  readonly target: Target | ExpectationV1Target;
+  readonly target: ExpectedTarget;
 }
 
 export const memberOpSchema = z
@@ -120,30 +120,32 @@ export const memberOpSchema = z
 export type MemberOpMessage = z.infer<typeof memberOpSchema>;
 
 /**
- * The target of an expectation converted from version 1, which recorded every primary's URLs but not its
- * volume (null) nor the image (null); its Docker hosts are null (version 1 assumed the default host).
+ * A target as an expectation carries it when read: this release's (a `Target`), or one converted from
+ * version 1, which recorded every primary's URLs but not its volume (null) nor the image (null); its Docker
+ * hosts are null there (version 1 assumed the default host).
  */
-export interface ExpectationV1Target extends Omit<Target, 'primaries' | 'image'> {
-  readonly primaries: (Omit<TargetPrimary, 'volume'> & { readonly volume: null })[];
-  readonly image: null;
+export interface ExpectedTarget extends Omit<Target, 'primaries' | 'image'> {
+  readonly primaries: (Omit<TargetPrimary, 'volume'> & { readonly volume: string | null })[];
+  readonly image: Target['image'] | null;
 }
 
 /**
- * The target of a member operation converted from version 1, which recorded the member's peer URL, volume
- * and Docker host, and of the others only their endpoints: the rest is null, and so is the image.
+ * A target as a member operation carries it when read: this release's, or one converted from version 1,
+ * which recorded the member's peer URL, volume and Docker host and of the others only their endpoints (the
+ * rest null, and the image too).
  */
-export interface MemberOpV1Target extends Omit<Target, 'primaries' | 'image'> {
+export interface MemberOpTarget extends Omit<Target, 'primaries' | 'image'> {
   readonly primaries: (Omit<TargetPrimary, 'clientUrl' | 'peerUrl' | 'volume'> & {
-    readonly clientUrl: null;
+    readonly clientUrl: string | null;
     readonly peerUrl: string | null;
     readonly volume: string | null;
   })[];
-  readonly image: null;
+  readonly image: Target['image'] | null;
 }
 
 /** A member operation as the CLI runs it: this release's message, or a version-1 message converted. */
 export interface MemberOp extends Omit<MemberOpMessage, 'target'> {
-  readonly target: Target | MemberOpV1Target;
+  readonly target: MemberOpTarget;
 }
 
 /** The member an operation is about. */
