@@ -177,8 +177,22 @@ export async function removeMember(op: MemberOp, password?: string): Promise<str
       if (voters <= 1) throw new MembershipError(`refusing to remove ${me.name}: it is the last voting member`);
       await requireHealthyVoters(s, op, list, me.peerUrl);
     }
-    // Ask a member other than the one leaving, when there is one.
-    await s.client(askVia(op, via).endpoint).cluster.memberRemove({ ID: m.ID });
+    // Ask a member other than the one leaving, when there is one. etcd's strict reconfiguration check
+    // refuses a removal ("unhealthy cluster") until the voters that stay have been connected for 5 s: right
+    // after a bootstrap, or while another removal of the same apply settles (shrinking 3 -> 1 removes two).
+    const unhealthy = (e: Error) => /unhealthy cluster/i.test(text(e));
+    try {
+      await retryUntil(() => s.client(askVia(op, via).endpoint).cluster.memberRemove({ ID: m.ID }), {
+        timeoutMs: 20_000,
+        initialDelayMs: 200,
+        maxDelayMs: 2000,
+        retryError: unhealthy,
+      });
+    } catch (e) {
+      if (/member not found/i.test(text(e))) return `${me.name} is not a member; nothing to remove`;
+      if (unhealthy(e as Error)) throw new MembershipError(`could not remove ${me.name}: ${text(e)}`);
+      throw e;
+    }
     return `removed ${me.name} (${me.peerUrl})`;
   } finally {
     s.close();
