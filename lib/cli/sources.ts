@@ -18,7 +18,6 @@ import { InputError } from './errors';
 import type { SourceOptions } from './options';
 
 export { InputError } from './errors';
-export type { SourceOptions as ExpectationSource } from './options';
 
 /** The expectation a spec file declares, and the cluster's name. The model (and YAML) load only here: the hook's path never needs them. */
 async function expectationOfSpecFile(file: string): Promise<Expectation> {
