@@ -3,7 +3,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
-import type { Expectation, MemberOp } from '../lib/contract';
+import { withTlsPaths, type ExpectationMessage, type MemberOpMessage } from '../lib/contract';
 import {
   buildTopology,
   expectationOf,
@@ -84,7 +84,7 @@ export class EtcdCluster extends Construct {
    * which may change in any release).
    * @internal
    */
-  public readonly expectation: Expectation;
+  public readonly expectation: ExpectationMessage;
   /** Client URLs of the primaries, as the deploying machine reaches them (the ETCDCTL_ENDPOINTS of the cluster). */
   public readonly endpoints: string[];
   /** Client URLs of the secondaries, as the deploying machine reaches them. */
@@ -136,10 +136,8 @@ export class EtcdCluster extends Construct {
     // anything is rendered), the files that become assets of the stack, and the warnings.
     const decided = synthesisOf(t);
     const files = assetsFor(this, decided.files);
-    const relative = <T extends { tls: Expectation['tls'] }>(x: T): T =>
-      x.tls ? { ...x, tls: { ca: files(x.tls.ca).path, cert: files(x.tls.cert).path, key: files(x.tls.key).path } } : x;
-    this.expectation = relative(expectationOf(t));
-    const opOf = (node: (typeof t.primaries)[number]): MemberOp => relative(memberOpOf(t, node));
+    this.expectation = withTlsPaths(expectationOf(t), (f) => files(f).path);
+    const opOf = (node: (typeof t.primaries)[number]): MemberOpMessage => withTlsPaths(memberOpOf(t, node), (f) => files(f).path);
     for (const warning of decided.warnings) Annotations.of(this).addWarning(warning);
 
     // One network and one image (two with secondary.image) per Docker host; on a single host they sit at

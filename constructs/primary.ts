@@ -3,12 +3,12 @@ import { DataResource, type ITerraformDependable } from 'cdktf';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Construct, type IConstruct } from 'constructs';
-import { MEMBER_ENV, type MemberOp } from '../lib/contract';
+import { MEMBER_ENV, type MemberOpMessage } from '../lib/contract';
 import { DATA_MOUNT, LABEL_ROLE, type PrimaryNode } from '../lib/model';
 import { memberContainer, type MemberHost } from './member';
 
 export interface MembershipProps {
-  readonly op: MemberOp;
+  readonly op: MemberOpMessage;
   /** How to run the CLI, e.g. `npx --no-install etcd-cluster`. */
   readonly command: string;
   readonly timeoutSeconds: number;

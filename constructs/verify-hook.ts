@@ -1,10 +1,10 @@
 import { DataResource, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct, type IConstruct } from 'constructs';
-import { EXPECTATION_ENV, type Expectation } from '../lib/contract';
+import { EXPECTATION_ENV, type ExpectationMessage } from '../lib/contract';
 import { membershipOf } from '../lib/model';
 
 export interface VerifyHookProps {
-  readonly expectation: Expectation;
+  readonly expectation: ExpectationMessage;
   /** How to run the CLI, e.g. `npx --no-install etcd-cluster`. */
   readonly command: string;
   readonly timeoutSeconds: number;
@@ -46,7 +46,7 @@ export class VerifyHook extends Construct implements VerifyHookResources {
         {
           type: 'local-exec',
           // With RBAC, the same run first turns authentication on (idempotent), then verifies as root.
-          command: `${props.command} verify${props.expectation.auth ? ' --enable-auth' : ''} --timeout ${props.timeoutSeconds}`,
+          command: `${props.command} verify${props.expectation.target.auth ? ' --enable-auth' : ''} --timeout ${props.timeoutSeconds}`,
           environment: { [EXPECTATION_ENV]: '${jsonencode(self.input)}' },
         },
       ],

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../lib/cli';
+import { v020Stack } from './helpers/fixture-stack';
 import { REPO_ROOT, run, scratchDir } from './helpers/synth';
 
 jest.setTimeout(60_000);
@@ -14,16 +15,33 @@ function stackDir(tf: unknown): string {
   return dir;
 }
 
-const goodExpectation = {
-  kind: 'cdktf-etcd-cluster/expectation',
-  version: 1,
+const goodTarget = {
   cluster: 'x',
-  registryPrefix: '/p',
-  verifyPrefix: '/v/',
-  primaries: [{ name: 'x-primary-1', peerUrl: 'http://x-primary-1:2380', clientUrl: 'http://x-primary-1:2379', endpoint: 'http://127.0.0.1:1' }],
-  secondaries: [],
+  primaries: [
+    {
+      name: 'x-primary-1',
+      index: 1,
+      peerUrl: 'http://x-primary-1:2380',
+      clientUrl: 'http://x-primary-1:2379',
+      endpoint: 'http://127.0.0.1:1',
+      metrics: null,
+      docker: null,
+      volume: 'x-primary-1-data',
+    },
+  ],
   tls: null,
   auth: null,
+  image: { ref: 'etcd:3.5.21', version: '3.5.21' },
+};
+const goodExpectation = {
+  kind: 'cdktf-etcd-cluster/expectation',
+  version: 2,
+  target: goodTarget,
+  registryPrefix: '/p',
+  verifyPrefix: '/v/',
+  secondaries: [],
+  minRevision: null,
+  backup: null,
 };
 
 // Every row has all four cells: jest takes a test function with one parameter more than the row for `done`.
@@ -64,8 +82,12 @@ const CASES: [string, () => string[], RegExp, NodeJS.ProcessEnv][] = [
   ],
   [
     'malformed expectation in the stack',
-    () => ['verify', '--stack', stackDir({ resource: { terraform_data: { h: { input: { ...goodExpectation, primaries: [{ name: 'x' }] } } } } })],
-    /^etcd-cluster: .*cdk.tf.json: malformed expectation: primaries.0.peerUrl: .*\n$/,
+    () => [
+      'verify',
+      '--stack',
+      stackDir({ resource: { terraform_data: { h: { input: { ...goodExpectation, target: { ...goodTarget, primaries: [{ name: 'x' }] } } } } } }),
+    ],
+    /^etcd-cluster: .*cdk.tf.json: malformed expectation: target.primaries.0.index: .*\n$/,
     {},
   ],
   [
@@ -108,6 +130,31 @@ describe('verify against nothing', () => {
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([{ subject: 'x-primary-1', message: expect.stringMatching(/^unreachable at http:\/\/127.0.0.1:1: .*ECONNREFUSED/) }]);
     expect(report.attempts).toBeGreaterThan(1);
+  });
+});
+
+describe('what release 0.2.0 recorded (contract version 1) is still read', () => {
+  // Ports 1..3 and 11..12 on loopback: nothing listens, every call is refused at once.
+  const old = v020Stack({ name: 'legacy', image: 'etcd:any', primaryBase: 1, secondaryBase: 11 });
+
+  test("member remove with a version-1 input (a removed block's destroy-time provisioner) asks the primaries it lists", async () => {
+    const input = (old.resource.terraform_data['cluster_primary-2_member'] as { input: unknown }).input;
+    const r = await run(process.execPath, [BIN, 'member', 'remove'], { env: { ETCD_CLUSTER_MEMBER: JSON.stringify(input) } });
+    expect(r.stderr).toMatch(/^etcd-cluster: no member of legacy answers \(http:\/\/127\.0\.0\.1:1: .*; http:\/\/127\.0\.0\.1:2: .*\)\n$/);
+    expect(r.code).toBe(3);
+  });
+
+  test('verify --stack on a stack synthesized by 0.2.0 checks every member it declares', async () => {
+    const r = await run(process.execPath, [BIN, 'verify', '--stack', stackDir(old), '--timeout', '1', '--json']);
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.stdout) as { members: { name: string; state: string }[] };
+    expect(report.members.map((m) => `${m.name} ${m.state}`)).toEqual([
+      'legacy-primary-1 unreachable',
+      'legacy-primary-2 unreachable',
+      'legacy-primary-3 unreachable',
+      'legacy-secondary-1 unknown',
+      'legacy-secondary-2 unknown',
+    ]);
   });
 });
 
@@ -177,7 +224,7 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
     const cwd = scratchDir('cli-stacks');
     const put = (name: string) => {
       mkdirSync(join(cwd, 'cdktf.out', 'stacks', name), { recursive: true });
-      const input = { ...goodExpectation, cluster: name };
+      const input = { ...goodExpectation, target: { ...goodTarget, cluster: name } };
       writeFileSync(join(cwd, 'cdktf.out', 'stacks', name, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { h: { input } } } }));
     };
     put('one');

@@ -111,8 +111,13 @@ describe('topology across hosts', () => {
 
   test("membership hooks check volumes on the member's own host", () => {
     const t = topo({ primaries: 3, initialPrimaries: 1, hosts: HOSTS });
-    expect(memberOpOf(t, t.primaries[1]).docker).toEqual({ host: 'ssh://ops@192.0.2.12', sshOpts: [] });
-    expect(memberOpOf(t, t.primaries[0]).docker).toEqual({ host: 'ssh://ops@192.0.2.11', sshOpts: ['-o', 'ConnectTimeout=5'] });
+    expect(memberOpOf(t, t.primaries[1]).target.primaries.map((p) => p.docker)).toEqual([
+      { host: 'ssh://ops@192.0.2.11', sshOpts: ['-o', 'ConnectTimeout=5'] },
+      { host: 'ssh://ops@192.0.2.12', sshOpts: [] },
+    ]);
+    expect(memberOpOf(t, t.primaries[0]).target.primaries.map((p) => p.docker)).toEqual([
+      { host: 'ssh://ops@192.0.2.11', sshOpts: ['-o', 'ConnectTimeout=5'] },
+    ]);
   });
 
   test('certificates must cover each member’s host address', () => {

@@ -6,13 +6,14 @@ import { buildTopology, expectationOf, validateSpec } from '../lib/model';
 import { judge, type LiveMember, type Observation, type PrimaryObservation } from '../lib/runtime/judge';
 
 const e = expectationOf(buildTopology(validateSpec({ name: 'j', primaries: 3, secondaries: 2, ports: { primaryBase: 30001, secondaryBase: 30101 } })));
-const [p1, p2, p3] = e.primaries;
+const [p1, p2, p3] = e.target.primaries;
 const [s1, s2] = e.secondaries;
 const CLUSTER = '4242';
 const ids = ['1001', '1002', '1003'];
-const live = (): LiveMember[] => e.primaries.map((p, k) => ({ ID: ids[k], name: p.name, peerURLs: [p.peerUrl], clientURLs: [p.clientUrl], isLearner: false }));
+const live = (): LiveMember[] =>
+  e.target.primaries.map((p, k) => ({ ID: ids[k], name: p.name, peerURLs: [p.peerUrl], clientURLs: [p.clientUrl], isLearner: false }));
 const answer = (k: number, members = live(), over: Partial<NonNullable<PrimaryObservation['answer']>> = {}): PrimaryObservation => ({
-  name: e.primaries[k].name,
+  name: e.target.primaries[k].name,
   answer: { clusterId: CLUSTER, memberId: ids[k], leader: ids[0], raftIndex: '42', members, ...over },
 });
 
@@ -121,7 +122,7 @@ test('a stale registration of a secondary that is gone', () => {
 });
 
 test('unreachable published ports: every member fails, and nothing answered at all', () => {
-  const o: Recorded = { primaries: e.primaries.map((p) => ({ name: p.name, error: refused(p.endpoint) })), secondaryReads: {} };
+  const o: Recorded = { primaries: e.target.primaries.map((p) => ({ name: p.name, error: refused(p.endpoint) })), secondaryReads: {} };
   const v = judge(e, o);
   expect(v.reachable).toBe(false);
   expect(v.problems.map((p) => p.subject)).toEqual([p1.name, p2.name, p3.name]);

@@ -85,7 +85,7 @@ describe('synthesized resources', () => {
       'terraform_data.cluster_primary-2_member',
       'terraform_data.cluster_primary-3_member',
     ]);
-    expect((hook.input as { cluster: string }).cluster).toBe('c');
+    expect((hook.input as { target: { cluster: string } }).target.cluster).toBe('c');
     expect(hook.provisioner).toEqual([
       {
         'local-exec': {
@@ -102,7 +102,7 @@ describe('synthesized resources', () => {
     expect((hook.provisioner as { 'local-exec': { command: string } }[])[0]['local-exec'].command).toBe(
       `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))' verify --enable-auth --timeout 60`,
     );
-    expect((hook.input as { auth: unknown }).auth).toEqual({ user: 'root', passwordEnv: 'MY_ROOT_PW' });
+    expect((hook.input as { target: { auth: unknown } }).target.auth).toEqual({ user: 'root', passwordEnv: 'MY_ROOT_PW' });
   });
 
   test('auth without TLS warns that passwords travel in plaintext', () => {
@@ -171,8 +171,13 @@ describe('membership of primaries', () => {
   test('replacing a founder: a join hook, a fresh volume after it, state existing with every primary, hooks replaced per generation', () => {
     const before = resourcesOf(synthStack({ name: 'g', primaries: 3 }));
     const after = resourcesOf(synthStack({ name: 'g', primaries: 3, replace: { '2': 1 } }));
-    // The other primaries do not move.
-    for (const [k, v] of before) if (/primary-[13]_(container|data|member)/.test(k)) expect(JSON.stringify(after.get(k))).toBe(JSON.stringify(v));
+    // The other primaries do not move. Primary 1's record lists primaries 1..1 and stays; primary 3's lists
+    // 1..3 and learns primary 2's new volume (an update of a terraform_data in place, no provisioner runs).
+    for (const [k, v] of before) if (/primary-[13]_(container|data)|primary-1_member/.test(k)) expect(JSON.stringify(after.get(k))).toBe(JSON.stringify(v));
+    const record3 = (r: typeof before) => r.get('terraform_data.cluster_primary-3_member')!.input as { target: { primaries: { volume: string }[] } };
+    const moved = record3(before);
+    moved.target.primaries[1].volume = 'g-primary-2-data-r1';
+    expect(record3(after)).toEqual(moved);
     const get = (prefix: string) => [...after.entries()].find(([k]) => k.startsWith(prefix))![1];
     expect(get('docker_volume.cluster_primary-2_data')).toMatchObject({ name: 'g-primary-2-data-r1', depends_on: ['terraform_data.cluster_primary-2_join'] });
     expect(get('docker_container.cluster_primary-2_container').command).toEqual(
@@ -183,12 +188,13 @@ describe('membership of primaries', () => {
     );
     const join = after.get('terraform_data.cluster_primary-2_join')!;
     expect(join.triggers_replace).toEqual({ generation: 1 });
-    expect(join.input).toMatchObject({
-      name: 'g-primary-2',
-      replaces: true,
-      volume: 'g-primary-2-data-r1',
-      endpoints: ['http://127.0.0.1:23791', 'http://127.0.0.1:23792', 'http://127.0.0.1:23793'],
-    });
+    const input = join.input as { member: string; replaces: boolean; target: { primaries: { name: string; volume: string; endpoint: string }[] } };
+    expect(input).toMatchObject({ member: 'g-primary-2', replaces: true });
+    expect(input.target.primaries.map((p) => [p.name, p.volume, p.endpoint])).toEqual([
+      ['g-primary-1', 'g-primary-1-data', 'http://127.0.0.1:23791'],
+      ['g-primary-2', 'g-primary-2-data-r1', 'http://127.0.0.1:23792'],
+      ['g-primary-3', 'g-primary-3-data', 'http://127.0.0.1:23793'],
+    ]);
     expect(after.get('terraform_data.cluster_primary-2_member')!.triggers_replace).toEqual({ generation: 1 });
     expect(before.get('terraform_data.cluster_primary-2_member')!.triggers_replace).toBeUndefined();
     const again = resourcesOf(synthStack({ name: 'g', primaries: 3, replace: { '2': 2 } }));

@@ -60,8 +60,10 @@ describe('a TLS cluster synthesizes', () => {
     expect(here).not.toContain(dir);
     expect(JSON.stringify(synthStack(spec(other)))).toBe(here);
     // The hooks name the verifier's certificate the same way.
-    const hook = resourcesOf(synthStack(spec(dir))).get('terraform_data.cluster_verify_hook_DF379E4D') as { input: { tls: Record<string, string> } };
-    expect(Object.values(hook.input.tls).every((p) => p.startsWith('assets/cluster_pki_'))).toBe(true);
+    const hook = resourcesOf(synthStack(spec(dir))).get('terraform_data.cluster_verify_hook_DF379E4D') as {
+      input: { target: { tls: Record<string, string> } };
+    };
+    expect(Object.values(hook.input.target.tls).every((p) => p.startsWith('assets/cluster_pki_'))).toBe(true);
   });
 
   test('no private key appears in the synthesized JSON', () => {

@@ -118,12 +118,15 @@ describe('topology of a 3+2 cluster', () => {
 
   test('expectation and membership', () => {
     const e = expectationOf(t);
-    expect(e.primaries[0]).toEqual({
+    expect(e.target.primaries[0]).toEqual({
       name: 'c1-primary-1',
+      index: 1,
       peerUrl: 'http://c1-primary-1:2380',
       clientUrl: 'http://c1-primary-1:2379',
       endpoint: 'http://127.0.0.1:12379',
       metrics: null,
+      docker: null,
+      volume: 'c1-primary-1-data',
     });
     expect(e.secondaries[1]).toEqual({
       name: 'c1-secondary-2',
@@ -194,7 +197,7 @@ describe('topology options', () => {
     expect(t.secondaries[0].command.some((f) => f.startsWith('--resolver-'))).toBe(false);
     expect(t.secondaries[0].registers).toBe(false);
     const e = expectationOf(t);
-    expect(e.auth).toEqual({ user: 'root', passwordEnv: 'ETCD_ROOT_PASSWORD' });
+    expect(e.target.auth).toEqual({ user: 'root', passwordEnv: 'ETCD_ROOT_PASSWORD' });
     expect(e.secondaries[0].registrationKey).toBeNull();
   });
 

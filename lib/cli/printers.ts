@@ -1,9 +1,30 @@
 /**
- * What the CLI prints: a table for people, JSON for programs (`--json`), and one progress line while
- * waiting. Commands decide what to show; how it looks is decided here.
+ * What the CLI prints, as etcdctl's printer.go does it: one interface, one printer per output form. The
+ * table printer is for people (tables, sentences), the JSON printer for programs (`--json`: one JSON
+ * document on stdout). Commands say what to show; how it looks is decided here. Progress goes to stderr
+ * and is not a printer's business.
  */
-import type { Expectation } from '../contract';
 import type { Report } from '../runtime/verify';
+
+/** A column of a table: its header and how a row fills it. */
+export interface Column<T> {
+  readonly header: string;
+  readonly cell: (row: T) => string;
+}
+
+export interface Printer {
+  /** The verifier's report: `verify` leads with the verdict, `members` with the members. */
+  report(r: Report, lead: 'verdict' | 'members'): void;
+  /**
+   * Records: a table for people (after `heading`; only `empty`, when given, if there are none), for programs
+   * `value` when given, else the records themselves.
+   */
+  records<T>(columns: readonly Column<T>[], rows: readonly T[], opts?: { heading?: string; empty?: string; value?: unknown }): void;
+  /** One result: a sentence for people, `value` for programs. */
+  result(sentence: string, value: unknown): void;
+  /** A document with a text form of its own (a YAML configuration) for people, `value` for programs. */
+  document(text: string, value: unknown): void;
+}
 
 /** A plain text table: one header row, columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {
@@ -54,6 +75,7 @@ export function summary(r: Report): string {
   return lines.join('\n') + '\n';
 }
 
+/** One line on stderr while the verifier waits. */
 export function progressLine(r: Report): string {
   const first = r.problems[0];
   const more = r.problems.length > 1 ? ` (+${r.problems.length - 1} more)` : '';
@@ -62,21 +84,52 @@ export function progressLine(r: Report): string {
 
 export const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 
-/** A Prometheus scrape configuration for the members' metrics endpoints, one job per cluster. */
-export function scrapeConfig(e: Expectation): {
-  job_name: string;
-  metrics_path: string;
-  static_configs: { targets: string[]; labels: Record<string, string> }[];
-} {
-  const targets = (list: { metrics?: string | null }[]) => list.flatMap((m) => (m.metrics ? [new URL(m.metrics).host] : []));
-  const groups = [
-    { targets: targets(e.primaries), labels: { cluster: e.cluster, role: 'primary' } },
-    { targets: targets(e.secondaries), labels: { cluster: e.cluster, role: 'secondary' } },
-  ].filter((g) => g.targets.length);
-  return { job_name: `etcd-${e.cluster}`, metrics_path: '/metrics', static_configs: groups };
+/** For people. */
+export class TablePrinter implements Printer {
+  constructor(private readonly out: (text: string) => void) {}
+
+  report(r: Report, lead: 'verdict' | 'members'): void {
+    this.out(lead === 'verdict' ? summary(r) + (r.ok ? '' : '\n' + membersTable(r)) : membersTable(r) + (r.ok ? '' : '\n' + summary(r)));
+  }
+
+  records<T>(columns: readonly Column<T>[], rows: readonly T[], opts: { heading?: string; empty?: string } = {}): void {
+    if (!rows.length && opts.empty !== undefined) return this.out(opts.empty);
+    const header = columns.map((c) => c.header);
+    this.out(
+      (opts.heading ?? '') +
+        table(
+          header,
+          rows.map((row) => columns.map((c) => c.cell(row))),
+        ),
+    );
+  }
+
+  result(sentence: string): void {
+    this.out(sentence.endsWith('\n') ? sentence : `${sentence}\n`);
+  }
+
+  document(text: string): void {
+    this.out(text);
+  }
 }
 
-export async function scrapeConfigYaml(e: Expectation): Promise<string> {
-  const YAML = await import('yaml');
-  return `# Prometheus scrape configuration for the etcd cluster ${e.cluster} (etcd-cluster scrape-config)\n${YAML.stringify({ scrape_configs: [scrapeConfig(e)] })}`;
+/** For programs: one JSON document. */
+export class JsonPrinter implements Printer {
+  constructor(private readonly out: (text: string) => void) {}
+
+  report(r: Report): void {
+    this.out(json(r));
+  }
+
+  records<T>(_columns: readonly Column<T>[], rows: readonly T[], opts: { value?: unknown } = {}): void {
+    this.out(json(opts.value ?? rows));
+  }
+
+  result(_sentence: string, value: unknown): void {
+    this.out(json(value));
+  }
+
+  document(_text: string, value: unknown): void {
+    this.out(json(value));
+  }
 }

@@ -1,21 +1,31 @@
 /**
- * Where the CLI gets the expected cluster from: a synthesized stack directory (the hook's input), a spec
- * file (through the same topology the constructs render), or the hook's environment variable.
+ * Which cluster a command works on: ONE rule for every command.
+ *
+ * 1. `--stack <dir>`: the clusters of that synthesized stack (their hooks' input);
+ * 2. else `--spec <file>`: the cluster that spec declares (through the same topology the constructs render);
+ * 3. else the hook's environment (`ETCD_CLUSTER_EXPECTED`, set by the post-apply hook);
+ * 4. else `./cluster.yaml` (or the file `ETCD_CLUSTER_CONFIG` names);
+ * 5. else the one stack under `cdktf.out/stacks`.
+ * `--cluster <name>` picks among several clusters of a stack. A choice made by default (4, 5) is said on stderr.
+ *
+ * A command that needs a stack directory (rollout runs Terraform there) uses `--stack`, else
+ * `cdktf.out/stacks/<name>` of the spec chosen by 2 or 4, else the one stack under `cdktf.out/stacks`.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
-import { EXPECTATION_ENV, EXPECTATION_KIND, parseExpectation, parseExpectationText, type Expectation } from '../contract';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { EXPECTATION_ENV, EXPECTATION_KIND, parseExpectation, parseExpectationText, withTlsPaths, type Expectation } from '../contract';
+import { InputError } from './errors';
+import type { SourceOptions } from './options';
 
-/** The expectation a spec file declares. The model (and the YAML parser) is loaded only here: the hook's path never needs it. */
+export { InputError } from './errors';
+
+/** The expectation a spec file declares, and the cluster's name. The model (and YAML) load only here: the hook's path never needs them. */
 async function expectationOfSpecFile(file: string): Promise<Expectation> {
   const { buildTopology, expectationOf, loadSpecFile } = await import('../model');
   return expectationOf(buildTopology(loadSpecFile(file)));
 }
 
-/** Bad input to the CLI: one line, exit code 2. */
-export class InputError extends Error {}
-
-/** Every cluster expectation in a synthesized stack (`cdktf.out/stacks/<name>`). */
+/** Every cluster expectation in a synthesized stack (`cdktf.out/stacks/<name>`); TLS files resolved against it. */
 export function expectationsFromStack(dir: string): Expectation[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--stack: ${dir} is not a directory (run cdktf synth first)`);
   const file = join(dir, 'cdk.tf.json');
@@ -32,10 +42,11 @@ export function expectationsFromStack(dir: string): Expectation[] {
   if (hooks.length === 0) throw new InputError(`${file}: holds no etcd cluster verification hook (was verify.enabled false?)`);
   // TLS files are named relative to the stack directory, where Terraform (and so the hook) runs.
   const inStack = (p: string) => (isAbsolute(p) ? p : join(dir, p));
-  return hooks
-    .map((h) => parseExpectation(h.input, file))
-    .map((e) => (e.tls ? { ...e, tls: { ca: inStack(e.tls.ca), cert: inStack(e.tls.cert), key: inStack(e.tls.key) } } : e));
+  return hooks.map((h) => withTlsPaths(parseExpectation(h.input, file), inStack));
 }
+
+/** A path the user gave, for the working directory `cwd`: as given when that is where it leads anyway (messages show it as typed). */
+const inCwd = (p: string, cwd: string) => (isAbsolute(p) || resolve(p) === join(cwd, p) ? p : join(cwd, p));
 
 /** The stacks under `cdktf.out/stacks` that hold a cluster's verification hook. */
 function synthesizedStacks(cwd: string): string[] {
@@ -46,54 +57,90 @@ function synthesizedStacks(cwd: string): string[] {
     .filter((dir) => existsSync(join(dir, 'cdk.tf.json')) && readFileSync(join(dir, 'cdk.tf.json'), 'utf8').includes(EXPECTATION_KIND));
 }
 
-export interface ExpectationSource {
-  readonly stack?: string;
-  readonly spec?: string;
-  readonly cluster?: string;
+/** The spec file of the working directory (`cluster.yaml`, or ETCD_CLUSTER_CONFIG), if there is one. */
+async function defaultSpecFile(env: NodeJS.ProcessEnv, cwd: string): Promise<{ file?: string; name: string; envName: string }> {
+  const { SPEC_FILE_ENV, specPathFromEnv } = await import('../model/load');
+  const file = join(cwd, specPathFromEnv(env));
+  return { file: existsSync(file) ? file : undefined, name: specPathFromEnv(env), envName: SPEC_FILE_ENV };
+}
+
+/** The one synthesized stack under `cdktf.out/stacks`, or why there is not one. */
+function theOnlyStack(cwd: string, notFound: () => InputError): string {
+  const stacks = synthesizedStacks(cwd);
+  if (stacks.length > 1) {
+    throw new InputError(
+      `no spec file here and ${stacks.length} stacks under cdktf.out/stacks (${stacks.map((s) => relative(cwd, s)).join(', ')}); choose one with --stack`,
+    );
+  }
+  if (!stacks.length) throw notFound();
+  return stacks[0];
+}
+
+function pick(found: Expectation[], cluster: string | undefined): Expectation {
+  if (cluster) {
+    const match = found.filter((e) => e.target.cluster === cluster);
+    if (match.length === 0) throw new InputError(`--cluster: no cluster named ${cluster} (found: ${found.map((e) => e.target.cluster).join(', ')})`);
+    return match[0];
+  }
+  if (found.length > 1)
+    throw new InputError(`--stack: ${found.length} clusters found (${found.map((e) => e.target.cluster).join(', ')}); choose one with --cluster`);
+  return found[0];
 }
 
 /**
- * Picks the one expectation the user means: --stack, --spec, the hook's environment, or, with none of
- * them, the spec file of the current directory (cluster.yaml, or ETCD_CLUSTER_CONFIG) or else the one
- * synthesized stack under cdktf.out/stacks. `say` is told which one was chosen that way.
+ * The one expectation the user means, by the rule above. `say` is told which one was chosen by default.
  */
 export async function loadExpectation(
-  src: ExpectationSource,
+  src: SourceOptions,
   env: NodeJS.ProcessEnv = process.env,
   say: (line: string) => void = () => undefined,
   cwd = process.cwd(),
 ): Promise<Expectation> {
   if (src.stack && src.spec) throw new InputError('--stack and --spec: give one of them, not both');
-  let found: Expectation[];
-  if (src.stack) found = expectationsFromStack(src.stack);
-  else if (src.spec) found = [await expectationOfSpecFile(src.spec)];
-  else if (env[EXPECTATION_ENV]) found = [parseExpectationText(env[EXPECTATION_ENV], EXPECTATION_ENV)];
+  if (src.stack) return pick(expectationsFromStack(inCwd(src.stack, cwd)), src.cluster);
+  if (src.spec) return pick([await expectationOfSpecFile(inCwd(src.spec, cwd))], src.cluster);
+  if (env[EXPECTATION_ENV]) return pick([parseExpectationText(env[EXPECTATION_ENV], EXPECTATION_ENV)], src.cluster);
+  const spec = await defaultSpecFile(env, cwd);
+  if (spec.file) {
+    say(`using the spec ${relative(cwd, spec.file) || spec.file} (choose another with --spec or --stack)`);
+    return pick([await expectationOfSpecFile(spec.file)], src.cluster);
+  }
+  const stack = theOnlyStack(
+    cwd,
+    () =>
+      new InputError(
+        `no expected cluster: no ${spec.name} here (${spec.envName} names another) and no stack under cdktf.out/stacks; pass --spec <file> or --stack <dir>`,
+      ),
+  );
+  say(`using the stack ${relative(cwd, stack)} (choose another with --stack or --spec)`);
+  return pick(expectationsFromStack(stack), src.cluster);
+}
+
+/**
+ * A stack directory and the cluster in it, for a command that runs Terraform there (rollout), by the rule
+ * above: `--stack`, else `cdktf.out/stacks/<name>` of the chosen spec, else the one stack.
+ */
+export async function loadStack(
+  src: SourceOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  say: (line: string) => void = () => undefined,
+  cwd = process.cwd(),
+): Promise<{ dir: string; expectation: Expectation }> {
+  if (src.stack && src.spec) throw new InputError('--stack and --spec: give one of them, not both');
+  let dir: string;
+  if (src.stack) dir = resolve(cwd, src.stack);
   else {
-    const { SPEC_FILE_ENV, specPathFromEnv } = await import('../model/load');
-    const specFile = join(cwd, specPathFromEnv(env));
-    const stacks = synthesizedStacks(cwd);
-    if (existsSync(specFile)) {
-      say(`using the spec ${relative(cwd, specFile) || specFile} (choose another with --spec or --stack)`);
-      found = [await expectationOfSpecFile(specFile)];
-    } else if (stacks.length === 1) {
-      say(`using the stack ${relative(cwd, stacks[0])} (choose another with --stack or --spec)`);
-      found = expectationsFromStack(stacks[0]);
-    } else if (stacks.length > 1) {
-      throw new InputError(
-        `no spec file here and ${stacks.length} stacks under cdktf.out/stacks (${stacks.map((s) => relative(cwd, s)).join(', ')}); choose one with --stack`,
-      );
+    const specFile = src.spec ? resolve(cwd, src.spec) : (await defaultSpecFile(env, cwd)).file;
+    if (specFile) {
+      const { name } = (await import('../model')).loadSpecFile(specFile);
+      dir = join(cwd, 'cdktf.out', 'stacks', name);
+      if (!existsSync(join(dir, 'cdk.tf.json')))
+        throw new InputError(`no stack ${relative(cwd, dir)} for the spec ${relative(cwd, specFile)} (run cdktf synth first, or pass --stack <dir>)`);
+      say(`using the stack ${relative(cwd, dir)} of the spec ${relative(cwd, specFile)} (choose another with --stack)`);
     } else {
-      throw new InputError(
-        `no expected cluster: no ${specPathFromEnv(env)} here (${SPEC_FILE_ENV} names another) and no stack under cdktf.out/stacks; pass --spec <file> or --stack <dir>`,
-      );
+      dir = theOnlyStack(cwd, () => new InputError(`--stack: give the stack directory (found 0 under cdktf.out/stacks; run cdktf synth first)`));
+      say(`using the stack ${relative(cwd, dir)} (choose another with --stack)`);
     }
   }
-
-  if (src.cluster) {
-    const match = found.filter((e) => e.cluster === src.cluster);
-    if (match.length === 0) throw new InputError(`--cluster: no cluster named ${src.cluster} (found: ${found.map((e) => e.cluster).join(', ')})`);
-    return match[0];
-  }
-  if (found.length > 1) throw new InputError(`--stack: ${found.length} clusters found (${found.map((e) => e.cluster).join(', ')}); choose one with --cluster`);
-  return found[0];
+  return { dir, expectation: pick(expectationsFromStack(dir), src.cluster) };
 }

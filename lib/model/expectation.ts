@@ -1,59 +1,75 @@
 /**
- * What the topology hands to the runtime, in the contract's shapes: the expectation the verifier checks,
- * and each primary's member operation.
+ * What the topology hands to the runtime, in the contract's shapes: the target (the primaries and how to
+ * reach them), the expectation the verifier checks, and each primary's member operation.
  */
-import { EXPECTATION_KIND, MEMBER_OP_KIND, type Expectation, type MemberOp } from '../contract';
+import { CONTRACT_VERSION, EXPECTATION_KIND, MEMBER_OP_KIND, type Expectation, type ExpectationMessage, type MemberOpMessage, type Target } from '../contract';
 import type { PrimaryNode, Topology } from './topology';
 
-/** The part of a topology the verifier checks; the hook carries it, the CLI reads it back. */
-export function expectationOf(t: Topology): Expectation {
+/** The etcd version an image's tag names (`...:v3.5.21`, `...:3.5.21-local`), or null when it names none. */
+export function etcdVersionOfImage(image: string): string | null {
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  const tag = colon > slash ? image.slice(colon + 1) : '';
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(tag);
+  return m ? `${Number(m[1])}.${Number(m[2])}.${Number(m[3])}` : null;
+}
+
+/** The target of the whole cluster, or of its primaries 1..count (a member operation's). */
+export function targetOf(t: Topology, count = t.primaries.length): Target {
   return {
-    kind: EXPECTATION_KIND,
-    version: 1,
     cluster: t.name,
-    registryPrefix: t.registryPrefix,
-    verifyPrefix: t.verifyPrefix,
-    primaries: t.primaries.map((p) => ({
+    primaries: t.primaries.slice(0, count).map((p) => ({
       name: p.name,
-      peerUrl: p.peerUrl,
+      index: p.index,
       clientUrl: p.clientUrl,
+      peerUrl: p.peerUrl,
       endpoint: p.hostClientUrl,
       metrics: p.hostMetricsUrl ?? null,
+      docker: hostOf(t, p),
+      volume: p.volume,
     })),
+    tls: t.tls ? { ca: t.tls.ca, cert: t.tls.clientCert, key: t.tls.clientKey } : null,
+    auth: t.auth ? { user: 'root', passwordEnv: t.auth.passwordEnv } : null,
+    image: { ref: t.image, version: etcdVersionOfImage(t.image) },
+  };
+}
+
+/** The part of a topology the verifier checks; the hook carries it, the CLI reads it back. */
+export function expectationOf(t: Topology): ExpectationMessage {
+  return {
+    kind: EXPECTATION_KIND,
+    version: CONTRACT_VERSION,
+    target: targetOf(t),
+    registryPrefix: t.registryPrefix,
+    verifyPrefix: t.verifyPrefix,
     secondaries: t.secondaries.map((s) => ({
       name: s.name,
       registrationKey: s.registers ? `${t.registryPrefix}/${s.advertiseAddress}` : null,
       endpoint: s.hostClientUrl,
       metrics: s.hostMetricsUrl ?? null,
     })),
-    tls: t.tls ? { ca: t.tls.ca, cert: t.tls.clientCert, key: t.tls.clientKey } : null,
-    auth: t.auth ? { user: 'root', passwordEnv: t.auth.passwordEnv } : null,
     minRevision: t.restore ? String(t.restore.revision) : null,
     backup: t.backup ? { container: t.backup.name, docker: hostOf(t, t.backup) } : null,
   };
 }
 
-/** The input of primary i's membership hooks. */
-export function memberOpOf(t: Topology, p: PrimaryNode): MemberOp {
-  const e = expectationOf(t);
+/**
+ * The input of primary i's membership hooks. Its target lists primaries 1..i, so that growing the cluster
+ * further changes no existing member's hook; a replacement lists every primary (primary i is the one replaced).
+ */
+export function memberOpOf(t: Topology, p: PrimaryNode): MemberOpMessage {
   return {
     kind: MEMBER_OP_KIND,
-    version: 1,
-    cluster: t.name,
-    name: p.name,
-    peerUrl: p.peerUrl,
-    endpoints: t.primaries.slice(0, p.generation > 0 ? t.primaries.length : p.index).map((x) => x.hostClientUrl),
+    version: CONTRACT_VERSION,
+    target: targetOf(t, p.generation > 0 ? t.primaries.length : p.index),
+    member: p.name,
     replaces: p.generation > 0,
-    volume: p.volume,
-    docker: hostOf(t, p),
-    tls: e.tls,
-    auth: e.auth,
   };
 }
 
 /** One line per member, for `triggers_replace`: it changes exactly when membership does. */
 export function membershipOf(e: Expectation): string {
-  return [...e.primaries.map((p) => `${p.name}=${p.peerUrl}`), ...e.secondaries.map((s) => `${s.name}=${s.registrationKey ?? s.endpoint}`)].join(',');
+  return [...e.target.primaries.map((p) => `${p.name}=${p.peerUrl}`), ...e.secondaries.map((s) => `${s.name}=${s.registrationKey ?? s.endpoint}`)].join(',');
 }
 
 /** The replaced primaries and their generations (`<name>=r<g>`), for the hook's trigger; empty when none. */

@@ -4,7 +4,15 @@
 export class MembershipError extends Error {}
 
 /** No member of the cluster answered: nothing could be checked or changed. */
-export class ClusterUnreachable extends Error {}
+export class ClusterUnreachable extends Error {
+  constructor(
+    message: string,
+    /** What each member said, when they were asked (`<name>: <error>; ...`). */
+    readonly details?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** A Docker host could not be asked (the leftover-volume check, the list of backups). */
 export class DockerHostError extends Error {}

@@ -1,7 +1,8 @@
 /**
  * The one way this package makes an etcd client: one try per call (etcd3's own retry policy and circuit
  * breaker are replaced by cockatiel's no-op), a dial timeout and a per-call deadline. Callers that wait for a
- * cluster retry through retry.ts and must see each failure as it is.
+ * cluster retry through retry.ts and must see each failure as it is. Which TLS material, login and deadline
+ * a cluster's clients get is decided in one place, the cluster session (session.ts).
  */
 import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';

@@ -4,18 +4,12 @@
  * observations.
  */
 import type { Expectation } from '../contract';
+import { hex, type LiveMember } from './live';
+
+export type { LiveMember } from './live';
 
 export type MemberState =
   'leader' | 'follower' | 'learner' | 'unreachable' | 'missing' | 'foreign' | 'registered' | 'serving' | 'unregistered' | 'unknown' | 'extra';
-
-/** A member as etcd's member list has it (IDs as decimal strings, as the client returns them). */
-export interface LiveMember {
-  readonly ID: string;
-  readonly name: string;
-  readonly peerURLs: string[];
-  readonly clientURLs: string[];
-  readonly isLearner: boolean;
-}
 
 /** What one primary said when asked directly, or why it did not answer. */
 export interface PrimaryObservation {
@@ -104,8 +98,6 @@ export interface Verdict {
   readonly problems: Problem[];
 }
 
-export const hex = (id: string | undefined) => (id ? BigInt(id).toString(16) : undefined);
-
 /**
  * The cluster as most reachable primaries see it: its ID, the view to trust (one that knows a leader), and
  * the primaries that belong to it. The observer uses it to pick whom to write through.
@@ -132,7 +124,7 @@ export function judge(e: Expectation, o: Observation): Verdict {
   if (o.alarms && 'error' in o.alarms) problem('cluster', `reading the alarms failed: ${o.alarms.error}`);
 
   // 1. Every primary, as it answered directly.
-  e.primaries.forEach((p, k) => {
+  e.target.primaries.forEach((p, k) => {
     const seen = o.primaries[k];
     const view = seen?.answer;
     const m = live.find((x) => x.name === p.name) ?? live.find((x) => x.peerURLs.includes(p.peerUrl));
@@ -212,7 +204,7 @@ export function judge(e: Expectation, o: Observation): Verdict {
   const written = o.probe !== undefined && o.probe.writeError === undefined;
   if (o.probe?.writeError !== undefined) problem('cluster', `a write through ${o.probe.writer} failed: ${o.probe.writeError}`);
   if (written) {
-    for (const p of e.primaries) {
+    for (const p of e.target.primaries) {
       const read = o.probe!.reads[p.name];
       if (!read) continue;
       if (read.error !== undefined) problem(p.name, `a linearizable read failed: ${read.error}`);
@@ -252,7 +244,7 @@ export function judge(e: Expectation, o: Observation): Verdict {
   }
 
   return {
-    cluster: e.cluster,
+    cluster: e.target.cluster,
     ok: problems.length === 0,
     reachable: o.primaries.some((p) => p.answer !== undefined),
     clusterId: hex(clusterId),

@@ -4,97 +4,46 @@
  * the container goes). Every step refuses an unsafe change before touching anything, and is idempotent so
  * that a retried apply picks up where it stopped.
  */
-import type { Etcd3 } from 'etcd3';
-import type { MemberOp } from '../contract';
+import { ContractError, memberOf, type DockerHost, type MemberOp } from '../contract';
 import { findVolume } from './docker';
-import { ClusterUnreachable, DockerHostError, MembershipError } from './errors';
-import { connect } from './etcd-client';
+import { DockerHostError, MembershipError } from './errors';
 import { retryUntil } from './retry';
+import { ClusterSession, type LiveMember, type SessionPrimary } from './session';
 
 export { ClusterUnreachable, MembershipError } from './errors';
 
-interface Member {
-  ID: string;
-  name: string;
-  peerURLs: string[];
-  clientURLs: string[];
-  isLearner: boolean;
-}
-
 const text = (e: unknown) => ((e as Error)?.message ?? String(e)).replace(/\s+/g, ' ');
 
-class Session {
-  private readonly clients = new Map<string, Etcd3>();
-  constructor(
-    private readonly op: MemberOp,
-    private readonly password?: string,
-  ) {}
-
-  client(endpoint: string): Etcd3 {
-    let c = this.clients.get(endpoint);
-    if (!c) {
-      const auth = this.op.auth && this.password ? { username: this.op.auth.user, password: this.password } : undefined;
-      this.clients.set(endpoint, (c = connect(endpoint, { timeoutMs: 3000, tls: this.op.tls, auth })));
-    }
-    return c;
-  }
-
-  /** The member list, from the first endpoint (other than the member's own) that answers. */
-  async members(): Promise<{ list: Member[]; via: string }> {
-    const errors: string[] = [];
-    for (const endpoint of this.op.endpoints) {
-      try {
-        const r = await this.client(endpoint).cluster.memberList({ linearizable: true });
-        return {
-          list: r.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner })),
-          via: endpoint,
-        };
-      } catch (e) {
-        errors.push(`${endpoint}: ${text(e)}`);
-      }
-    }
-    throw new ClusterUnreachable(`no member of ${this.op.cluster} answers (${errors.join('; ')})`);
-  }
-
-  close(): void {
-    for (const c of this.clients.values()) c.close();
-  }
-}
-
-/** Endpoint of a member by name, among the endpoints this operation knows (primaries 1..i). */
-function endpointOf(op: MemberOp, name: string): string | undefined {
-  const m = /-primary-(\d+)$/.exec(name);
-  return m ? op.endpoints[Number(m[1]) - 1] : undefined;
-}
+/** A session on the operation's target (primaries 1..i), with the hooks' deadline. */
+const sessionOf = (op: MemberOp, password?: string) => new ClusterSession(op.target, { password, callTimeoutMs: 3000 });
 
 /** How long a voter may take to answer before a change is refused: a member restarting right now (one the
  * same deploy is replacing) answers within a few seconds; a stopped one does not. */
 const VOTER_GRACE_MS = 10_000;
 
-/** Endpoints of the members other than the one changing; all of them when it is the only one known. */
-function otherEndpoints(op: MemberOp): string[] {
-  const own = endpointOf(op, op.name);
-  const others = op.endpoints.filter((e) => e !== own);
-  return others.length ? others : op.endpoints;
+/** The primaries other than the one changing; all of them when it is the only one known. */
+function others(op: MemberOp): SessionPrimary[] {
+  const rest = op.target.primaries.filter((p) => p.name !== op.member);
+  return rest.length ? rest : op.target.primaries;
 }
 
-/** Where to ask for a change: the endpoint that just answered, unless it is the changing member's own. */
-function askVia(op: MemberOp, via: string): string {
-  const others = otherEndpoints(op);
-  return others.includes(via) ? via : others[0];
+/** Where to ask for a change: the primary that just answered, unless it is the changing member itself. */
+function askVia(op: MemberOp, via: SessionPrimary): SessionPrimary {
+  const rest = others(op);
+  return rest.includes(via) ? via : rest[0];
 }
 
 /** Refuses when any voter does not answer: etcd would refuse too, and the change could cost quorum. */
-async function requireHealthyVoters(s: Session, op: MemberOp, list: Member[], except?: string): Promise<void> {
-  // (A member these hooks do not know is left to etcd's own check.)
-  let pending = list.filter((m) => !m.isLearner && m.peerURLs[0] !== except && endpointOf(op, m.name));
+async function requireHealthyVoters(s: ClusterSession, op: MemberOp, list: LiveMember[], except?: string): Promise<void> {
+  // (A member this operation's target does not list is left to etcd's own check.)
+  let pending = list.filter((m) => !m.isLearner && m.peerURLs[0] !== except && s.primary(m.name));
   const down = await retryUntil(
     async () => {
-      const silent: Member[] = [];
+      const silent: LiveMember[] = [];
       await Promise.all(
         pending.map(async (m) => {
           try {
-            await s.client(endpointOf(op, m.name)!).maintenance.status();
+            await s.status(s.primary(m.name)!.endpoint);
           } catch {
             silent.push(m);
           }
@@ -107,7 +56,7 @@ async function requireHealthyVoters(s: Session, op: MemberOp, list: Member[], ex
   );
   if (down.length) {
     throw new MembershipError(
-      `refusing to change membership of ${op.cluster}: voter ${down
+      `refusing to change membership of ${op.target.cluster}: voter ${down
         .map((m) => m.name || m.ID)
         .sort()
         .join(', ')} does not answer; start it first`,
@@ -115,28 +64,36 @@ async function requireHealthyVoters(s: Session, op: MemberOp, list: Member[], ex
   }
 }
 
+/** The member an operation is about; its peer URL and volume are in every message (version 1 had them too). */
+function self(op: MemberOp): { name: string; peerUrl: string; volume: string; docker: DockerHost | null } {
+  const m = memberOf(op);
+  if (!m.peerUrl || !m.volume) throw new ContractError(`member ${op.member}: its peer URL and volume are missing from the operation`);
+  return { name: m.name, peerUrl: m.peerUrl, volume: m.volume, docker: m.docker };
+}
+
 export async function addMember(op: MemberOp, password?: string): Promise<string> {
-  const s = new Session(op, password);
+  const me = self(op);
+  const s = sessionOf(op, password);
   try {
     const { list, via } = await s.members();
-    const existing = list.find((m) => m.peerURLs.includes(op.peerUrl));
+    const existing = list.find((m) => m.peerURLs.includes(me.peerUrl));
     // A learner at this URL is this member, added by an earlier try; so is a voter, unless it is replaced.
-    if (existing && (existing.isLearner || !op.replaces)) return `${op.name} is already a member (${existing.isLearner ? 'learner' : 'voter'})`;
+    if (existing && (existing.isLearner || !op.replaces)) return `${me.name} is already a member (${existing.isLearner ? 'learner' : 'voter'})`;
     const pending = list.find((m) => m.isLearner);
     if (pending)
-      throw new MembershipError(`refusing to add ${op.name}: learner ${pending.name || pending.peerURLs[0]} is still pending; promote or remove it first`);
+      throw new MembershipError(`refusing to add ${me.name}: learner ${pending.name || pending.peerURLs[0]} is still pending; promote or remove it first`);
     await requireHealthyVoters(s, op, list, existing?.peerURLs[0]);
     if (existing && list.filter((m) => !m.isLearner).length <= 1) {
-      throw new MembershipError(`refusing to replace ${op.name}: it is the only voting member, and removing it would lose the cluster`);
+      throw new MembershipError(`refusing to replace ${me.name}: it is the only voting member, and removing it would lose the cluster`);
     }
-    await requireNoVolume(op);
+    await requireNoVolume(me);
     const done: string[] = [];
     if (existing) {
-      await s.client(askVia(op, via)).cluster.memberRemove({ ID: existing.ID });
-      done.push(`removed the replaced member ${op.name} (ID ${existing.ID})`);
+      await s.client(askVia(op, via).endpoint).cluster.memberRemove({ ID: existing.ID });
+      done.push(`removed the replaced member ${me.name} (ID ${existing.ID})`);
     }
-    const added = await addLearner(s, op);
-    done.push(`added ${op.name} as a learner (${op.peerUrl}, ID ${added})`);
+    const added = await addLearner(s, op, me);
+    done.push(`added ${me.name} as a learner (${me.peerUrl}, ID ${added})`);
     return done.join('; ');
   } finally {
     s.close();
@@ -144,15 +101,15 @@ export async function addMember(op: MemberOp, password?: string): Promise<string
 }
 
 /** Adds the learner, retrying while etcd's strict reconfiguration check is still settling after a removal. */
-async function addLearner(s: Session, op: MemberOp): Promise<string> {
+async function addLearner(s: ClusterSession, op: MemberOp, me: ReturnType<typeof self>): Promise<string> {
   const final = (e: Error) => /already exists|member count is unequal/i.test(text(e));
   try {
     return await retryUntil(
       async () => {
         let last: unknown;
-        for (const endpoint of otherEndpoints(op)) {
+        for (const p of others(op)) {
           try {
-            return (await s.client(endpoint).cluster.memberAdd({ peerURLs: [op.peerUrl], isLearner: true })).member.ID;
+            return (await s.client(p.endpoint).cluster.memberAdd({ peerURLs: [me.peerUrl], isLearner: true })).member.ID;
           } catch (e) {
             last = e;
             if (final(e as Error)) break;
@@ -163,64 +120,80 @@ async function addLearner(s: Session, op: MemberOp): Promise<string> {
       { timeoutMs: 20_000, initialDelayMs: 200, maxDelayMs: 2000, retryError: (e) => !final(e) },
     );
   } catch (e) {
-    throw new MembershipError(`could not add ${op.name}: ${text(e)}`);
+    throw new MembershipError(`could not add ${me.name}: ${text(e)}`);
   }
 }
 
 /** Refuses when the member's data volume exists already: it would hold a removed member's data. */
-async function requireNoVolume(op: MemberOp): Promise<void> {
+async function requireNoVolume(me: ReturnType<typeof self>): Promise<void> {
   let found;
   try {
-    found = await findVolume(op.volume, op.docker?.host, op.docker?.sshOpts);
+    found = await findVolume(me.volume, me.docker?.host, me.docker?.sshOpts);
   } catch (e) {
-    if (e instanceof DockerHostError) throw new MembershipError(`refusing to add ${op.name}: cannot check for a leftover data volume: ${e.message}`);
+    if (e instanceof DockerHostError) throw new MembershipError(`refusing to add ${me.name}: cannot check for a leftover data volume: ${e.message}`);
     throw e;
   }
   if (found) {
-    const host = op.docker?.host ?? 'the Docker host';
+    const host = me.docker?.host ?? 'the Docker host';
     throw new MembershipError(
-      `refusing to add ${op.name}: data volume ${op.volume} already exists on ${host}${found.createdAt ? ` (created ${found.createdAt})` : ''} and may hold a removed member's data; keep what you need from it, remove it (docker volume rm ${op.volume}) and deploy again`,
+      `refusing to add ${me.name}: data volume ${me.volume} already exists on ${host}${found.createdAt ? ` (created ${found.createdAt})` : ''} and may hold a removed member's data; keep what you need from it, remove it (docker volume rm ${me.volume}) and deploy again`,
     );
   }
 }
 
 export async function promoteMember(op: MemberOp, timeoutMs: number, password?: string): Promise<string> {
-  const s = new Session(op, password);
+  const me = self(op);
+  const s = sessionOf(op, password);
   try {
     return await retryUntil(
       async () => {
         const { list, via } = await s.members();
-        const m = list.find((x) => x.peerURLs.includes(op.peerUrl));
-        if (!m) throw new MembershipError(`${op.name} is not a member of ${op.cluster}; nothing to promote`);
-        if (!m.isLearner) return `${op.name} is a voting member`;
-        await s.client(via).cluster.memberPromote({ ID: m.ID });
-        return `promoted ${op.name} to a voting member`;
+        const m = list.find((x) => x.peerURLs.includes(me.peerUrl));
+        if (!m) throw new MembershipError(`${me.name} is not a member of ${op.target.cluster}; nothing to promote`);
+        if (!m.isLearner) return `${me.name} is a voting member`;
+        await s.client(via.endpoint).cluster.memberPromote({ ID: m.ID });
+        return `promoted ${me.name} to a voting member`;
       },
       // "can only promote a learner member which is in sync with leader": not caught up yet.
       { timeoutMs, initialDelayMs: 100, maxDelayMs: 1000, retryError: (e) => !(e instanceof MembershipError) },
     );
   } catch (e) {
     if (e instanceof MembershipError) throw e;
-    throw new MembershipError(`could not promote ${op.name} within ${timeoutMs / 1000}s: ${text(e)}`);
+    throw new MembershipError(`could not promote ${me.name} within ${timeoutMs / 1000}s: ${text(e)}`);
   } finally {
     s.close();
   }
 }
 
 export async function removeMember(op: MemberOp, password?: string): Promise<string> {
-  const s = new Session(op, password);
+  const me = self(op);
+  const s = sessionOf(op, password);
   try {
     const { list, via } = await s.members();
-    const m = list.find((x) => x.peerURLs.includes(op.peerUrl));
-    if (!m) return `${op.name} is not a member; nothing to remove`;
+    const m = list.find((x) => x.peerURLs.includes(me.peerUrl));
+    if (!m) return `${me.name} is not a member; nothing to remove`;
     if (!m.isLearner) {
       const voters = list.filter((x) => !x.isLearner).length;
-      if (voters <= 1) throw new MembershipError(`refusing to remove ${op.name}: it is the last voting member`);
-      await requireHealthyVoters(s, op, list, op.peerUrl);
+      if (voters <= 1) throw new MembershipError(`refusing to remove ${me.name}: it is the last voting member`);
+      await requireHealthyVoters(s, op, list, me.peerUrl);
     }
-    // Ask a member other than the one leaving, when there is one.
-    await s.client(askVia(op, via)).cluster.memberRemove({ ID: m.ID });
-    return `removed ${op.name} (${op.peerUrl})`;
+    // Ask a member other than the one leaving, when there is one. etcd's strict reconfiguration check
+    // refuses a removal ("unhealthy cluster") until the voters that stay have been connected for 5 s: right
+    // after a bootstrap, or while another removal of the same apply settles (shrinking 3 -> 1 removes two).
+    const unhealthy = (e: Error) => /unhealthy cluster/i.test(text(e));
+    try {
+      await retryUntil(() => s.client(askVia(op, via).endpoint).cluster.memberRemove({ ID: m.ID }), {
+        timeoutMs: 20_000,
+        initialDelayMs: 200,
+        maxDelayMs: 2000,
+        retryError: unhealthy,
+      });
+    } catch (e) {
+      if (/member not found/i.test(text(e))) return `${me.name} is not a member; nothing to remove`;
+      if (unhealthy(e as Error)) throw new MembershipError(`could not remove ${me.name}: ${text(e)}`);
+      throw e;
+    }
+    return `removed ${me.name} (${me.peerUrl})`;
   } finally {
     s.close();
   }

@@ -7,25 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { Expectation } from '../contract';
-import { connect, errorText, type ConnectOptions } from './etcd-client';
+import { errorText } from './etcd-client';
 import { consensusOf, type Observation, type PrimaryObservation, type ReadObservation } from './judge';
+import { withSession, type SessionOptions } from './session';
 
-export interface ObserveOptions {
-  /** Deadline of each etcd call, in milliseconds. @default 2000 */
-  readonly callTimeoutMs?: number;
-  /** The root password, for a cluster with `auth`. */
-  readonly password?: string;
-}
-
-/** Connection options for this cluster: its TLS material and, with `auth` (unless `login` is false), the root login. */
-export function connectOptions(e: Expectation, opts: ObserveOptions, login = true): ConnectOptions {
-  if (e.auth && login && opts.password === undefined) throw new Error(`the root password is needed: set ${e.auth.passwordEnv}`);
-  return {
-    timeoutMs: opts.callTimeoutMs,
-    tls: e.tls,
-    ...(e.auth && login ? { auth: { username: e.auth.user, password: opts.password! } } : {}),
-  };
-}
+/** The root password and the deadline of each call (2 s unless said). */
+export type ObserveOptions = SessionOptions;
 
 const read = async (c: Etcd3, key: string): Promise<ReadObservation> => {
   try {
@@ -37,44 +24,30 @@ const read = async (c: Etcd3, key: string): Promise<ReadObservation> => {
 
 /** One look at the live cluster: every question asked once, no retries, no judgement. */
 export async function observe(e: Expectation, opts: ObserveOptions = {}): Promise<Observation> {
-  const clients = new Map<string, Etcd3>();
-  const options = connectOptions(e, opts);
-  const clientFor = (endpoint: string) => {
-    let c = clients.get(endpoint);
-    if (!c) clients.set(endpoint, (c = connect(endpoint, options)));
-    return c;
-  };
-  const endpointOf = (name: string) => e.primaries.find((p) => p.name === name)!.endpoint;
-
-  try {
-    // 1. Every primary, directly.
-    const primaries = await Promise.all(
-      e.primaries.map(async (p): Promise<PrimaryObservation> => {
-        try {
-          const c = clientFor(p.endpoint);
-          const [status, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: false })]);
-          return {
-            name: p.name,
+  return withSession(e.target, opts, async (session) => {
+    const endpointOf = (name: string) => session.primary(name)!.endpoint;
+    // 1. Every primary, directly: its status and its member list.
+    const primaries = (await session.survey()).map((v): PrimaryObservation =>
+      v.status && v.members
+        ? {
+            name: v.primary.name,
             answer: {
-              clusterId: status.header.cluster_id,
-              memberId: status.header.member_id,
-              leader: status.leader,
-              raftIndex: status.raftIndex,
-              revision: status.header.revision,
-              members: list.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner })),
+              clusterId: v.status.clusterId,
+              memberId: v.status.memberId,
+              leader: v.status.leader,
+              raftIndex: v.status.raftIndex,
+              revision: v.status.revision,
+              members: v.members,
             },
-          };
-        } catch (err) {
-          return { name: p.name, error: errorText(err) };
-        }
-      }),
+          }
+        : { name: v.primary.name, error: v.error },
     );
 
     // 2. A linearizable write on a short lease through the leader (or any primary of the cluster).
     const { inCluster, leaderMember } = consensusOf(primaries);
     const writer = inCluster.find((p) => p.name === leaderMember?.name) ?? inCluster[0];
     if (!writer) return { primaries, secondaryReads: {} };
-    const w = clientFor(endpointOf(writer.name));
+    const w = session.client(endpointOf(writer.name));
     const key = `${e.verifyPrefix}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const value = randomBytes(8).toString('hex');
     // A short lease: the probe key goes away by itself even if the revoke below never happens.
@@ -93,15 +66,14 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
     const readAll = async (): Promise<void> => {
       if (writeError !== undefined) return;
       await Promise.all([
-        ...inCluster.map(async (p) => (reads[p.name] = await read(clientFor(endpointOf(p.name)), key))),
-        ...e.secondaries.map(async (s) => (secondaryReads[s.name] = await read(clientFor(s.endpoint), key))),
+        ...inCluster.map(async (p) => (reads[p.name] = await read(session.client(endpointOf(p.name)), key))),
+        ...e.secondaries.map(async (s) => (secondaryReads[s.name] = await read(session.client(s.endpoint), key))),
       ]);
       await lease.revoke().catch(() => undefined);
     };
     const alarmsOf = async (): Promise<Observation['alarms']> => {
       try {
-        const r = await w.maintenance.alarm({ action: 'Get', memberID: '0', alarm: 'None' });
-        return { list: r.alarms.map((a) => ({ memberId: a.memberID, alarm: String(a.alarm).toUpperCase() })) };
+        return { list: (await session.alarms(w)).map(({ memberId, alarm }) => ({ memberId, alarm })) };
       } catch (err) {
         return { error: errorText(err) };
       }
@@ -129,7 +101,5 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
     };
     const [, alarms, registrations] = await Promise.all([readAll(), alarmsOf(), registrationsOf()]);
     return { primaries, probe: { writer: writer.name, value, writeError, reads }, registrations, secondaryReads, alarms };
-  } finally {
-    for (const c of clients.values()) c.close();
-  }
+  });
 }

@@ -17,9 +17,9 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Expectation } from '../contract';
 import { ClusterUnreachable, MembershipError } from './errors';
-import { connect, errorText } from './etcd-client';
-import { connectOptions, type ObserveOptions } from './observe';
+import { hex } from './live';
 import { retryUntil } from './retry';
+import { withSession, type SessionOptions } from './session';
 
 /** The Terraform binary: cdktf's own variable names another (e.g. `tofu`). */
 const TERRAFORM = () => process.env.TERRAFORM_BINARY_NAME || 'terraform';
@@ -41,7 +41,7 @@ export interface RolloutResult {
   readonly steps: RolloutStep[];
 }
 
-export interface RolloutOptions extends ObserveOptions {
+export interface RolloutOptions extends SessionOptions {
   /** The stack directory Terraform runs in (cdk.tf.json). */
   readonly dir: string;
   /** How long one member may take to answer again and catch up, in milliseconds. */
@@ -65,13 +65,6 @@ function terraform(dir: string, args: string[], timeoutMs = 1_800_000): Promise<
 
 const lastLines = (text: string, n = 20) => text.trim().split('\n').slice(-n).join('\n');
 
-/** The version an image reference names (`...:v3.5.21`, `...:3.5.21-local`), or undefined. */
-export function versionOfImage(image: string): [number, number, number] | undefined {
-  const tag = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : '';
-  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(tag);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
 const semver = (v: string) => v.split('.').map(Number) as [number, number, number];
 const cmp = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 
@@ -84,6 +77,30 @@ export function upgradeProblem(from: string, to: [number, number, number]): stri
   if (to[0] !== f[0] || to[1] > f[1] + 1)
     return `refusing to upgrade from etcd ${from} to ${target}: etcd upgrades one minor release at a time (${f[0]}.${f[1]} -> ${f[0]}.${f[1] + 1} first)`;
   return undefined;
+}
+
+export interface VersionCheck {
+  /** The lowest etcd version the live primaries run. */
+  readonly from?: string;
+  /** The version the primaries' image names (the target's), when its tag names one. */
+  readonly to?: string;
+  /** Why the rollout must not go on. */
+  readonly problem?: string;
+  /** What was not checked, and why. */
+  readonly note?: string;
+}
+
+/**
+ * The upgrade path of a rollout: from the lowest version the live primaries run to the version of the
+ * primaries' image (the target's, decided by the model; the secondaries' images are not etcd's).
+ */
+export function versionCheck(target: Expectation['target'], liveVersions: string[]): VersionCheck {
+  const from = [...new Set(liveVersions)].sort((a, b) => cmp(semver(a), semver(b)))[0];
+  const to = target.image?.version ?? undefined;
+  if (from && to) return { from, to, problem: upgradeProblem(from, semver(to)) };
+  if (from && !to)
+    return { from, note: `the primaries' image (${target.image?.ref ?? 'not recorded in this stack'}) names no etcd version; the upgrade path is not checked` };
+  return { ...(to ? { to } : {}) };
 }
 
 export async function rollout(e: Expectation, opts: RolloutOptions): Promise<RolloutResult> {
@@ -105,11 +122,9 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
     const show = await terraform(dir, ['show', '-json', planFile]);
     if (show.code !== 0) throw new MembershipError(`terraform show failed:\n${lastLines(show.output)}`);
     const changes = primaryChanges(e, JSON.parse(show.stdout));
-    const config = JSON.parse(readFileSync(join(dir, 'cdk.tf.json'), 'utf8')) as { resource?: { docker_image?: Record<string, { name: string }> } };
-    const images = Object.values(config.resource?.docker_image ?? {}).map((i) => i.name);
 
     // Safety first: the live cluster as it is now.
-    const live = await liveMembers(e, opts);
+    const live = await primaryStates(e, opts);
     const down = live.filter((m) => m.down);
     const learners = live.filter((m) => m.learner);
     if (learners.length)
@@ -122,16 +137,13 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
         `refusing to roll out: voter ${blocking.map((m) => m.name).join(', ')} does not answer (${blocking.map((m) => m.error).join('; ')}); start it first`,
       );
     }
-    const versions = [...new Set(live.filter((m) => m.version).map((m) => m.version!))].sort((a, b) => cmp(semver(a), semver(b)));
-    const from = versions[0];
-    const targets = images.map(versionOfImage).filter((v): v is [number, number, number] => v !== undefined);
-    const to = targets.sort(cmp).pop();
-    if (changes.length && from && to) {
-      const problem = upgradeProblem(from, to);
-      if (problem) throw new MembershipError(problem);
-    } else if (changes.length && from && !to) {
-      say(`the image's tag (${images.join(', ')}) names no etcd version; the upgrade path is not checked`);
-    }
+    const check = versionCheck(
+      e.target,
+      live.flatMap((m) => (m.version ? [m.version] : [])),
+    );
+    if (changes.length && check.problem) throw new MembershipError(check.problem);
+    if (changes.length && check.note) say(check.note);
+    const { from, to } = check;
 
     // A member left down by a stopped rollout first of all, then followers, the leader last (asked again
     // before each step: leadership may move while members restart).
@@ -139,7 +151,7 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
     const steps: RolloutStep[] = [];
     if (!changes.length) say('no primary changes: nothing to roll, one apply does the rest');
     while (remaining.length) {
-      const leader = (await liveMembers(e, opts)).find((m) => m.leader)?.name;
+      const leader = (await primaryStates(e, opts)).find((m) => m.leader)?.name;
       const rank = (name: string) => (allowedDown.includes(name) ? 0 : name === leader ? 2 : 1);
       remaining.sort((a, b) => rank(a.name) - rank(b.name));
       const c = remaining.shift()!;
@@ -159,7 +171,7 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
     const rest = await terraform(dir, ['apply', '-input=false', '-auto-approve']);
     if (rest.code !== 0) throw new MembershipError(`the final apply failed (every primary was rolled):\n${lastLines(rest.output)}`);
     rmSync(statePath, { force: true });
-    return { cluster: e.cluster, ...(from ? { from } : {}), ...(to ? { to: to.join('.') } : {}), steps };
+    return { cluster: e.target.cluster, ...(from ? { from } : {}), ...(to ? { to } : {}), steps };
   } finally {
     rmSync(planFile, { force: true });
   }
@@ -172,7 +184,7 @@ function primaryChanges(
     resource_changes?: { address: string; type: string; change: { actions: string[]; before?: { name?: string } | null; after?: { name?: string } | null } }[];
   },
 ): Change[] {
-  const names = new Set(e.primaries.map((p) => p.name));
+  const names = new Set(e.target.primaries.map((p) => p.name));
   return (plan.resource_changes ?? []).flatMap((r): Change[] => {
     if (r.type !== 'docker_container') return [];
     const name = r.change.after?.name ?? r.change.before?.name;
@@ -184,7 +196,8 @@ function primaryChanges(
   });
 }
 
-interface LiveMember {
+/** A primary as the rollout sees it: answering or down, leader, learner, version, raft index. */
+interface PrimaryState {
   readonly name: string;
   readonly down: boolean;
   readonly error?: string;
@@ -194,46 +207,34 @@ interface LiveMember {
   readonly raftIndex?: number;
 }
 
-async function liveMembers(e: Expectation, opts: ObserveOptions): Promise<LiveMember[]> {
-  const options = { ...connectOptions(e, opts), timeoutMs: 3000 };
-  const seen = await Promise.all(
-    e.primaries.map(async (p): Promise<LiveMember & { id?: string; list?: { ID: string; isLearner?: boolean; name: string }[] }> => {
-      const c = connect(p.endpoint, options);
-      try {
-        const [s, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: false })]);
-        return {
-          name: p.name,
-          down: false,
-          leader: s.leader === s.header.member_id,
-          version: s.version,
-          raftIndex: Number(s.raftIndex),
-          id: s.header.member_id,
-          list: list.members,
-        };
-      } catch (err) {
-        return { name: p.name, down: true, error: errorText(err) };
-      } finally {
-        c.close();
-      }
-    }),
-  );
-  if (seen.every((m) => m.down)) throw new ClusterUnreachable(`no primary of ${e.cluster} answers (${seen.map((m) => `${m.name}: ${m.error}`).join('; ')})`);
-  const list = seen.find((m) => m.list)?.list ?? [];
+/**
+ * Every primary's state, and any learner the spec does not know. A fresh session each look: a member that
+ * restarts is dialled anew rather than through a channel still backing off from its absence.
+ */
+async function primaryStates(e: Expectation, opts: SessionOptions): Promise<PrimaryState[]> {
+  const views = await withSession(e.target, { ...opts, callTimeoutMs: 3000 }, (s) => s.survey());
+  if (views.every((v) => !v.status))
+    throw new ClusterUnreachable(`no primary of ${e.target.cluster} answers (${views.map((v) => `${v.primary.name}: ${v.error}`).join('; ')})`);
+  const list = views.find((v) => v.members)?.members ?? [];
   return [
-    ...seen.map(({ id: _id, list: _list, ...m }) => m),
+    ...views.map((v): PrimaryState =>
+      v.status
+        ? { name: v.primary.name, down: false, leader: v.status.isLeader, version: v.status.version, raftIndex: Number(v.status.raftIndex) }
+        : { name: v.primary.name, down: true, error: v.error },
+    ),
     // A learner the spec does not know (added out of band) shows only in the member list.
-    ...list.filter((m) => m.isLearner).map((m) => ({ name: m.name || `(unstarted ${BigInt(m.ID).toString(16)})`, down: false, learner: true })),
+    ...list.filter((m) => m.isLearner).map((m) => ({ name: m.name || `(unstarted ${hex(m.ID)})`, down: false, learner: true })),
   ];
 }
 
 /** Waits until the member answers, is a voter, and has applied what the leader had when it came back. */
 async function waitCaughtUp(e: Expectation, name: string, opts: RolloutOptions): Promise<void> {
-  const endpoint = e.primaries.find((p) => p.name === name)!.endpoint;
+  const endpoint = e.target.primaries.find((p) => p.name === name)!.endpoint;
   let target: number | undefined;
   try {
     await retryUntil(
       async () => {
-        const live = await liveMembers(e, opts);
+        const live = await primaryStates(e, opts);
         const me = live.find((m) => m.name === name)!;
         if (me.down) throw new Error(`it does not answer at ${endpoint}: ${me.error}`);
         const others = live.filter((m) => m.name !== name && !m.learner);

@@ -10,8 +10,7 @@ import type { Expectation } from '../contract';
 import { readSnapshot } from '../model/snapshot';
 import { execIn } from './docker';
 import { ClusterUnreachable, DockerHostError, TargetExists } from './errors';
-import { connect, errorText } from './etcd-client';
-import { connectOptions, type ObserveOptions } from './observe';
+import { ClusterSession, type SessionOptions } from './session';
 
 export interface SavedSnapshot {
   readonly file: string;
@@ -28,59 +27,51 @@ export interface SavedSnapshot {
 export async function saveSnapshot(
   e: Expectation,
   file: string,
-  opts: ObserveOptions & { force?: boolean; onProgress?: (bytes: number) => void },
+  opts: SessionOptions & { force?: boolean; onProgress?: (bytes: number) => void },
 ): Promise<SavedSnapshot> {
   if (existsSync(file) && !opts.force) throw new TargetExists(`${file} exists already; choose another file, or pass --force to replace it`);
-  // The source: a primary that answers, the leader first.
-  const options = { ...connectOptions(e, opts), timeoutMs: opts.callTimeoutMs ?? 5000 };
-  const answers: { name: string; endpoint: string; leader: boolean }[] = [];
-  const errors: string[] = [];
-  await Promise.all(
-    e.primaries.map(async (p) => {
-      const c = connect(p.endpoint, options);
-      try {
-        const s = await c.maintenance.status();
-        answers.push({ name: p.name, endpoint: p.endpoint, leader: s.leader === s.header.member_id });
-      } catch (err) {
-        errors.push(`${p.name}: ${errorText(err)}`);
-      } finally {
-        c.close();
-      }
-    }),
-  );
-  const source = answers.find((a) => a.leader) ?? answers[0];
-  if (!source) throw new ClusterUnreachable(`no member of ${e.cluster} answers, so no snapshot can be taken (${errors.join('; ')})`);
-
-  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.part`);
-  const c = connect(source.endpoint, { ...options, timeoutMs: 600_000 });
-  const fd = openSync(tmp, 'wx', 0o600);
+  const s = new ClusterSession(e.target, { ...opts, callTimeoutMs: opts.callTimeoutMs ?? 5000 });
   try {
-    let bytes = 0;
-    const stream = await c.maintenance.snapshot();
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (chunk: { blob: Buffer }) => {
-        writeSync(fd, chunk.blob);
-        bytes += chunk.blob.length;
-        opts.onProgress?.(bytes);
-      });
-      stream.on('end', () => resolve());
-      stream.on('error', (err: unknown) => reject(err));
-    });
-    fsyncSync(fd);
-    closeSync(fd);
-    const info = readSnapshot(tmp, { sha256: true });
-    renameSync(tmp, file);
-    return { file, member: source.name, revision: info.revision, bytes: info.bytes, sha256: info.sha256! };
-  } catch (err) {
+    // The source: a primary that answers, the leader first.
+    let source;
     try {
-      closeSync(fd);
-    } catch {
-      // closed already
+      source = (await s.anyPrimary({ leaderFirst: true })).primary;
+    } catch (err) {
+      if (!(err instanceof ClusterUnreachable)) throw err;
+      throw new ClusterUnreachable(`no member of ${e.target.cluster} answers, so no snapshot can be taken (${err.details ?? err.message})`);
     }
-    throw err instanceof Error ? err : new Error(String(err));
+    const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.part`);
+    const c = s.client(source.endpoint, { timeoutMs: 600_000 });
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      let bytes = 0;
+      const stream = await c.maintenance.snapshot();
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (chunk: { blob: Buffer }) => {
+          writeSync(fd, chunk.blob);
+          bytes += chunk.blob.length;
+          opts.onProgress?.(bytes);
+        });
+        stream.on('end', () => resolve());
+        stream.on('error', (err: unknown) => reject(err));
+      });
+      fsyncSync(fd);
+      closeSync(fd);
+      const info = readSnapshot(tmp, { sha256: true });
+      renameSync(tmp, file);
+      return { file, member: source.name, revision: info.revision, bytes: info.bytes, sha256: info.sha256! };
+    } catch (err) {
+      try {
+        closeSync(fd);
+      } catch {
+        // closed already
+      }
+      throw err instanceof Error ? err : new Error(String(err));
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   } finally {
-    rmSync(tmp, { force: true });
-    c.close();
+    s.close();
   }
 }
 
@@ -93,7 +84,7 @@ export interface BackupEntry {
 
 /** What the backup container has taken, oldest first. */
 export async function listBackups(e: Expectation): Promise<BackupEntry[]> {
-  if (!e.backup) throw new DockerHostError(`cluster ${e.cluster} has no backup container (add backup to its spec)`);
+  if (!e.backup) throw new DockerHostError(`cluster ${e.target.cluster} has no backup container (add backup to its spec)`);
   const r = await execIn(e.backup.container, ['/usr/local/bin/etcd-backup', 'list', '--dir=/backups'], {
     host: e.backup.docker?.host,
     sshOpts: e.backup.docker?.sshOpts,

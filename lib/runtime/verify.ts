@@ -4,10 +4,11 @@
  */
 import { EtcdRoleExistsError, EtcdUserExistsError } from 'etcd3';
 import type { Expectation } from '../contract';
-import { connect, errorText } from './etcd-client';
+import { errorText } from './etcd-client';
 import { judge, type Verdict } from './judge';
-import { connectOptions, observe, type ObserveOptions } from './observe';
+import { observe, type ObserveOptions } from './observe';
 import { retryUntil } from './retry';
+import { withSession } from './session';
 
 export type { MemberReport, MemberState, Problem, Verdict } from './judge';
 
@@ -58,10 +59,11 @@ export async function enableAuth(e: Expectation, opts: VerifyOptions & { passwor
 }
 
 async function enableAuthOnce(e: Expectation, opts: ObserveOptions & { password: string }): Promise<'enabled' | 'already enabled'> {
-  const endpoint = e.primaries[Math.floor(Math.random() * e.primaries.length)].endpoint;
-  const authed = connect(endpoint, connectOptions(e, opts));
-  const plain = connect(endpoint, connectOptions(e, opts, false));
-  try {
+  const primaries = e.target.primaries;
+  const endpoint = primaries[Math.floor(Math.random() * primaries.length)].endpoint;
+  return withSession(e.target, opts, async (s) => {
+    const authed = s.client(endpoint);
+    const plain = s.client(endpoint, { login: false });
     try {
       await authed.get(`${e.verifyPrefix}auth-check`).string();
       return 'already enabled';
@@ -84,8 +86,5 @@ async function enableAuthOnce(e: Expectation, opts: ObserveOptions & { password:
     await plain.user('root').addRole('root');
     await plain.auth.authEnable();
     return 'enabled';
-  } finally {
-    authed.close();
-    plain.close();
-  }
+  });
 }

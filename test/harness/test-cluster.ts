@@ -4,7 +4,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { connect } from '../../lib/runtime/etcd-client';
-import type { Expectation } from '../../lib/contract';
+import type { ExpectationMessage } from '../../lib/contract';
 import { buildTopology, expectationOf, LABEL_CLUSTER, validateSpec, type EtcdClusterProps, type Topology } from '../../lib/model';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,7 +70,7 @@ export class TestCluster {
     return buildTopology(validateSpec(this.props));
   }
 
-  get expectation(): Expectation {
+  get expectation(): ExpectationMessage {
     return expectationOf(this.topology);
   }
 
@@ -121,7 +121,7 @@ export class TestCluster {
 
   /** A one-try client for these endpoints (default: every primary), with the cluster's TLS material. */
   client(endpoints: string | string[] = this.topology.primaries.map((p) => p.hostClientUrl)): Etcd3 {
-    return connect(endpoints, { timeoutMs: 3000, tls: this.expectation.tls });
+    return connect(endpoints, { timeoutMs: 3000, tls: this.expectation.target.tls });
   }
 
   /** The live member of this name (undefined when there is none), as primary 1 lists it. */

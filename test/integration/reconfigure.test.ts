@@ -107,7 +107,10 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
         .map((p) => p.name)
         .sort(),
     );
-    const report = await verifyCluster({ ...cluster.expectation, primaries: cluster.expectation.primaries.slice(0, 3) }, { timeoutMs: 60_000 });
+    const report = await verifyCluster(
+      { ...cluster.expectation, target: { ...cluster.expectation.target, primaries: cluster.expectation.target.primaries.slice(0, 3) } },
+      { timeoutMs: 60_000 },
+    );
     expect(report.problems).toEqual([]);
   });
 

@@ -44,7 +44,7 @@ describeEngine('verifying a live 3+2 cluster', () => {
     expect(states.filter((s) => /primary follower$/.test(s))).toHaveLength(2);
     expect(states.filter((s) => /secondary registered$/.test(s))).toHaveLength(2);
     expect(rows.slice(1).map((row) => row.split(/\s+/)[0])).toEqual(
-      cluster.expectation.primaries.map((p) => p.name).concat(cluster.expectation.secondaries.map((s) => s.name)),
+      cluster.expectation.target.primaries.map((p) => p.name).concat(cluster.expectation.secondaries.map((s) => s.name)),
     );
   });
 

@@ -1,0 +1,36 @@
+/**
+ * Every command of `etcd-cluster`, in the order `--help` lists them. A new command is one file in this
+ * folder (see command.ts) and one line here.
+ */
+import type { CommandSpec } from '../command';
+import { alarmDisarm, alarmList } from './alarm';
+import backups from './backups';
+import compact from './compact';
+import defrag from './defrag';
+import { memberAdd, memberPromote, memberRemove } from './member';
+import members from './members';
+import pki from './pki';
+import rollout from './rollout';
+import scrapeConfig from './scrape-config';
+import { snapshotSave, snapshotStatus } from './snapshot';
+import status from './status';
+import verify from './verify';
+
+export const COMMANDS: readonly CommandSpec<never>[] = [
+  verify,
+  members,
+  status,
+  defrag,
+  compact,
+  alarmList,
+  alarmDisarm,
+  scrapeConfig,
+  rollout,
+  snapshotSave,
+  snapshotStatus,
+  backups,
+  memberAdd,
+  memberPromote,
+  memberRemove,
+  pki,
+];

@@ -1,0 +1,34 @@
+/**
+ * The options several commands share, declared once: where the cluster comes from (`--stack`, `--spec`,
+ * `--cluster`), `--json`, and `--timeout` (each command says its default and what it bounds).
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+
+/** `--timeout` and the like: seconds, more than 0 and at most an hour. */
+export function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError(`expected seconds between 0 and 3600, got "${value}"`);
+  return n;
+}
+
+/** The options every command that works on a cluster takes; sources.ts has the one rule that reads them. */
+export interface SourceOptions {
+  readonly stack?: string;
+  readonly spec?: string;
+  readonly cluster?: string;
+}
+
+export function sourceOptions(cmd: Command): Command {
+  return cmd
+    .option('--stack <dir>', 'a synthesized stack directory, e.g. cdktf.out/stacks/<name>')
+    .option('--spec <file>', 'a cluster spec file (cluster.yaml)')
+    .option('--cluster <name>', 'which cluster, when the stack holds several');
+}
+
+export function jsonOption(cmd: Command): Command {
+  return cmd.option('--json', 'print JSON for programs instead of a table');
+}
+
+export function timeoutOption(cmd: Command, defaultSeconds: number, description: string): Command {
+  return cmd.addOption(new Option('--timeout <seconds>', description).argParser(seconds).default(defaultSeconds));
+}
