@@ -57,6 +57,6 @@ function withPathsFrom<S extends ClusterSpec>(spec: S, dir: string | undefined):
   return {
     ...spec,
     ...(spec.tls ? { tls: { ...spec.tls, dir: near(spec.tls.dir) } } : {}),
-    ...(spec.restore ? { restore: { snapshot: near(spec.restore.snapshot) } } : {}),
+    ...(spec.restore ? { restore: { ...spec.restore, snapshot: near(spec.restore.snapshot) } } : {}),
   };
 }
