@@ -213,7 +213,12 @@ export async function readMemberData(
     const db = untar(await docker.archive(from, `${MEMBER_DIR}/snap/db`)).find((f) => f.name.endsWith('db'));
     if (!db) throw new Error('no database file in member/snap');
     writeFileSync(dbFile, db.data);
-    const info = readSnapshot(dbFile);
+    let info;
+    try {
+      info = readSnapshot(dbFile);
+    } catch (err) {
+      throw new Error(`member/snap/db: ${(err as Error).message.replace(`${dbFile}: `, '').replace('not an etcd snapshot', 'not an etcd database')}`);
+    }
     const dbIndex = info.consistentIndex ?? 0;
     return {
       raftIndex: Math.max(wal.commit, dbIndex),

@@ -8,7 +8,7 @@ import type { ExpectationMessage } from '../../lib/contract';
 import { buildTopology, expectationOf, LABEL_CLUSTER, validateSpec, type EtcdClusterProps, type Topology } from '../../lib/model';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as YAML from 'yaml';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { REPO_ROOT, run, scratchDir, synthStackToDir, type RunResult, type TfJson } from '../helpers/synth';
 import { Deployment, type Action } from './deployment';
 import type { DockerApi } from './docker-api';
@@ -132,7 +132,9 @@ export class TestCluster {
     );
     this.say(`etcd-cluster recover ${args.join(' ')} exited ${r.code}:\n${r.stderr.trim()}`);
     const spec = readFileSync(specFile, 'utf8');
-    this.props = YAML.parse(spec) as EtcdClusterProps;
+    const props = YAML.parse(spec) as EtcdClusterProps;
+    // A restored snapshot is named relative to the spec file.
+    this.props = props.restore ? { ...props, restore: { ...props.restore, snapshot: resolve(this.workDir, props.restore.snapshot) } } : props;
     await this.deployment.refresh();
     return { ...r, spec };
   }
