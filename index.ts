@@ -28,6 +28,7 @@ export type {
   NetworkProps,
   PlacementProps,
   PortsProps,
+  RecoveryProps,
   ResourcesProps,
   RestoreProps,
   SecondaryProps,

@@ -226,8 +226,8 @@ export interface RestoreProps {
   /** The snapshot file (from `etcd-cluster snapshot save`, a backup, or `etcdctl snapshot save`), relative to the spec file. */
   readonly snapshot: string;
   /**
-   * Raise the restored cluster's revision by this much (`etcdutl snapshot restore --bump-revision
-   * --mark-compacted`), so that clients that watched the old cluster past the snapshot never see revisions
+   * Raise the restored cluster's revision by this much (etcdutl's `--bump-revision`, with
+   * `--mark-compacted`), so that clients that watched the old cluster past the snapshot never see revisions
    * go back; `etcd-cluster recover` writes 1000000000.
    * @default 0
    */
