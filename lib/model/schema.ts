@@ -78,7 +78,10 @@ export const specSchema = z.strictObject({
   recoveries: z
     .array(
       z.strictObject({
-        from: z.int({ error: 'must be a primary number 1 to 9' }).min(1, { error: 'must be a primary number 1 to 9' }).max(9, { error: 'must be a primary number 1 to 9' }),
+        from: z
+          .int({ error: 'must be a primary number 1 to 9' })
+          .min(1, { error: 'must be a primary number 1 to 9' })
+          .max(9, { error: 'must be a primary number 1 to 9' }),
         rejoined: z.record(
           z.string().regex(/^[1-9]$/, { error: 'keys must be primary numbers 1 to 9' }),
           z.int({ error: 'must be a whole generation number, 1 or more' }).min(1, { error: 'must be a whole generation number, 1 or more' }),
