@@ -241,7 +241,7 @@ function lossText(s: Survey, d: Extract<Decision, { kind: 'survivor' }>): string
  * log and diverge from the survivor (measured on 3.5.21: revision 450 against 451, different KV hashes).
  * This happens only after an unclean stop (SIGKILL, a host that died), and is refused.
  */
-function unsafeForceNewCluster(stack: RecoveryStack, from: SurvivorRow): void {
+export function unsafeForceNewCluster(stack: RecoveryStack, from: SurvivorRow): void {
   if (from.walCommit === undefined || from.dbIndex === undefined || from.dbIndex <= from.walCommit) return;
   const p = stack.primaries.find((x) => x.name === from.name)!;
   const v = versionOfImage(p.image);
