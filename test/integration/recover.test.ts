@@ -3,8 +3,8 @@
  * it with the spec in a file. A 3+2 cluster under a writer loses two primaries with their volumes: writes
  * stop, recover rebuilds it from the survivor (stopped half-way once, then resumed), every write the
  * survivor held is there, the writer goes on through a secondary, verify passes and the next plan is empty.
- * Five primaries lose three while the two survivors differ: the more advanced one is chosen, the lagging one
- * is refused unless the loss is accepted. With no survivor left, the newest snapshot of the backup container
+ * Five primaries with mutual TLS lose three while the two survivors differ: the more advanced one is chosen,
+ * the lagging one is refused unless the loss is accepted. With no survivor left, the newest snapshot of the backup container
  * is restored with a revision bump. Each refusal: one line, exit code 2, nothing changed.
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import * as YAML from 'yaml';
 import { describeEngine } from '../harness/describe-engine';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
+import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
 import { verifyCluster } from '../../lib/runtime/verify';
 
 jest.setTimeout(900_000);
@@ -172,11 +173,17 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
   });
 });
 
-describeEngine('recover: 5 primaries lose 3 while the two survivors differ', () => {
+describeEngine('recover: 5 primaries with TLS lose 3 while the two survivors differ', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await TestCluster.create('rec5', { primaries: 5 });
+    // With mutual TLS: the survivor's one-off run has no certificates (and needs none: no network, no peers).
+    const pki = join(scratchDir('pki'), 'pki');
+    cluster = await TestCluster.create('rec5', { primaries: 5, tls: { dir: pki } });
+    const specFile = join(pki, '..', 'cluster.json');
+    writeFileSync(specFile, JSON.stringify(cluster.spec));
+    const made = await run(process.execPath, [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'pki', '--spec', specFile]);
+    expect(made.code).toBe(0);
     await cluster.apply();
   });
   afterAll(async () => {
