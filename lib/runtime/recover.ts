@@ -28,7 +28,7 @@ import { connectOptions } from './observe';
 import { readRecoveryStack, type RecoveryStack, type StackPrimary } from './recover-stack';
 import { retryUntil } from './retry';
 import { untarFirst } from './member-data';
-import { decide, survey, type Decision, type Survey, type SurvivorRow } from './survivors';
+import { decide, quorumVia, survey, type Decision, type Survey, type SurvivorRow } from './survivors';
 import { versionOfImage } from './rollout';
 
 export const RECOVER_STATE_FILE = '.etcd-cluster-recover.json';
@@ -106,6 +106,7 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
     if (state && state.cluster !== e.cluster) throw new RecoveryRefused(`${statePath}: records a recovery of ${state.cluster}, not ${e.cluster}`);
     const save = (s: RecoverState) => writeFileSync(statePath, JSON.stringify(s, null, 2) + '\n');
 
+    const resumed = Boolean(state);
     if (state) say(`resuming the recovery of ${e.cluster} begun ${state.startedAt} (${state.from ? `from ${state.from}` : 'from a snapshot'}, ${state.phase})`);
     else {
       state = await begin(e, opts);
@@ -131,6 +132,15 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
     }
 
     if (state.changes.kind === 'survivor' && state.phase === 'chosen') {
+      // Resumed before anything changed: the lost members may have come back meanwhile (a host rebooted).
+      const via = resumed ? await quorumVia(stack) : undefined;
+      if (via) {
+        if (state.specFile && state.originalSpec !== undefined) writeFileSync(state.specFile, state.originalSpec);
+        rmSync(statePath, { force: true });
+        throw new RecoveryRefused(
+          `refusing to recover ${e.cluster}: it has a quorum again (a linearizable read through ${via} succeeded); nothing in the cluster changed${state.specFile ? `, and ${state.specFile} is as it was before` : ''}: synthesize it again`,
+        );
+      }
       await rebuildSurvivor(stack, state.from!, opts);
       state.phase = 'rebuilt';
       save(state);

@@ -151,6 +151,25 @@ export async function survey(stack: RecoveryStack, opts: { env?: NodeJS.ProcessE
   return { cluster: e.cluster, rows, ...(quorumVia ? { quorumVia } : {}) };
 }
 
+/** The primary through which a linearizable read succeeds (the cluster has a quorum), or undefined. */
+export async function quorumVia(stack: RecoveryStack): Promise<string | undefined> {
+  const options = { ...connectOptions(stack.expectation, {}, false), timeoutMs: 3000 };
+  const answers = await Promise.all(
+    stack.primaries.map(async (p) => {
+      const c = connect(p.endpoint, options);
+      try {
+        await c.cluster.memberList({ linearizable: true });
+        return p.name;
+      } catch {
+        return undefined;
+      } finally {
+        c.close();
+      }
+    }),
+  );
+  return answers.find(Boolean);
+}
+
 /** A primary that does not answer: its container's state, and what its volume holds. */
 async function offline(stack: RecoveryStack, p: StackPrimary, why: string, env?: NodeJS.ProcessEnv): Promise<SurvivorRow> {
   const base = { name: p.name, index: p.index };

@@ -100,6 +100,37 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
     expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
   });
 
+  test('stopped before anything changed, and the quorum came back meanwhile: refused, the spec as it was', async () => {
+    // Two primaries hang (paused): no quorum, their data still there. The synthesis fails, so recover stops
+    // with the spec changed and the cluster untouched; the two come back; run again, it refuses.
+    const [, p2, p3] = cluster.topology.primaries;
+    const specFile = join(cluster.workDir, 'cluster.yaml');
+    writeFileSync(specFile, YAML.stringify(cluster.spec));
+    const original = YAML.stringify(cluster.spec);
+    await cluster.docker.pause(p2.name);
+    await cluster.docker.pause(p3.name);
+    let r;
+    try {
+      r = await cluster.recover(['--yes', '--synth', 'false']);
+    } finally {
+      await cluster.docker.unpause(p2.name);
+      await cluster.docker.unpause(p3.name);
+    }
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(/synthesizing failed \(false\), nothing in the cluster changed yet/);
+    expect(r.spec).not.toBe(original);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(true);
+    r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(
+      new RegExp(
+        `^etcd-cluster: refusing to recover ${cluster.name}: it has a quorum again \\(a linearizable read through .*\\); nothing in the cluster changed, and .*cluster.yaml is as it was before`,
+      ),
+    );
+    expect(r.spec).toBe(original);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+  });
+
   test('recover rebuilds it from the survivor; stopped half-way it resumes; nothing the survivor held is lost', async () => {
     const survivor = cluster.topology.primaries[0];
     const idBefore = (await memberIds(cluster))[survivor.name];
