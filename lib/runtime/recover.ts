@@ -135,10 +135,16 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
       // Resumed before anything changed: the lost members may have come back meanwhile (a host rebooted).
       const via = resumed ? await quorumVia(stack) : undefined;
       if (via) {
-        if (state.specFile && state.originalSpec !== undefined) writeFileSync(state.specFile, state.originalSpec);
+        // The spec as it was, and the stack synthesized from it again: a stack left with the recovery's
+        // generations would name volumes that do not exist, and a later recovery would take the members for lost.
+        let again = false;
+        if (state.specFile && state.originalSpec !== undefined) {
+          writeFileSync(state.specFile, state.originalSpec);
+          again = Boolean(opts.synth) && (await shell(opts.synth!, opts.env)).code === 0;
+        }
         rmSync(statePath, { force: true });
         throw new RecoveryRefused(
-          `refusing to recover ${e.cluster}: it has a quorum again (a linearizable read through ${via} succeeded); nothing in the cluster changed${state.specFile ? `, and ${state.specFile} is as it was before` : ''}: synthesize it again`,
+          `refusing to recover ${e.cluster}: it has a quorum again (a linearizable read through ${via} succeeded); nothing in the cluster changed${state.specFile ? `, ${state.specFile} is as it was before` : ''}${again ? ' and the stack is synthesized from it again' : '; synthesize the stack from the spec again'}`,
         );
       }
       await rebuildSurvivor(stack, state.from!, opts);
