@@ -7,7 +7,7 @@
  * the lagging one is refused unless the loss is accepted. With no survivor left, the newest snapshot of the backup container
  * is restored with a revision bump. Each refusal: one line, exit code 2, nothing changed.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as YAML from 'yaml';
 import { describeEngine } from '../harness/describe-engine';
@@ -124,11 +124,13 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').pop()).toMatch(
       new RegExp(
-        `^etcd-cluster: refusing to recover ${cluster.name}: it has a quorum again \\(a linearizable read through .*\\); nothing in the cluster changed, and .*cluster.yaml is as it was before`,
+        `^etcd-cluster: refusing to recover ${cluster.name}: it has a quorum again \\(a linearizable read through .*\\); nothing in the cluster changed, .*cluster.yaml is as it was before and the stack is synthesized from it again$`,
       ),
     );
     expect(r.spec).toBe(original);
     expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+    // The stack names the members' own volumes again.
+    expect(readFileSync(join(cluster.deployment.dir, 'cdk.tf.json'), 'utf8')).not.toContain('-data-r1');
   });
 
   test('recover rebuilds it from the survivor; stopped half-way it resumes; nothing the survivor held is lost', async () => {
