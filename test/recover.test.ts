@@ -162,7 +162,9 @@ describe('choosing the survivor', () => {
   });
 
   test('a survivor killed with its database ahead of its WAL: refused on etcd releases that drop those entries', () => {
-    const stack = (image: string) => ({ cluster: 'd', primaries: [{ name: 'd-primary-1', image }] }) as unknown as RecoveryStack;
+    // The version as the model reads it from the image's tag (the target's image.version).
+    const stack = (image: string) =>
+      ({ cluster: 'd', primaries: [{ name: 'd-primary-1', image }], etcdVersion: /:v?(\d+\.\d+\.\d+)/.exec(image)?.[1] }) as unknown as RecoveryStack;
     const killed = row(1, 'stopped', 408, { walCommit: 407, dbIndex: 408 });
     expect(refusal(() => unsafeForceNewCluster(stack('gcr.io/etcd-development/etcd:v3.5.21'), killed))).toBe(
       "refusing to recover d from d-primary-1: it stopped uncleanly and its database (raft index 408) is ahead of its WAL's commit index (407); etcd 3.5.21 would drop those entries in --force-new-cluster and members joining later would diverge (fixed in etcd 3.5.22 and 3.6.1): move the cluster's image to a fixed patch release (same minor version), synthesize, and run recover again",

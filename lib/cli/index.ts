@@ -66,6 +66,19 @@ export function main(argv: string[] = process.argv.slice(2)): void {
     err: (t) => process.stderr.write(t),
     env: process.env,
     tty: Boolean(process.stderr.isTTY),
+    ...(process.stdin.isTTY
+      ? {
+          ask: async (question: string) => {
+            const { createInterface } = await import('node:readline/promises');
+            const rl = createInterface({ input: process.stdin, output: process.stderr });
+            try {
+              return await rl.question(question);
+            } finally {
+              rl.close();
+            }
+          },
+        }
+      : {}),
   }).then((code) => {
     // Exit now rather than when the event loop drains: gRPC keeps reconnecting to a member that does not
     // answer (a host cut off the network), which would hold the process long after the verdict. Both

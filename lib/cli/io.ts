@@ -5,6 +5,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Whether stderr is a terminal (progress then rewrites one line). */
   readonly tty: boolean;
+  /** Asks a question on the terminal and returns the answer; absent when there is no terminal to ask. */
+  readonly ask?: (question: string) => Promise<string>;
   /** The directory the command runs in. @default process.cwd() */
   readonly cwd?: string;
 }

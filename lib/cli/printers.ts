@@ -5,7 +5,6 @@
  * and is not a printer's business.
  */
 import type { Report } from '../runtime/verify';
-import type { SurvivorRow } from '../runtime/survivors';
 
 /** A column of a table: its header and how a row fills it. */
 export interface Column<T> {
@@ -133,26 +132,4 @@ export class JsonPrinter implements Printer {
   document(_text: string, value: unknown): void {
     this.out(json(value));
   }
-}
-
-/** The primaries of a cluster that lost its quorum: what each still holds, and which one a recovery rebuilds from. */
-export function survivorsTable(rows: SurvivorRow[], chosen?: string): string {
-  const n = (v?: number) => (v === undefined ? '-' : String(v));
-  return table(
-    ['MEMBER', 'STATE', 'RAFT-INDEX', 'TERM', 'REVISION', 'NOTE'],
-    rows.map((r) => [
-      r.name,
-      r.state,
-      n(r.raftIndex),
-      n(r.raftTerm),
-      n(r.revision),
-      [
-        r.name === chosen ? 'recover from here' : '',
-        r.walCommit !== undefined && r.dbIndex !== undefined && r.walCommit !== r.dbIndex ? `wal commit ${r.walCommit}, db ${r.dbIndex}` : '',
-        r.state === 'lost' || r.state === 'unreadable' ? (r.error ?? '') : '',
-      ]
-        .filter(Boolean)
-        .join('; ') || '-',
-    ]),
-  );
 }

@@ -23,13 +23,11 @@ import { readSnapshot } from '../model/snapshot';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../model/topology/types';
 import { DockerEngine, execIn } from './docker';
 import { ClusterUnreachable, MembershipError, RecoveryRefused } from './errors';
-import { connect, errorText } from './etcd-client';
-import { connectOptions } from './observe';
+import { errorText } from './etcd-client';
 import { readRecoveryStack, type RecoveryStack, type StackPrimary } from './recover-stack';
 import { retryUntil } from './retry';
 import { untarFirst } from './member-data';
-import { decide, quorumVia, survey, type Decision, type Survey, type SurvivorRow } from './survivors';
-import { versionOfImage } from './rollout';
+import { aloneAndLeading, decide, quorumVia, survey, type Decision, type Survey, type SurvivorRow } from './survivors';
 
 export const RECOVER_STATE_FILE = '.etcd-cluster-recover.json';
 const LOCK_FILE = '.etcd-cluster-recover.lock';
@@ -92,22 +90,23 @@ export interface RecoverResult {
 export async function recover(e: Expectation, opts: RecoverOptions): Promise<RecoverResult> {
   const started = Date.now();
   const { dir, say } = opts;
-  const unlock = lock(dir, e.cluster);
+  const unlock = lock(dir, e.target.cluster);
   try {
     const rollout = join(dir, ROLLOUT_STATE_FILE);
     if (existsSync(rollout)) {
       const r = JSON.parse(readFileSync(rollout, 'utf8')) as { stoppedAt?: string };
       throw new RecoveryRefused(
-        `refusing to recover ${e.cluster}: a rollout is in progress (stopped at ${r.stoppedAt ?? '?'}, recorded in ${rollout}); finish it, or remove that file if you gave it up`,
+        `refusing to recover ${e.target.cluster}: a rollout is in progress (stopped at ${r.stoppedAt ?? '?'}, recorded in ${rollout}); finish it, or remove that file if you gave it up`,
       );
     }
     const statePath = join(dir, RECOVER_STATE_FILE);
     let state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as RecoverState) : undefined;
-    if (state && state.cluster !== e.cluster) throw new RecoveryRefused(`${statePath}: records a recovery of ${state.cluster}, not ${e.cluster}`);
+    if (state && state.cluster !== e.target.cluster) throw new RecoveryRefused(`${statePath}: records a recovery of ${state.cluster}, not ${e.target.cluster}`);
     const save = (s: RecoverState) => writeFileSync(statePath, JSON.stringify(s, null, 2) + '\n');
 
     const resumed = Boolean(state);
-    if (state) say(`resuming the recovery of ${e.cluster} begun ${state.startedAt} (${state.from ? `from ${state.from}` : 'from a snapshot'}, ${state.phase})`);
+    if (state)
+      say(`resuming the recovery of ${e.target.cluster} begun ${state.startedAt} (${state.from ? `from ${state.from}` : 'from a snapshot'}, ${state.phase})`);
     else {
       state = await begin(e, opts);
       save(state);
@@ -125,7 +124,7 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
     if (!reflects(stack, state)) {
       const what = state.specFile
         ? `${state.specFile} is changed`
-        : `${e.cluster} is declared in code: set these props of its EtcdCluster\n${propsText(state.changes)}\n`;
+        : `${e.target.cluster} is declared in code: set these props of its EtcdCluster\n${propsText(state.changes)}\n`;
       throw new MembershipError(
         `${what}; the stack in ${dir} does not deploy it yet: synthesize it (cdktf synth) and run etcd-cluster recover again to continue (nothing in the cluster changed yet)`,
       );
@@ -144,7 +143,7 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
         }
         rmSync(statePath, { force: true });
         throw new RecoveryRefused(
-          `refusing to recover ${e.cluster}: it has a quorum again (a linearizable read through ${via} succeeded); nothing in the cluster changed${state.specFile ? `, ${state.specFile} is as it was before` : ''}${again ? ' and the stack is synthesized from it again' : '; synthesize the stack from the spec again'}`,
+          `refusing to recover ${e.target.cluster}: it has a quorum again (a linearizable read through ${via} succeeded); nothing in the cluster changed${state.specFile ? `, ${state.specFile} is as it was before` : ''}${again ? ' and the stack is synthesized from it again' : '; synthesize the stack from the spec again'}`,
         );
       }
       await rebuildSurvivor(stack, state.from!, opts);
@@ -168,7 +167,7 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
     const rebuilt =
       state.changes.kind === 'survivor' ? stack.primaries.filter((p) => p.name !== state!.from).map((p) => p.name) : stack.primaries.map((p) => p.name);
     return {
-      cluster: e.cluster,
+      cluster: e.target.cluster,
       mode: state.changes.kind,
       ...(state.from ? { from: state.from } : {}),
       ...(state.snapshot ? { snapshot: state.snapshot.file } : {}),
@@ -185,7 +184,7 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
 /** The first run: look, decide, confirm, and record what will be done. Nothing changes here but files. */
 async function begin(e: Expectation, opts: RecoverOptions): Promise<RecoverState> {
   const stack = readRecoveryStack(opts.dir, e);
-  opts.say(`looking at the primaries of ${e.cluster}`);
+  opts.say(`looking at the primaries of ${e.target.cluster}`);
   const s = await survey(stack, { env: opts.env });
   let snapshot: { file: string; revision: number; source: string } | undefined;
   if (!s.quorumVia && !s.rows.some((r) => r.raftIndex !== undefined)) snapshot = await findSnapshot(e, opts);
@@ -202,9 +201,9 @@ async function begin(e: Expectation, opts: RecoverOptions): Promise<RecoverState
   } else {
     const where = opts.specFile ? dirname(resolve(opts.specFile)) : process.cwd();
     changes = snapshotChanges(relative(where, snapshot!.file) || snapshot!.file);
-    loss = `no primary has data left: ${e.cluster} is restored from ${snapshot!.source} (revision ${snapshot!.revision}); every write after that snapshot is lost, and revisions continue from ${snapshot!.revision + (changes.kind === 'snapshot' ? changes.restore.bumpRevision : 0)}`;
+    loss = `no primary has data left: ${e.target.cluster} is restored from ${snapshot!.source} (revision ${snapshot!.revision}); every write after that snapshot is lost, and revisions continue from ${snapshot!.revision + (changes.kind === 'snapshot' ? changes.restore.bumpRevision : 0)}`;
   }
-  if (!(await opts.confirm(s, d, loss))) throw new RecoveryRefused(`${e.cluster}: not confirmed; nothing changed`);
+  if (!(await opts.confirm(s, d, loss))) throw new RecoveryRefused(`${e.target.cluster}: not confirmed; nothing changed`);
   if (snapshot && snapshot.source !== snapshot.file) {
     // A backup copied out of the backup container next to the spec (what `restore.snapshot` names).
     opts.say(`copying ${snapshot.source} to ${snapshot.file}`);
@@ -212,7 +211,7 @@ async function begin(e: Expectation, opts: RecoverOptions): Promise<RecoverState
   }
   return {
     version: 1,
-    cluster: e.cluster,
+    cluster: e.target.cluster,
     changes,
     phase: 'chosen',
     ...(d.kind === 'survivor' ? { from: d.from.name } : {}),
@@ -260,7 +259,7 @@ function lossText(s: Survey, d: Extract<Decision, { kind: 'survivor' }>): string
 export function unsafeForceNewCluster(stack: RecoveryStack, from: SurvivorRow): void {
   if (from.walCommit === undefined || from.dbIndex === undefined || from.dbIndex <= from.walCommit) return;
   const p = stack.primaries.find((x) => x.name === from.name)!;
-  const v = versionOfImage(p.image);
+  const v = stack.etcdVersion?.split('.').map(Number);
   const fixed = v && (v[0] > 3 || (v[0] === 3 && (v[1] > 6 || (v[1] === 6 && v[2] >= 1) || (v[1] === 5 && v[2] >= 22))));
   if (fixed) return;
   throw new RecoveryRefused(
@@ -281,7 +280,11 @@ async function findSnapshot(e: Expectation, opts: RecoverOptions): Promise<{ fil
     const newest = [...list].sort((a, b) => (a.taken < b.taken ? -1 : 1)).pop();
     if (!newest) return undefined;
     const where = opts.specFile ? dirname(resolve(opts.specFile)) : process.cwd();
-    return { file: join(where, `recovered-${e.cluster}-${newest.file}`), revision: newest.revision, source: `${e.backup.container}:/backups/${newest.file}` };
+    return {
+      file: join(where, `recovered-${e.target.cluster}-${newest.file}`),
+      revision: newest.revision,
+      source: `${e.backup.container}:/backups/${newest.file}`,
+    };
   } catch (err) {
     opts.say(`no snapshot from the backup container: ${(err as Error).message}`);
     return undefined;
@@ -326,7 +329,7 @@ export function forceNewClusterCommand(command: string[]): string[] {
  */
 async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: RecoverOptions): Promise<void> {
   const { say } = opts;
-  const engine = (p: StackPrimary) => new DockerEngine({ host: p.op.docker?.host, sshOpts: p.op.docker?.sshOpts }, opts.env);
+  const engine = (p: StackPrimary) => new DockerEngine({ host: p.docker?.host, sshOpts: p.docker?.sshOpts }, opts.env);
   for (const p of stack.primaries) {
     const c = await engine(p).container(p.name);
     if (c?.running) {
@@ -343,13 +346,13 @@ async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: Recover
     name,
     image: p.image,
     cmd: forceNewClusterCommand(p.command),
-    volume: p.op.volume,
+    volume: p.volume,
     mountPath: '/var/lib/etcd',
     labels: { [LABEL_CLUSTER]: stack.cluster, [LABEL_ROLE]: 'recover' },
   });
   try {
     await docker.start(name);
-    const d = { host: p.op.docker?.host, sshOpts: p.op.docker?.sshOpts };
+    const d = { host: p.docker?.host, sshOpts: p.docker?.sshOpts };
     const ctl = (args: string[]) => execIn(name, ['/usr/local/bin/etcdctl', '--endpoints=http://127.0.0.1:2379', '--command-timeout=2s', ...args], d, opts.env);
     try {
       await retryUntil(
@@ -383,7 +386,7 @@ async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: Recover
 /** The survivor's own container back (started, or created by Terraform when it was gone), answering as the only member. */
 async function bringBack(stack: RecoveryStack, from: string, opts: RecoverOptions): Promise<void> {
   const p = stack.primaries.find((x) => x.name === from)!;
-  const docker = new DockerEngine({ host: p.op.docker?.host, sshOpts: p.op.docker?.sshOpts }, opts.env);
+  const docker = new DockerEngine({ host: p.docker?.host, sshOpts: p.docker?.sshOpts }, opts.env);
   const c = await docker.container(p.name);
   if (c && !c.running) {
     opts.say(`starting ${p.name}'s own container`);
@@ -393,25 +396,17 @@ async function bringBack(stack: RecoveryStack, from: string, opts: RecoverOption
     await terraform(opts.dir, ['init', '-input=false'], opts.say, false);
     await terraform(opts.dir, ['apply', '-input=false', '-auto-approve', `-target=${p.containerAddress}`], opts.say, false);
   }
-  const client = connect(p.endpoint, { ...connectOptions(stack.expectation, {}, false), timeoutMs: 3000 });
   try {
-    await retryUntil(
-      async () => {
-        const s = await client.maintenance.status();
-        if (s.leader !== s.header.member_id) throw new Error('it does not lead yet');
-        const list = await client.cluster.memberList({ linearizable: true });
-        const voters = list.members.filter((m) => !m.isLearner);
-        if (voters.length !== 1 || voters[0].ID !== s.header.member_id) throw new Error(`${list.members.length} members listed`);
-        return true;
-      },
-      { timeoutMs: opts.timeoutMs, initialDelayMs: 200, maxDelayMs: 1000, retryError: () => true },
-    );
+    await retryUntil(() => aloneAndLeading(stack, p).then(() => true), {
+      timeoutMs: opts.timeoutMs,
+      initialDelayMs: 200,
+      maxDelayMs: 1000,
+      retryError: () => true,
+    });
   } catch (err) {
     throw new ClusterUnreachable(
       `${p.name} did not answer as the only member within ${opts.timeoutMs / 1000}s (${errorText(err)}); run recover again to continue`,
     );
-  } finally {
-    client.close();
   }
   opts.say(`${p.name} answers as the only voting member; writes work again`);
 }

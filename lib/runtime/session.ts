@@ -107,9 +107,9 @@ export class ClusterSession {
     return c;
   }
 
-  /** One member's status, as it reports it. */
-  async status(endpoint: string): Promise<MemberStatus> {
-    const s = await this.client(endpoint).maintenance.status();
+  /** One member's status, as it reports it (it needs no login: `{ login: false }` asks without one). */
+  async status(endpoint: string, opts: ClientOptions = {}): Promise<MemberStatus> {
+    const s = await this.client(endpoint, opts).maintenance.status();
     return {
       memberId: s.header.member_id,
       clusterId: s.header.cluster_id,
@@ -127,9 +127,12 @@ export class ClusterSession {
     };
   }
 
-  /** The member list as this endpoint has it; linearizable asks the leader through it. */
-  async memberList(endpoint: string, linearizable = false): Promise<LiveMember[]> {
-    const r = await this.client(endpoint).cluster.memberList({ linearizable });
+  /**
+   * The member list as this endpoint has it; linearizable asks the leader through it. It needs no login:
+   * `{ login: false }` asks without one (a login goes through raft, so without a quorum it fails).
+   */
+  async memberList(endpoint: string, linearizable = false, opts: ClientOptions = {}): Promise<LiveMember[]> {
+    const r = await this.client(endpoint, opts).cluster.memberList({ linearizable });
     return r.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner }));
   }
 

@@ -17,10 +17,10 @@ import { readSnapshot } from '../model/snapshot';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../model/topology/types';
 import { DockerEngine } from './docker';
 import { DockerHostError, RecoveryRefused } from './errors';
-import { connect, errorText } from './etcd-client';
+import { errorText } from './etcd-client';
 import { readWal, untar, walFilesOf } from './member-data';
-import { connectOptions } from './observe';
 import type { RecoveryStack, StackPrimary } from './recover-stack';
+import { withSession } from './session';
 
 /** Where a member's data directory is, inside its container. */
 export const MEMBER_DIR = '/var/lib/etcd/data/member';
@@ -115,77 +115,83 @@ export function decide(s: Survey, opts: { from?: string; acceptLoss?: boolean; s
   return { kind: 'survivor', from: best, ahead: [] };
 }
 
+/** How recover asks: 3 s per call, and no login (Status and MemberList need none; a login needs a quorum). */
+const ASK = { callTimeoutMs: 3000 };
+const NO_LOGIN = { login: false };
+
 /** One look at every primary: etcd first, Docker for those that do not answer. */
 export async function survey(stack: RecoveryStack, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Survey> {
-  const e = stack.expectation;
-  // No login: Status and MemberList need none, and authenticating goes through raft (no quorum, no login).
-  const options = { ...connectOptions(e, {}, false), timeoutMs: 3000 };
-  let quorumVia: string | undefined;
-  const rows = await Promise.all(
-    stack.primaries.map(async (p): Promise<SurvivorRow> => {
-      const c = connect(p.endpoint, options);
-      try {
-        const status = await c.maintenance.status();
+  let via: string | undefined;
+  const rows = await withSession(stack.expectation.target, ASK, (s) =>
+    Promise.all(
+      stack.primaries.map(async (p): Promise<SurvivorRow> => {
         try {
-          await c.cluster.memberList({ linearizable: true });
-          quorumVia ??= p.name;
-        } catch {
-          // no quorum: the linearizable read cannot be confirmed
+          const status = await s.status(p.endpoint, NO_LOGIN);
+          try {
+            await s.memberList(p.endpoint, true, NO_LOGIN);
+            via ??= p.name;
+          } catch {
+            // no quorum: the linearizable read cannot be confirmed
+          }
+          return {
+            name: p.name,
+            index: p.index,
+            state: 'answers',
+            raftIndex: Number(status.raftIndex),
+            raftTerm: Number(status.raftTerm),
+            revision: Number(status.revision),
+            leader: status.isLeader,
+          };
+        } catch (err) {
+          return offline(stack, p, errorText(err), opts.env);
         }
-        return {
-          name: p.name,
-          index: p.index,
-          state: 'answers',
-          raftIndex: Number(status.raftIndex),
-          raftTerm: Number(status.raftTerm),
-          revision: Number(status.header.revision),
-          leader: status.leader !== '0' && status.leader === status.header.member_id,
-        };
-      } catch (err) {
-        return offline(stack, p, errorText(err), opts.env);
-      } finally {
-        c.close();
-      }
-    }),
+      }),
+    ),
   );
-  return { cluster: e.cluster, rows, ...(quorumVia ? { quorumVia } : {}) };
+  return { cluster: stack.cluster, rows, ...(via ? { quorumVia: via } : {}) };
 }
 
 /** The primary through which a linearizable read succeeds (the cluster has a quorum), or undefined. */
 export async function quorumVia(stack: RecoveryStack): Promise<string | undefined> {
-  const options = { ...connectOptions(stack.expectation, {}, false), timeoutMs: 3000 };
-  const answers = await Promise.all(
-    stack.primaries.map(async (p) => {
-      const c = connect(p.endpoint, options);
-      try {
-        await c.cluster.memberList({ linearizable: true });
-        return p.name;
-      } catch {
-        return undefined;
-      } finally {
-        c.close();
-      }
-    }),
-  );
-  return answers.find(Boolean);
+  return withSession(stack.expectation.target, ASK, async (s) => {
+    const answers = await Promise.all(
+      stack.primaries.map((p) =>
+        s.memberList(p.endpoint, true, NO_LOGIN).then(
+          () => p.name,
+          () => undefined,
+        ),
+      ),
+    );
+    return answers.find(Boolean);
+  });
+}
+
+/** Waits until this primary answers as the leader of a cluster of itself alone. */
+export async function aloneAndLeading(stack: RecoveryStack, p: StackPrimary): Promise<void> {
+  await withSession(stack.expectation.target, ASK, async (s) => {
+    const status = await s.status(p.endpoint, NO_LOGIN);
+    if (!status.isLeader) throw new Error('it does not lead yet');
+    const voters = (await s.memberList(p.endpoint, true, NO_LOGIN)).filter((m) => !m.isLearner);
+    if (voters.length !== 1 || voters[0].ID !== status.memberId) throw new Error(`${voters.length} voting members listed`);
+  });
 }
 
 /** A primary that does not answer: its container's state, and what its volume holds. */
 async function offline(stack: RecoveryStack, p: StackPrimary, why: string, env?: NodeJS.ProcessEnv): Promise<SurvivorRow> {
   const base = { name: p.name, index: p.index };
-  const docker = new DockerEngine({ host: p.op.docker?.host, sshOpts: p.op.docker?.sshOpts }, env);
+  const docker = new DockerEngine({ host: p.docker?.host, sshOpts: p.docker?.sshOpts }, env);
   try {
     const container = await docker.container(p.name);
     const { findVolume } = await import('./docker');
-    const volume = await findVolume(p.op.volume, p.op.docker?.host, p.op.docker?.sshOpts, env);
-    if (!volume) return { ...base, state: 'lost', error: `no volume ${p.op.volume}` };
+    const volume = await findVolume(p.volume, p.docker?.host, p.docker?.sshOpts, env);
+    if (!volume) return { ...base, state: 'lost', error: `no volume ${p.volume}` };
     const state: SurvivorState = !container ? 'volume only' : container.running ? 'silent' : 'stopped';
     try {
       const data = await readMemberData(docker, p, stack, container ? p.name : undefined);
-      if (!data) return { ...base, state: 'lost', error: `volume ${p.op.volume} holds no etcd data` };
+      if (!data) return { ...base, state: 'lost', error: `volume ${p.volume} holds no etcd data` };
       return { ...base, state, ...data, ...(state === 'silent' ? { error: why } : {}) };
     } catch (err) {
-      return { ...base, state: 'unreadable', error: `volume ${p.op.volume}: ${(err as Error).message}` };
+      return { ...base, state: 'unreadable', error: `volume ${p.volume}: ${(err as Error).message}` };
     }
   } catch (err) {
     if (err instanceof DockerHostError) return { ...base, state: 'unreadable', error: err.message };
@@ -212,7 +218,7 @@ export async function readMemberData(
       name: reader,
       image: p.image,
       cmd: ['/usr/local/bin/etcd', '--version'],
-      volume: p.op.volume,
+      volume: p.volume,
       mountPath: '/var/lib/etcd',
       labels: { [LABEL_CLUSTER]: stack.cluster, [LABEL_ROLE]: 'recover' },
     });

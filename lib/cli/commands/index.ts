@@ -10,6 +10,7 @@ import defrag from './defrag';
 import { memberAdd, memberPromote, memberRemove } from './member';
 import members from './members';
 import pki from './pki';
+import recover from './recover';
 import rollout from './rollout';
 import scrapeConfig from './scrape-config';
 import { snapshotSave, snapshotStatus } from './snapshot';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   alarmDisarm,
   scrapeConfig,
   rollout,
+  recover,
   snapshotSave,
   snapshotStatus,
   backups,
