@@ -242,6 +242,15 @@ describeEngine('recover: 5 primaries with TLS lose 3 while the two survivors dif
     expect(r.spec).toBe(specBefore);
     expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
 
+    // Without --yes and without a terminal to ask on: refused, nothing changed.
+    r = await cluster.recover([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').pop()).toBe(
+      `etcd-cluster: ${cluster.name}: there is no terminal to ask for confirmation; pass --yes to recover (nothing changed)`,
+    );
+    expect(r.spec).toBe(specBefore);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+
     r = await cluster.recover(['--yes']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`${p1.name}\\s+answers\\s+\\d+\\s+\\d+\\s+${ahead}\\s+recover from here`));
