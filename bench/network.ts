@@ -78,6 +78,9 @@ interface TfEvent {
   type: string;
   at: number;
   addr?: string;
+  /** The resource action of apply events: create, delete, update, read. */
+  action?: string;
+  message: string;
 }
 
 /** `terraform apply -json`: the wall time and every event with Terraform's own timestamp. */
@@ -89,8 +92,8 @@ async function applyJson(dep: Deployment): Promise<{ started: number; ended: num
   const events = r.stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { type: string; '@timestamp': string; '@message': string; hook?: { resource?: { addr?: string } } })
-    .map((e) => ({ type: e.type, at: Date.parse(e['@timestamp']), addr: e.hook?.resource?.addr, message: e['@message'] }));
+    .map((l) => JSON.parse(l) as { type: string; '@timestamp': string; '@message': string; hook?: { resource?: { addr?: string }; action?: string } })
+    .map((e) => ({ type: e.type, at: Date.parse(e['@timestamp']), addr: e.hook?.resource?.addr, action: e.hook?.action, message: e['@message'] }));
   if (r.code !== 0)
     throw new Error(
       `terraform apply failed: ${
@@ -103,7 +106,9 @@ async function applyJson(dep: Deployment): Promise<{ started: number; ended: num
   return { started, ended, events };
 }
 
-const times = (events: TfEvent[], type: string, addr: RegExp = /./) => events.filter((e) => e.type === type && addr.test(e.addr ?? '')).map((e) => e.at);
+/** When events of this type happened (by Terraform's clock), for resources of this address; deletes only with `deletes`. */
+const times = (events: TfEvent[], type: string, addr: RegExp = /./, deletes = false) =>
+  events.filter((e) => e.type === type && addr.test(e.addr ?? '') && (deletes || e.action !== 'delete')).map((e) => e.at);
 const first = (...a: Parameters<typeof times>) => Math.min(...times(...a));
 const last = (...a: Parameters<typeof times>) => Math.max(...times(...a));
 const HOOK = /verify_hook/;
@@ -113,7 +118,7 @@ const CONTAINER = /^docker_container\./;
 function phases(started: number, ended: number, events: TfEvent[]) {
   const refreshStart = first(events, 'refresh_start');
   const refreshEnd = last(events, 'refresh_complete');
-  const firstChange = first(events, 'apply_start');
+  const firstChange = first(events, 'apply_start', /./, true);
   const lastContainer = last(events, 'apply_complete', CONTAINER);
   const hookStart = first(events, 'apply_start', HOOK);
   const hookDone = last(events, 'apply_complete', HOOK);
