@@ -15,6 +15,7 @@ import { PkiError } from '../model/pki';
 import { readSnapshot, SnapshotError } from '../model/snapshot';
 import { ClusterUnreachable, DockerHostError, MembershipError, TargetExists } from '../runtime/errors';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes';
+import { registerNetworkCommands } from './network';
 import { json, membersTable, progressLine, scrapeConfig, scrapeConfigYaml, summary, table } from './printers';
 import { InputError, loadExpectation, type ExpectationSource } from './sources';
 
@@ -319,6 +320,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out(`${dir}: created ${r.created.length ? r.created.join(', ') : 'nothing'}; kept ${r.kept.length} existing\n`);
       io.out('private keys (*.key, ca.key) stay in this directory: keep it out of version control\n');
     });
+
+  registerNetworkCommands(program, io);
 
   if (argv.length === 0) {
     io.err(program.helpInformation() + EXIT_CODES_HELP);

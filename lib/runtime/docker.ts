@@ -24,10 +24,10 @@ export interface DockerHost {
   readonly sshOpts?: string[];
 }
 
-type HttpTarget = { socketPath: string } | { host: string; port: number };
+export type HttpTarget = { socketPath: string } | { host: string; port: number };
 
 /** How to reach a Docker host's API over HTTP, or its CLI over ssh. */
-function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; where: string } | { ssh: string[]; where: string } {
+export function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; where: string } | { ssh: string[]; where: string } {
   const where = d.host || env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   if (where.startsWith('unix://')) return { http: { socketPath: where.slice('unix://'.length) }, where };
   if (where.startsWith('tcp://') || where.startsWith('http://')) {
@@ -42,7 +42,14 @@ function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; wh
 }
 
 /** One HTTP call to the Engine API: the status and the raw body. */
-function call(target: HttpTarget, where: string, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<{ status: number; data: Buffer }> {
+export function call(
+  target: HttpTarget,
+  where: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+): Promise<{ status: number; data: Buffer }> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(
@@ -59,7 +66,8 @@ function call(target: HttpTarget, where: string, method: string, path: string, b
   });
 }
 
-function ssh(args: string[], where: string): Promise<{ code: number; stdout: string; stderr: string }> {
+/** One command over ssh (the remote `docker` CLI): its exit code and output; only a failure to run ssh at all throws. */
+export function ssh(args: string[], where: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile('ssh', args, { timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new DockerHostError(`${where}: ${(stderr || err.message).trim().split('\n')[0]}`));
@@ -131,7 +139,7 @@ export async function execIn(
   return { exitCode: (JSON.parse(info.data.toString()) as { ExitCode: number }).ExitCode, stdout, stderr };
 }
 
-function jsonMessage(data: Buffer): string {
+export function jsonMessage(data: Buffer): string {
   try {
     return (JSON.parse(data.toString()) as { message?: string }).message ?? data.toString().trim();
   } catch {
