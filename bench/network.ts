@@ -32,6 +32,8 @@ const ONLY = (opt('--only') ?? 'plan,deploy,scaling,rollout').split(',');
 const STEPS = (opt('--steps') ?? '0,20,40,60').split(',').map(Number);
 const PARALLELISM = opt('--parallelism');
 const JSON_OUT = opt('--json');
+/** With `--profile <dir>`: one run of the verify hook's command under `node --cpu-prof`, its profile written there. */
+const PROFILE_DIR = opt('--profile');
 const PREFIX = 'bn';
 const HOOK_ENV = 'ETCD_CLUSTER_EXPECTED';
 
@@ -173,6 +175,10 @@ async function benchPlan(): Promise<void> {
     for (let i = 0; i < 10; i++) {
       node.push(await timed(process.execPath, ['-e', '0'], { cwd: dir }));
       verify.push(await timed('sh', ['-c', command], { cwd: dir, env }));
+    }
+    if (PROFILE_DIR) {
+      await timed('sh', ['-c', command], { cwd: dir, env: { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` } });
+      await timed(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '-e', '0'], { cwd: dir });
     }
     results.plan = { plan, noRefresh, node, verify };
     out.push(`## terraform plan on a standing 3+2, and the hook's verify
