@@ -66,6 +66,12 @@ export function call(
   });
 }
 
+/**
+ * The words of a command as one argument for ssh, each quoted for the remote shell: ssh joins its command
+ * words with spaces and hands them to that shell, which would split `--format '{{.Name}} {{.CreatedAt}}'`.
+ */
+export const remote = (...words: string[]): string => words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+
 /** One command over ssh (the remote `docker` CLI): its exit code and output; only a failure to run ssh at all throws. */
 export function ssh(args: string[], where: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -85,7 +91,7 @@ export async function findVolume(
 ): Promise<VolumeInfo | undefined> {
   const t = targetOf({ host, sshOpts }, env);
   if ('ssh' in t) {
-    const r = await ssh([...t.ssh, 'docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', name], t.where);
+    const r = await ssh([...t.ssh, remote('docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', name)], t.where);
     if (r.code === 0) {
       const [n, ...rest] = r.stdout.trim().split(' ');
       return { name: n, createdAt: rest.join(' ') };
@@ -113,7 +119,7 @@ export async function execIn(
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const t = targetOf(d, env);
   if ('ssh' in t) {
-    const r = await ssh([...t.ssh, 'docker', 'exec', container, ...cmd], t.where);
+    const r = await ssh([...t.ssh, remote('docker', 'exec', container, ...cmd)], t.where);
     if (/No such container|is not running/.test(r.stderr)) throw new DockerHostError(`${t.where}: container ${container}: ${r.stderr.trim().split('\n')[0]}`);
     return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
   }

@@ -14,7 +14,7 @@
  * `tcp://`, the remote `docker` CLI over `ssh://`; none: DOCKER_HOST, else the local socket.
  */
 import type { NetworkDef, NetworkDocker } from '../contract/network';
-import { call, jsonMessage, ssh, targetOf } from './docker';
+import { call, jsonMessage, remote, ssh, targetOf } from './docker';
 import { DockerHostError } from './errors';
 
 /** The Docker host holds a network of that name that is not the one the spec declares, or cannot remove it. */
@@ -55,7 +55,7 @@ const firstLine = (text: string) => text.trim().split('\n')[0];
 async function inspect(name: string, t: Target): Promise<LiveNetwork | undefined> {
   let raw: RawNetwork;
   if ('ssh' in t) {
-    const r = await ssh([...t.ssh, 'docker', 'network', 'inspect', '--format', '{{json .}}', name], t.where);
+    const r = await ssh([...t.ssh, remote('docker', 'network', 'inspect', '--format', '{{json .}}', name)], t.where);
     if (r.code !== 0) {
       if (/no such network|not found/i.test(r.stderr)) return undefined;
       throw new DockerHostError(`${t.where}: network ${name}: ${firstLine(r.stderr)}`);
@@ -92,14 +92,16 @@ async function create(def: NetworkDef, t: Target): Promise<string | undefined> {
     const r = await ssh(
       [
         ...t.ssh,
-        'docker',
-        'network',
-        'create',
-        '--driver',
-        def.driver,
-        ...Object.entries(def.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-        ...(def.subnet ? ['--subnet', def.subnet, '--gateway', def.gateway ?? ''] : []),
-        def.name,
+        remote(
+          'docker',
+          'network',
+          'create',
+          '--driver',
+          def.driver,
+          ...Object.entries(def.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+          ...(def.subnet ? ['--subnet', def.subnet, '--gateway', def.gateway ?? ''] : []),
+          def.name,
+        ),
       ],
       t.where,
     );
@@ -165,7 +167,7 @@ export async function removeNetwork(
     if (!ours) return { network: def.name, where: t.where, action: 'kept', id: found.id, reason: `it is not cluster ${def.cluster}'s` };
     let busy: string;
     if ('ssh' in t) {
-      const r = await ssh([...t.ssh, 'docker', 'network', 'rm', found.id], t.where);
+      const r = await ssh([...t.ssh, remote('docker', 'network', 'rm', found.id)], t.where);
       if (r.code === 0 || /no such network|not found/i.test(r.stderr)) return { network: def.name, where: t.where, action: 'removed', id: found.id };
       if (!/active endpoints/i.test(r.stderr)) throw new DockerHostError(`${t.where}: network ${def.name}: ${firstLine(r.stderr)}`);
       busy = firstLine(r.stderr);
