@@ -15,12 +15,15 @@
  * - The network deleted out of band (containers stopped, `docker network rm`): the next plan fails and names
  *   the network; `etcd-cluster network create --stack` makes it again, and the next deploy replaces every
  *   container onto it, the members keeping their data and IDs.
+ * - With `hosts`, one network per host, made and removed by the step on each host, one of them reached over
+ *   ssh (simulated hosts, scripts/sim-hosts.sh), nothing left behind.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressesOf, ApplyFailed } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { TEST_IMAGE, testSubnet } from '../harness/env';
+import { SimHosts } from '../harness/sim-hosts';
 import { TestCluster } from '../harness/test-cluster';
 import { REPO_ROOT, run, type TfJson } from '../helpers/synth';
 import { verifyCluster } from '../../lib/runtime/verify';
@@ -168,5 +171,42 @@ describeEngine('the network deleted out of band', () => {
       after.close();
     }
     expect((await cluster.deployment.plan()).code).toBe(0);
+  });
+});
+
+describeEngine('one network per Docker host, one of them reached over ssh', () => {
+  let sim: SimHosts;
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    sim = await SimHosts.up(2, 'nw', { ssh: [2] });
+    // The primary on the socket host, the secondary on the ssh host.
+    cluster = await TestCluster.create('nethosts', { primaries: 1, secondaries: 1, hosts: sim.specHosts(), placement: { secondaries: [sim.hosts[1].name] } });
+  });
+  afterAll(async () => sim?.teardown(cluster));
+
+  test('the step makes each host its network (over ssh on the second), the hook verifies, the next plan is empty', async () => {
+    await cluster.apply();
+    expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
+    const name = cluster.topology.network.name;
+    expect(cluster.deployment.lastOutput).toMatch(new RegExp(`${name}: created on ${sim.hosts[1].docker.replace(/\./g, '\\.')}`));
+    for (const i of [0, 1]) {
+      const n = await sim.engine(i).inspect('networks', name);
+      expect([i, n?.Labels]).toEqual([i, { 'cdktf-etcd-cluster.cluster': cluster.name }]);
+    }
+    // The secondary on the ssh host is on that host's network.
+    const s = await sim.engine(1).inspect('containers', cluster.topology.secondaries[0].name);
+    expect(Object.keys(s.NetworkSettings.Networks)).toEqual([name]);
+    expect((await cluster.deployment.plan()).code).toBe(0);
+  });
+
+  test("destroy removes each host's network, over ssh too; nothing is left on either host", async () => {
+    await cluster.deployment.destroy();
+    const name = cluster.topology.network.name;
+    expect(cluster.deployment.lastOutput).toMatch(new RegExp(`${name}: removed on ${sim.hosts[1].docker.replace(/\./g, '\\.')}`));
+    for (const i of [0, 1]) {
+      expect([i, await sim.engine(i).inspect('networks', name)]).toEqual([i, undefined]);
+      expect([i, await sim.engine(i).listByLabel('containers', `cdktf-etcd-cluster.cluster=${cluster.name}`)]).toEqual([i, []]);
+    }
   });
 });
