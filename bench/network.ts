@@ -17,7 +17,7 @@
  *   its progress lines arrived.
  */
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '../lib/runtime/etcd-client';
 import { freePortRange, requireEngine, TEST_IMAGE } from '../test/harness/env';
@@ -131,8 +131,17 @@ function phases(started: number, ended: number, events: TfEvent[]) {
     const type = done.addr!.startsWith('data.') ? `data.${done.addr!.split('.')[1]}` : done.addr!.split('.')[0];
     if (start) byType[type] = Math.max(byType[type] ?? 0, done.at - start.at);
   }
+  // Each container's own create (start to complete) and each resource's own refresh, median: what grows per item.
+  const each = (start: string, done: string, addr: RegExp) =>
+    median(
+      events
+        .filter((e) => e.type === done && addr.test(e.addr ?? '') && e.action !== 'delete')
+        .map((d) => d.at - (events.find((e) => e.type === start && e.addr === d.addr && e.action !== 'delete')?.at ?? d.at)),
+    );
   return {
     wall: ended - started,
+    containerCreateMedian: each('apply_start', 'apply_complete', CONTAINER),
+    refreshMedian: each('refresh_start', 'refresh_complete', CONTAINER),
     // Terraform's start, provider start-up and the refresh of what exists (0 refreshed: no refresh events).
     refresh: Number.isFinite(refreshStart) ? refreshEnd - refreshStart : 0,
     refreshed: times(events, 'refresh_complete').length,
@@ -146,6 +155,18 @@ function phases(started: number, ended: number, events: TfEvent[]) {
     hookDone,
     byType,
   };
+}
+
+/** The machine's CPU counters (all cores): busy and total jiffies, from /proc/stat. */
+function cpuTimes(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3] - (fields[4] ?? 0), total };
+}
+/** The share of the machine's CPU busy (0-100 %) since a `cpuTimes()`. */
+function busySince(from: { busy: number; total: number }): number {
+  const now = cpuTimes();
+  return (100 * (now.busy - from.busy)) / Math.max(1, now.total - from.total);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -177,7 +198,8 @@ async function benchPlan(): Promise<void> {
       verify.push(await timed('sh', ['-c', command], { cwd: dir, env }));
     }
     if (PROFILE_DIR) {
-      await timed('sh', ['-c', command], { cwd: dir, env: { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` } });
+      // (Node refuses --cpu-prof in NODE_OPTIONS: it goes on the hook's own command line.)
+      await timed('sh', ['-c', command.replace(/^node /, `node --cpu-prof --cpu-prof-dir=${PROFILE_DIR} `)], { cwd: dir, env });
       await timed(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '-e', '0'], { cwd: dir });
     }
     results.plan = { plan, noRefresh, node, verify };
@@ -319,13 +341,23 @@ async function benchScaling(): Promise<void> {
     for (const [k, to] of STEPS.slice(1).entries()) {
       const from = STEPS[k];
       cluster.deployment.write(cluster.synth({ secondaries: to } as Overrides));
-      await sleep(3000);
+      // What the standing cluster costs the machine before the step (its healthchecks, the proxies' leases).
+      const before = cpuTimes();
+      await sleep(5000);
+      const standing = busySince(before);
+      // What the provider does in every container read (its fetchDockerContainer lists all containers of the host).
+      const list: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = process.hrtime.bigint();
+        await cluster.docker.call('GET', '/containers/json?all=1');
+        list.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
       const { started, ended, events } = await applyJson(cluster.deployment);
       const p = phases(started, ended, events);
-      data.push({ from, to, ...p });
+      data.push({ from, to, listMs: median(list), standing, ...p });
       log(`scaling 3+${from} -> 3+${to}: ${p.wall} ms`);
       rows.push(
-        `| 3+${from} -> 3+${to} | ${p.wall} | ${p.refresh} (${p.refreshed}) | ${p.untilFirstChange} | ${p.containers} (${p.created}) | ${p.beforeHook} | ${p.hook} | ${p.exit} |`,
+        `| 3+${from} -> 3+${to} | ${p.wall} | ${p.refresh} (${p.refreshed}) | ${p.untilFirstChange} | ${p.containers} (${p.created}) | ${p.beforeHook} | ${p.hook} | ${p.exit} | ${Math.round(p.containerCreateMedian)} | ${Math.round(p.refreshMedian)} | ${median(list).toFixed(1)} | ${standing.toFixed(0)} |`,
       );
     }
   } finally {
@@ -335,8 +367,8 @@ async function benchScaling(): Promise<void> {
   const walls = (data as { wall: number }[]).map((d) => d.wall);
   out.push(`## Scaling secondaries by 20, one real apply each${PARALLELISM ? ` (-parallelism=${PARALLELISM})` : ''}
 
-| step | apply, ms | refresh, ms (resources) | start -> first change, ms | containers, ms (created) | last container -> hook, ms | hook, ms | hook -> exit, ms |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| step | apply, ms | refresh, ms (resources) | start -> first change, ms | containers, ms (created) | last container -> hook, ms | hook, ms | hook -> exit, ms | one container's create, ms (median) | one container's refresh, ms (median) | listing all containers, ms | CPU busy before, % |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
 Last step / first step: ${(walls.at(-1)! / walls[0]).toFixed(2)}x.
