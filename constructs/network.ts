@@ -18,7 +18,10 @@
  *   `networks_advanced` and are replaced whenever this record changes: a new network (a new subnet, or one
  *   made again after it was deleted out of band) replaces every container on it, as the resource's new ID
  *   did. A record that is merely created replaces nothing: that is how a cluster deployed with the
- *   `docker_network` resource upgrades, its containers untouched.
+ *   `docker_network` resource upgrades, its containers untouched. (Ignoring `networks_advanced` also hides
+ *   a change of a member's aliases; they follow from the cluster's name and the member's role, and a name
+ *   change replaces the containers anyway. A release that changes them must replace the containers by
+ *   other means, e.g. a label.)
  *
  * The old resource (`docker_network.<path>_network_<hash>`, this construct's own address) leaves the state
  * through a `removed` block with `destroy = false`: Terraform forgets it without deleting the network, which

@@ -7,6 +7,7 @@
  *   returns an existing volume as if new, so a volume left from a removed member would hand its old data
  *   (and old member ID) to the joiner.
  * - `etcd-cluster backups` runs `etcd-backup list` in the backup container.
+ * - `etcd-cluster network create|remove` (network.ts) makes and removes the cluster's network.
  */
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
