@@ -108,6 +108,19 @@ const CASES: [string, () => string[], RegExp, NodeJS.ProcessEnv][] = [
     {},
   ],
   ['malformed hook environment', () => ['verify'], /^etcd-cluster: ETCD_CLUSTER_EXPECTED: not valid JSON: .*\n$/, { ETCD_CLUSTER_EXPECTED: '{' }],
+  ['network without the step', () => ['network', 'create'], /^etcd-cluster: ETCD_CLUSTER_NETWORK: not set \(the network step sets it\)\n$/, {}],
+  [
+    'malformed network',
+    () => ['network', 'remove'],
+    /^etcd-cluster: ETCD_CLUSTER_NETWORK: malformed network: name: .*\n$/,
+    { ETCD_CLUSTER_NETWORK: JSON.stringify({ kind: 'cdktf-etcd-cluster/network', cluster: 'x', driver: 'bridge', labels: {}, subnet: null, gateway: null }) },
+  ],
+  [
+    'network of a stack without networks',
+    () => ['network', 'create', '--stack', stackDir({ resource: {} })],
+    /^etcd-cluster: .*cdk.tf.json: holds no network of an etcd cluster\n$/,
+    {},
+  ],
 ];
 
 describe('bad input to etcd-cluster', () => {
@@ -194,7 +207,7 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
   test('--help lists every command and the exit codes', async () => {
     const r = await run(process.execPath, [BIN, '--help']);
     expect(r.code).toBe(0);
-    for (const command of ['verify', 'members', 'member', 'pki']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['verify', 'members', 'member', 'pki', 'network']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(r.stdout).toMatch(/member add \|\s+promote \|\s+remove/);
     for (const code of [0, 1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
   });

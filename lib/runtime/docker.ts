@@ -10,6 +10,7 @@
  * - `etcd-cluster recover` looks at the primaries' containers and volumes, reads a stopped member's data
  *   (through a container that is created on its volume and never started: Docker's archive endpoint, or
  *   `docker cp` over ssh), stops and starts containers, and runs one-off containers on a member's volume.
+ * - `etcd-cluster network create|remove` (network.ts) makes and removes the cluster's network.
  */
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
@@ -27,10 +28,10 @@ export interface DockerHost {
   readonly sshOpts?: string[];
 }
 
-type HttpTarget = { socketPath: string } | { host: string; port: number };
+export type HttpTarget = { socketPath: string } | { host: string; port: number };
 
 /** How to reach a Docker host's API over HTTP, or its CLI over ssh. */
-function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; where: string } | { ssh: string[]; where: string } {
+export function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; where: string } | { ssh: string[]; where: string } {
   const where = d.host || env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   if (where.startsWith('unix://')) return { http: { socketPath: where.slice('unix://'.length) }, where };
   if (where.startsWith('tcp://') || where.startsWith('http://')) {
@@ -45,7 +46,14 @@ function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; wh
 }
 
 /** One HTTP call to the Engine API: the status and the raw body. */
-function call(target: HttpTarget, where: string, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<{ status: number; data: Buffer }> {
+export function call(
+  target: HttpTarget,
+  where: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+): Promise<{ status: number; data: Buffer }> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(
@@ -62,7 +70,14 @@ function call(target: HttpTarget, where: string, method: string, path: string, b
   });
 }
 
-function ssh(args: string[], where: string, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * The words of a command as one argument for ssh, each quoted for the remote shell: ssh joins its command
+ * words with spaces and hands them to that shell, which would split `--format '{{.Name}} {{.CreatedAt}}'`.
+ */
+export const remote = (...words: string[]): string => words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+
+/** One command over ssh (the remote `docker` CLI): its exit code and output; only a failure to run ssh at all throws. */
+export function ssh(args: string[], where: string, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile('ssh', args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new DockerHostError(`${where}: ${(stderr || err.message).trim().split('\n')[0]}`));
@@ -90,7 +105,7 @@ export async function findVolume(
 ): Promise<VolumeInfo | undefined> {
   const t = targetOf({ host, sshOpts }, env);
   if ('ssh' in t) {
-    const r = await ssh([...t.ssh, 'docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', name], t.where);
+    const r = await ssh([...t.ssh, remote('docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', name)], t.where);
     if (r.code === 0) {
       const [n, ...rest] = r.stdout.trim().split(' ');
       return { name: n, createdAt: rest.join(' ') };
@@ -118,7 +133,7 @@ export async function execIn(
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const t = targetOf(d, env);
   if ('ssh' in t) {
-    const r = await ssh([...t.ssh, 'docker', 'exec', container, ...cmd], t.where);
+    const r = await ssh([...t.ssh, remote('docker', 'exec', container, ...cmd)], t.where);
     if (/No such container|is not running/.test(r.stderr)) throw new DockerHostError(`${t.where}: container ${container}: ${r.stderr.trim().split('\n')[0]}`);
     return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
   }
@@ -144,7 +159,7 @@ export async function execIn(
   return { exitCode: (JSON.parse(info.data.toString()) as { ExitCode: number }).ExitCode, stdout, stderr };
 }
 
-function jsonMessage(data: Buffer): string {
+export function jsonMessage(data: Buffer): string {
   try {
     return (JSON.parse(data.toString()) as { message?: string }).message ?? data.toString().trim();
   } catch {

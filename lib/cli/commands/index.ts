@@ -9,6 +9,7 @@ import compact from './compact';
 import defrag from './defrag';
 import { memberAdd, memberPromote, memberRemove } from './member';
 import members from './members';
+import { networkCreate, networkRemove } from './network';
 import pki from './pki';
 import recover from './recover';
 import rollout from './rollout';
@@ -34,5 +35,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   memberAdd,
   memberPromote,
   memberRemove,
+  networkCreate,
+  networkRemove,
   pki,
 ];
