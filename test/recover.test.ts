@@ -9,6 +9,7 @@ import * as YAML from 'yaml';
 import { buildTopology, SpecError, validateSpec } from '../lib/model';
 import { editSpecText, propsText, snapshotChanges, survivorChanges } from '../lib/model/recovery';
 import { readWal, untar, walFilesOf } from '../lib/runtime/member-data';
+import { interrupted, onInterrupt, trapInterrupts } from '../lib/runtime/interrupt';
 import { forceNewClusterCommand, unsafeForceNewCluster } from '../lib/runtime/recover';
 import type { RecoveryStack } from '../lib/runtime/recover-stack';
 import { decide, type Survey, type SurvivorRow } from '../lib/runtime/survivors';
@@ -329,5 +330,46 @@ describe("the survivor's one-off run", () => {
       '--listen-peer-urls=http://127.0.0.1:2380',
       '--force-new-cluster',
     ]);
+  });
+});
+
+describe('Ctrl-C while a recovery runs', () => {
+  test('the steps in flight finish, then the last words, then the exit as interrupted; a second one exits at once', async () => {
+    const listening = process.listenerCount('SIGINT');
+    const events: string[] = [];
+    let exited!: (code: number) => void;
+    const exit = new Promise<number>((r) => (exited = r));
+    const untrap = trapInterrupts({ say: (l) => events.push(`say ${l}`), last: () => events.push('last'), exit: (code) => exited(code) });
+    try {
+      let finish!: () => void;
+      const off = onInterrupt(() => new Promise<void>((r) => (finish = r)).then(() => events.push('one-off stopped')));
+      onInterrupt(async () => events.push('other step'))();
+      expect(interrupted()).toBe(false);
+      process.emit('SIGINT');
+      expect(interrupted()).toBe(true);
+      expect(events).toEqual(['say interrupted (SIGINT): finishing 1 step in flight first (again to end at once)']);
+      await new Promise((r) => setImmediate(r));
+      expect(events).not.toContain('last');
+      finish();
+      expect(await exit).toBe(130);
+      expect(events.slice(1)).toEqual(['one-off stopped', 'last']);
+      off();
+    } finally {
+      untrap();
+    }
+    expect(interrupted()).toBe(false);
+    expect(process.listenerCount('SIGINT')).toBe(listening);
+
+    const codes: number[] = [];
+    const again = trapInterrupts({ say: () => undefined, last: () => undefined, exit: (code) => codes.push(code) });
+    try {
+      const off = onInterrupt(() => new Promise(() => undefined));
+      process.emit('SIGTERM');
+      process.emit('SIGTERM');
+      expect(codes).toEqual([143]);
+      off();
+    } finally {
+      again();
+    }
   });
 });

@@ -18,6 +18,7 @@ import { LABEL_CLUSTER, LABEL_ROLE } from '../model/topology/types';
 import { DockerEngine } from './docker';
 import { DockerHostError, RecoveryRefused } from './errors';
 import { errorText } from './etcd-client';
+import { onInterrupt } from './interrupt';
 import { readWal, untar, walFilesOf } from './member-data';
 import type { RecoveryStack, StackPrimary } from './recover-stack';
 import { withSession } from './session';
@@ -224,6 +225,7 @@ export async function readMemberData(
     });
     from = reader;
   }
+  const offInterrupt = from === reader ? onInterrupt(() => docker.remove(reader)) : () => undefined;
   const tmp = mkdtempSync(join(tmpdir(), 'etcd-recover-'));
   try {
     let walTar: Buffer;
@@ -254,6 +256,7 @@ export async function readMemberData(
     };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    offInterrupt();
     if (from === reader) await docker.remove(reader);
   }
 }
