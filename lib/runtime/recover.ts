@@ -15,7 +15,7 @@
  * command runs again.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Expectation } from '../contract';
@@ -117,15 +117,21 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
     }
     let state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as RecoverState) : undefined;
     if (state && state.cluster !== e.target.cluster) throw new RecoveryRefused(`${statePath}: records a recovery of ${state.cluster}, not ${e.target.cluster}`);
-    const save = (s: RecoverState) => writeFileSync(statePath, JSON.stringify(s, null, 2) + '\n');
+    const save = (s: RecoverState) => writeAtomically(statePath, JSON.stringify(s, null, 2) + '\n');
 
     const resumed = Boolean(state);
     if (state) {
+      refuseOtherChoice(state, opts, statePath);
       say(`resuming the recovery of ${e.target.cluster} begun ${state.startedAt} (${state.from ? `from ${state.from}` : 'from a snapshot'}, ${state.phase})`);
+      // Stopped between recording the state and writing the spec: the spec is written now.
+      if (state.specFile && state.originalSpec !== undefined && readFileSync(state.specFile, 'utf8') === state.originalSpec) {
+        say(`writing the recovery into ${state.specFile}`);
+        writeAtomically(state.specFile, editSpecText(state.originalSpec, state.specFile, state.changes));
+      }
     } else {
       state = await begin(e, opts);
       save(state);
-      if (state.specFile) writeFileSync(state.specFile, editSpecText(state.originalSpec!, state.specFile, state.changes));
+      if (state.specFile) writeAtomically(state.specFile, editSpecText(state.originalSpec!, state.specFile, state.changes));
     }
 
     // The stack must deploy the changed spec before anything changes in the cluster.
@@ -153,7 +159,7 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
         // generations would name volumes that do not exist, and a later recovery would take the members for lost.
         let again = false;
         if (state.specFile && state.originalSpec !== undefined) {
-          writeFileSync(state.specFile, state.originalSpec);
+          writeAtomically(state.specFile, state.originalSpec);
           again = Boolean(opts.synth) && (await shell(opts.synth!, opts.env)).code === 0;
         }
         rmSync(statePath, { force: true });
@@ -198,6 +204,30 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
     untrap();
     unlock();
   }
+}
+
+/**
+ * A run that resumes continues the recovery it recorded; a `--from` or `--snapshot` that names another
+ * choice is refused rather than ignored (the recorded one may already have changed the cluster).
+ */
+function refuseOtherChoice(state: RecoverState, opts: RecoverOptions, statePath: string): void {
+  const recorded = state.from ? `from ${state.from}` : `from the snapshot ${state.snapshot?.file}`;
+  const index = state.survey.find((r) => r.name === state.from)?.index;
+  const otherFrom = opts.from !== undefined && opts.from !== state.from && opts.from !== String(index);
+  const otherSnapshot = opts.snapshot !== undefined && (state.changes.kind !== 'snapshot' || resolve(opts.snapshot) !== state.snapshot?.file);
+  if (otherFrom || otherSnapshot) {
+    throw new RecoveryRefused(
+      `refusing ${otherFrom ? `--from ${opts.from}` : `--snapshot ${opts.snapshot}`}: the recovery of ${state.cluster} ${recorded} is in progress (recorded in ${statePath}); run etcd-cluster recover without it to continue that one`,
+    );
+  }
+}
+
+/** Writes a file whole or not at all (a temporary file renamed over it): never half-written when stopped. */
+function writeAtomically(file: string, text: string): void {
+  const target = existsSync(file) ? realpathSync(file) : file;
+  const tmp = `${target}.etcd-cluster-recover.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, target);
 }
 
 /** The first run: look, decide, confirm, and record what will be done. Nothing changes here but files. */
