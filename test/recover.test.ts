@@ -394,6 +394,16 @@ describe('a run that resumes a recorded recovery', () => {
   });
 });
 
+describe('a snapshot named while primaries still hold data', () => {
+  test('refused: a survivor keeps more than a snapshot', () => {
+    const s: Survey = { cluster: 'd', rows: [row(1, 'stopped', 9), lost(2), lost(3)] };
+    expect(refusal(() => decide(s, { namedSnapshot: true }))).toBe(
+      'refusing to restore d from --snapshot: d-primary-1 still holds data, which restoring a snapshot would throw away; run recover without --snapshot to recover from the survivor',
+    );
+    expect(decide({ cluster: 'd', rows: [lost(1), lost(2), lost(3)] }, { namedSnapshot: true, snapshot: true })).toEqual({ kind: 'snapshot' });
+  });
+});
+
 describe('Ctrl-C while a recovery runs', () => {
   test('the steps in flight finish, then the last words, then the exit as interrupted; a second one exits at once', async () => {
     const listening = process.listenerCount('SIGINT');

@@ -237,7 +237,7 @@ async function begin(e: Expectation, opts: RecoverOptions): Promise<RecoverState
   const s = await survey(stack, { env: opts.env });
   let snapshot: { file: string; revision: number; source: string } | undefined;
   if (!s.quorumVia && !s.rows.some((r) => r.raftIndex !== undefined)) snapshot = await findSnapshot(e, opts);
-  const d = decide(s, { from: opts.from, acceptLoss: opts.acceptLoss, snapshot: Boolean(snapshot) });
+  const d = decide(s, { from: opts.from, acceptLoss: opts.acceptLoss, snapshot: Boolean(snapshot), namedSnapshot: Boolean(opts.snapshot) });
   const original = opts.specFile ? readFileSync(opts.specFile, 'utf8') : undefined;
   const specNow = await currentSpec(stack, opts.specFile);
 
