@@ -22,7 +22,7 @@ import type { Expectation } from '../contract';
 import { editSpecText, propsText, snapshotChanges, survivorChanges, type SpecChanges } from '../model/recovery';
 import { readSnapshot } from '../model/snapshot';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../model/topology/types';
-import { DockerEngine, execIn } from './docker';
+import { DockerEngine, execIn, findVolume } from './docker';
 import { ClusterUnreachable, MembershipError, RecoveryRefused } from './errors';
 import { errorText } from './etcd-client';
 import { interrupted, onInterrupt, trapInterrupts, unlessInterrupted } from './interrupt';
@@ -380,6 +380,11 @@ async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: Recover
   const { say } = opts;
   const engine = (p: StackPrimary) => new DockerEngine({ host: p.docker?.host, sshOpts: p.docker?.sshOpts }, opts.env);
   const p = stack.primaries.find((x) => x.name === from)!;
+  if (!(await findVolume(p.volume, p.docker?.host, p.docker?.sshOpts, opts.env))) {
+    throw new MembershipError(
+      `refusing to restart ${p.name} with --force-new-cluster: its volume ${p.volume} is gone since the survey (Docker would create it empty, and etcd found a new, empty cluster on it); run recover again once the volume is back`,
+    );
+  }
   for (const m of stack.primaries) {
     const c = await engine(m).container(m.name);
     if (c?.running) {
