@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../lib/cli';
+import { askOn } from '../lib/cli/io';
 import { v020Stack } from './helpers/fixture-stack';
 import { REPO_ROOT, run, scratchDir } from './helpers/synth';
 
@@ -169,6 +170,18 @@ describe('what release 0.2.0 recorded (contract version 1) is still read', () =>
       'legacy-secondary-2 unknown',
     ]);
   });
+});
+
+test('Ctrl-C or Ctrl-D at a question is no answer, not a failure', async () => {
+  const { PassThrough } = await import('node:stream');
+  const ask = (typed: (input: InstanceType<typeof PassThrough>) => void) => {
+    const input = new PassThrough();
+    const answer = askOn(input, new PassThrough(), 'recover d from d-primary-1? [y/N] ');
+    setImmediate(() => typed(input));
+    return answer;
+  };
+  expect(await ask((i) => i.end())).toBe('');
+  expect(await ask((i) => i.write('yes\n'))).toBe('yes');
 });
 
 test('table pads columns to the widest cell', () => {

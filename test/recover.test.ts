@@ -3,15 +3,18 @@
  * refusal), the spec a recovery writes (comments kept), the rejoiners' flags that spec synthesizes, and the
  * survivor's one-off `--force-new-cluster` flags.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as YAML from 'yaml';
+import type { Expectation } from '../lib/contract';
 import { buildTopology, SpecError, validateSpec } from '../lib/model';
 import { editSpecText, propsText, snapshotChanges, survivorChanges } from '../lib/model/recovery';
 import { readWal, untar, walFilesOf } from '../lib/runtime/member-data';
-import { forceNewClusterCommand, unsafeForceNewCluster } from '../lib/runtime/recover';
+import { interrupted, onInterrupt, trapInterrupts } from '../lib/runtime/interrupt';
+import { forceNewClusterCommand, recover, RECOVER_STATE_FILE, unsafeForceNewCluster } from '../lib/runtime/recover';
 import type { RecoveryStack } from '../lib/runtime/recover-stack';
 import { decide, type Survey, type SurvivorRow } from '../lib/runtime/survivors';
+import { scratchDir } from './helpers/synth';
 
 const WAL_FIXTURE = join(__dirname, 'fixtures', 'wal-3.6.16-commit408.wal');
 
@@ -329,5 +332,115 @@ describe("the survivor's one-off run", () => {
       '--listen-peer-urls=http://127.0.0.1:2380',
       '--force-new-cluster',
     ]);
+  });
+});
+
+describe('a run that resumes a recorded recovery', () => {
+  const e = { target: { cluster: 'd' } } as unknown as Expectation;
+  const original = 'name: d\nprimaries: 3\n';
+  const changes = survivorChanges({ primaries: 3, replace: {} }, 1);
+  /** A stack directory with a recovery from d-primary-1 recorded; the spec file as given. */
+  function recorded(spec: string): { dir: string; specFile: string } {
+    const dir = scratchDir('recover-resume');
+    const specFile = join(dir, 'cluster.yaml');
+    writeFileSync(specFile, spec);
+    const state = {
+      version: 1,
+      cluster: 'd',
+      changes,
+      phase: 'chosen',
+      from: 'd-primary-1',
+      specFile,
+      originalSpec: original,
+      survey: [row(1, 'stopped', 9), lost(2), lost(3)],
+      startedAt: '2026-11-24T00:00:00.000Z',
+    };
+    writeFileSync(join(dir, RECOVER_STATE_FILE), JSON.stringify(state));
+    return { dir, specFile };
+  }
+  const run = (dir: string, extra: Partial<Parameters<typeof recover>[1]> = {}) =>
+    recover(e, {
+      dir,
+      timeoutMs: 1000,
+      say: () => undefined,
+      confirm: async () => true,
+      reload: async () => e,
+      ...extra,
+    }).then(
+      () => 'finished',
+      (err: Error) => `${err.constructor.name}: ${err.message}`,
+    );
+
+  test('another --from or a --snapshot is refused, not ignored; nothing changes', async () => {
+    const { dir, specFile } = recorded(editSpecText(original, 'cluster.yaml', changes));
+    const before = readFileSync(specFile, 'utf8');
+    expect(await run(dir, { from: 'd-primary-3' })).toBe(
+      `RecoveryRefused: refusing --from d-primary-3: the recovery of d from d-primary-1 is in progress (recorded in ${join(dir, RECOVER_STATE_FILE)}); run etcd-cluster recover without it to continue that one`,
+    );
+    expect(await run(dir, { snapshot: join(dir, 's.db') })).toMatch(
+      /^RecoveryRefused: refusing --snapshot .*s\.db: the recovery of d from d-primary-1 is in progress/,
+    );
+    expect(readFileSync(specFile, 'utf8')).toBe(before);
+    expect(existsSync(join(dir, RECOVER_STATE_FILE))).toBe(true);
+    // The recorded choice, by name or number, is no other choice: the run goes on (to the stack, missing here).
+    expect(await run(dir, { from: '1' })).toMatch(/^MembershipError: .* holds no cdk\.tf\.json/);
+  });
+
+  test('stopped between recording the state and writing the spec: the spec is written on resume', async () => {
+    const { dir, specFile } = recorded(original);
+    expect(await run(dir)).toMatch(/^MembershipError: .* holds no cdk\.tf\.json/);
+    expect(YAML.parse(readFileSync(specFile, 'utf8'))).toMatchObject({ replace: { 2: 1, 3: 1 }, recoveries: [{ from: 1, rejoined: { 2: 1, 3: 1 } }] });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('a snapshot named while primaries still hold data', () => {
+  test('refused: a survivor keeps more than a snapshot', () => {
+    const s: Survey = { cluster: 'd', rows: [row(1, 'stopped', 9), lost(2), lost(3)] };
+    expect(refusal(() => decide(s, { namedSnapshot: true }))).toBe(
+      'refusing to restore d from --snapshot: d-primary-1 still holds data, which restoring a snapshot would throw away; run recover without --snapshot to recover from the survivor',
+    );
+    expect(decide({ cluster: 'd', rows: [lost(1), lost(2), lost(3)] }, { namedSnapshot: true, snapshot: true })).toEqual({ kind: 'snapshot' });
+  });
+});
+
+describe('Ctrl-C while a recovery runs', () => {
+  test('the steps in flight finish, then the last words, then the exit as interrupted; a second one exits at once', async () => {
+    const listening = process.listenerCount('SIGINT');
+    const events: string[] = [];
+    let exited!: (code: number) => void;
+    const exit = new Promise<number>((r) => (exited = r));
+    const untrap = trapInterrupts({ say: (l) => events.push(`say ${l}`), last: () => events.push('last'), exit: (code) => exited(code) });
+    try {
+      let finish!: () => void;
+      const off = onInterrupt(() => new Promise<void>((r) => (finish = r)).then(() => events.push('one-off stopped')));
+      onInterrupt(async () => events.push('other step'))();
+      expect(interrupted()).toBe(false);
+      process.emit('SIGINT');
+      expect(interrupted()).toBe(true);
+      expect(events).toEqual(['say interrupted (SIGINT): finishing 1 step in flight first (again to end at once)']);
+      await new Promise((r) => setImmediate(r));
+      expect(events).not.toContain('last');
+      finish();
+      expect(await exit).toBe(130);
+      expect(events.slice(1)).toEqual(['one-off stopped', 'last']);
+      off();
+    } finally {
+      untrap();
+    }
+    expect(interrupted()).toBe(false);
+    expect(process.listenerCount('SIGINT')).toBe(listening);
+
+    const codes: number[] = [];
+    const again = trapInterrupts({ say: () => undefined, last: () => undefined, exit: (code) => codes.push(code) });
+    try {
+      const off = onInterrupt(() => new Promise(() => undefined));
+      process.emit('SIGTERM');
+      process.emit('SIGTERM');
+      expect(codes).toEqual([143]);
+      off();
+    } finally {
+      again();
+    }
   });
 });

@@ -284,8 +284,8 @@ export interface EtcdTuningProps {
 }
 
 /**
- * A spec that passed validation (`validateSpec`, `loadSpecFile`), every default filled in. It is frozen:
- * what was checked cannot change afterwards, and `EtcdCluster` takes it as props without checking it again.
+ * A spec that passed validation (`validateSpec`, `loadSpecFile`), every default filled in. `EtcdCluster`
+ * takes it as props without checking it again, unless it was changed since (then it is checked as any props).
  */
 export interface ClusterSpec {
   /** The cluster name (`EtcdClusterProps.name`). */

@@ -14,16 +14,18 @@
  * in the stack directory (`.etcd-cluster-recover.json`): a recovery stopped half-way continues when the
  * command runs again.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Expectation } from '../contract';
 import { editSpecText, propsText, snapshotChanges, survivorChanges, type SpecChanges } from '../model/recovery';
 import { readSnapshot } from '../model/snapshot';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../model/topology/types';
-import { DockerEngine, execIn } from './docker';
+import { DockerEngine, execIn, findVolume } from './docker';
 import { ClusterUnreachable, MembershipError, RecoveryRefused } from './errors';
 import { errorText } from './etcd-client';
+import { interrupted, onInterrupt, trapInterrupts, unlessInterrupted } from './interrupt';
 import { readRecoveryStack, type RecoveryStack, type StackPrimary } from './recover-stack';
 import { retryUntil } from './retry';
 import { untarFirst } from './member-data';
@@ -91,6 +93,20 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
   const started = Date.now();
   const { dir, say } = opts;
   const unlock = lock(dir, e.target.cluster);
+  const statePath = join(dir, RECOVER_STATE_FILE);
+  // Ctrl-C: the step in flight ends cleanly (a one-off container stopped and removed, Terraform's run
+  // ended), the lock is released, and the state file says where the next run continues.
+  const untrap = trapInterrupts({
+    say,
+    last: () => {
+      unlock();
+      say(
+        existsSync(statePath)
+          ? `recover stopped; the recovery is recorded in ${statePath}: run etcd-cluster recover again to continue`
+          : 'recover stopped; nothing changed',
+      );
+    },
+  });
   try {
     const rollout = join(dir, ROLLOUT_STATE_FILE);
     if (existsSync(rollout)) {
@@ -99,18 +115,23 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
         `refusing to recover ${e.target.cluster}: a rollout is in progress (stopped at ${r.stoppedAt ?? '?'}, recorded in ${rollout}); finish it, or remove that file if you gave it up`,
       );
     }
-    const statePath = join(dir, RECOVER_STATE_FILE);
     let state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as RecoverState) : undefined;
     if (state && state.cluster !== e.target.cluster) throw new RecoveryRefused(`${statePath}: records a recovery of ${state.cluster}, not ${e.target.cluster}`);
-    const save = (s: RecoverState) => writeFileSync(statePath, JSON.stringify(s, null, 2) + '\n');
+    const save = (s: RecoverState) => writeAtomically(statePath, JSON.stringify(s, null, 2) + '\n');
 
     const resumed = Boolean(state);
-    if (state)
+    if (state) {
+      refuseOtherChoice(state, opts, statePath);
       say(`resuming the recovery of ${e.target.cluster} begun ${state.startedAt} (${state.from ? `from ${state.from}` : 'from a snapshot'}, ${state.phase})`);
-    else {
+      // Stopped between recording the state and writing the spec: the spec is written now.
+      if (state.specFile && state.originalSpec !== undefined && readFileSync(state.specFile, 'utf8') === state.originalSpec) {
+        say(`writing the recovery into ${state.specFile}`);
+        writeAtomically(state.specFile, editSpecText(state.originalSpec, state.specFile, state.changes));
+      }
+    } else {
       state = await begin(e, opts);
       save(state);
-      if (state.specFile) writeFileSync(state.specFile, editSpecText(state.originalSpec!, state.specFile, state.changes));
+      if (state.specFile) writeAtomically(state.specFile, editSpecText(state.originalSpec!, state.specFile, state.changes));
     }
 
     // The stack must deploy the changed spec before anything changes in the cluster.
@@ -138,7 +159,7 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
         // generations would name volumes that do not exist, and a later recovery would take the members for lost.
         let again = false;
         if (state.specFile && state.originalSpec !== undefined) {
-          writeFileSync(state.specFile, state.originalSpec);
+          writeAtomically(state.specFile, state.originalSpec);
           again = Boolean(opts.synth) && (await shell(opts.synth!, opts.env)).code === 0;
         }
         rmSync(statePath, { force: true });
@@ -176,9 +197,37 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
       seconds: Math.round((Date.now() - started) / 100) / 10,
       spec: state.specFile ?? 'props',
     };
+  } catch (err) {
+    await unlessInterrupted();
+    throw err;
   } finally {
+    untrap();
     unlock();
   }
+}
+
+/**
+ * A run that resumes continues the recovery it recorded; a `--from` or `--snapshot` that names another
+ * choice is refused rather than ignored (the recorded one may already have changed the cluster).
+ */
+function refuseOtherChoice(state: RecoverState, opts: RecoverOptions, statePath: string): void {
+  const recorded = state.from ? `from ${state.from}` : `from the snapshot ${state.snapshot?.file}`;
+  const index = state.survey.find((r) => r.name === state.from)?.index;
+  const otherFrom = opts.from !== undefined && opts.from !== state.from && opts.from !== String(index);
+  const otherSnapshot = opts.snapshot !== undefined && (state.changes.kind !== 'snapshot' || resolve(opts.snapshot) !== state.snapshot?.file);
+  if (otherFrom || otherSnapshot) {
+    throw new RecoveryRefused(
+      `refusing ${otherFrom ? `--from ${opts.from}` : `--snapshot ${opts.snapshot}`}: the recovery of ${state.cluster} ${recorded} is in progress (recorded in ${statePath}); run etcd-cluster recover without it to continue that one`,
+    );
+  }
+}
+
+/** Writes a file whole or not at all (a temporary file renamed over it): never half-written when stopped. */
+function writeAtomically(file: string, text: string): void {
+  const target = existsSync(file) ? realpathSync(file) : file;
+  const tmp = `${target}.etcd-cluster-recover.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, target);
 }
 
 /** The first run: look, decide, confirm, and record what will be done. Nothing changes here but files. */
@@ -188,7 +237,7 @@ async function begin(e: Expectation, opts: RecoverOptions): Promise<RecoverState
   const s = await survey(stack, { env: opts.env });
   let snapshot: { file: string; revision: number; source: string } | undefined;
   if (!s.quorumVia && !s.rows.some((r) => r.raftIndex !== undefined)) snapshot = await findSnapshot(e, opts);
-  const d = decide(s, { from: opts.from, acceptLoss: opts.acceptLoss, snapshot: Boolean(snapshot) });
+  const d = decide(s, { from: opts.from, acceptLoss: opts.acceptLoss, snapshot: Boolean(snapshot), namedSnapshot: Boolean(opts.snapshot) });
   const original = opts.specFile ? readFileSync(opts.specFile, 'utf8') : undefined;
   const specNow = await currentSpec(stack, opts.specFile);
 
@@ -330,17 +379,23 @@ export function forceNewClusterCommand(command: string[]): string[] {
 async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: RecoverOptions): Promise<void> {
   const { say } = opts;
   const engine = (p: StackPrimary) => new DockerEngine({ host: p.docker?.host, sshOpts: p.docker?.sshOpts }, opts.env);
-  for (const p of stack.primaries) {
-    const c = await engine(p).container(p.name);
+  const p = stack.primaries.find((x) => x.name === from)!;
+  if (!(await findVolume(p.volume, p.docker?.host, p.docker?.sshOpts, opts.env))) {
+    throw new MembershipError(
+      `refusing to restart ${p.name} with --force-new-cluster: its volume ${p.volume} is gone since the survey (Docker would create it empty, and etcd found a new, empty cluster on it); run recover again once the volume is back`,
+    );
+  }
+  for (const m of stack.primaries) {
+    const c = await engine(m).container(m.name);
     if (c?.running) {
-      say(`stopping ${p.name}${p.name === from ? ' (the survivor, for its one-off restart)' : ' (it comes back as a new member)'}`);
-      await engine(p).stop(p.name);
+      say(`stopping ${m.name}${m.name === from ? ' (the survivor, for its one-off restart)' : ' (it comes back as a new member)'}`);
+      await engine(m).stop(m.name);
     }
   }
-  const p = stack.primaries.find((x) => x.name === from)!;
   const docker = engine(p);
   const name = `${p.name}-recover`;
-  await docker.remove(name);
+  // One left by a run that was killed: stopped cleanly before it goes (a kill is an unclean stop, see unsafeForceNewCluster).
+  await stopAndRemove(docker, name);
   say(`restarting ${p.name} once as a one-member cluster (--force-new-cluster, one-off container ${name})`);
   await docker.create({
     name,
@@ -350,6 +405,7 @@ async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: Recover
     mountPath: '/var/lib/etcd',
     labels: { [LABEL_CLUSTER]: stack.cluster, [LABEL_ROLE]: 'recover' },
   });
+  const offInterrupt = onInterrupt(() => stopAndRemove(docker, name));
   try {
     await docker.start(name);
     const d = { host: p.docker?.host, sshOpts: p.docker?.sshOpts };
@@ -379,8 +435,16 @@ async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: Recover
     say(`${p.name} leads a cluster of itself alone; stopping the one-off container`);
     await docker.stop(name);
   } finally {
-    await docker.remove(name).catch(() => undefined);
+    offInterrupt();
+    if (!interrupted()) await docker.remove(name).catch(() => undefined);
   }
+}
+
+/** A one-off container stopped cleanly (SIGTERM: etcd syncs its WAL) and removed; none of that name is fine. */
+async function stopAndRemove(docker: DockerEngine, name: string): Promise<void> {
+  if (!(await docker.container(name))) return;
+  await docker.stop(name);
+  await docker.remove(name);
 }
 
 /** The survivor's own container back (started, or created by Terraform when it was gone), answering as the only member. */
@@ -414,7 +478,7 @@ async function bringBack(stack: RecoveryStack, from: string, opts: RecoverOption
 /** Runs Terraform in the stack directory; with `progress`, the hooks' lines as they come. Throws on failure. */
 function terraform(dir: string, args: string[], say: (line: string) => void, progress: boolean): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(TERRAFORM(), [...args, '-no-color'], { cwd: dir, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnInterruptible(TERRAFORM(), [...args, '-no-color'], { cwd: dir, env: process.env });
     let output = '';
     let partial = '';
     const onData = (d: Buffer) => {
@@ -440,12 +504,37 @@ function terraform(dir: string, args: string[], say: (line: string) => void, pro
 
 function shell(command: string, env?: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
   return new Promise((resolvePromise) => {
-    const child = spawn(command, { shell: true, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnInterruptible(command, [], { shell: true, env: env ?? process.env });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
   });
+}
+
+/**
+ * A child in a process group of its own, so that a Ctrl-C at the terminal does not reach it directly:
+ * interrupted, recover sends it one SIGINT (Terraform ends its run cleanly on the first, and aborts on a
+ * second) and waits for it to end.
+ */
+function spawnInterruptible(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; shell?: boolean },
+): ChildProcessByStdio<null, Readable, Readable> {
+  const child = spawn(command, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const closed = new Promise<void>((resolvePromise) => child.once('close', () => resolvePromise()));
+  const off = onInterrupt(() => {
+    try {
+      if (child.pid && child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGINT');
+    } catch {
+      // gone already
+    }
+    return closed;
+  });
+  child.once('close', off);
+  child.once('error', off);
+  return child;
 }
 
 const lastLines = (text: string, n = 20) => text.trim().split('\n').slice(-n).join('\n');

@@ -18,6 +18,7 @@ import { LABEL_CLUSTER, LABEL_ROLE } from '../model/topology/types';
 import { DockerEngine } from './docker';
 import { DockerHostError, RecoveryRefused } from './errors';
 import { errorText } from './etcd-client';
+import { onInterrupt } from './interrupt';
 import { readWal, untar, walFilesOf } from './member-data';
 import type { RecoveryStack, StackPrimary } from './recover-stack';
 import { withSession } from './session';
@@ -72,7 +73,7 @@ export type Decision = { readonly kind: 'survivor'; readonly from: SurvivorRow; 
  * Which survivor to rebuild from, or a snapshot; refuses (RecoveryRefused, one line) what is not safe to
  * do unasked. `from` is a member name or primary number.
  */
-export function decide(s: Survey, opts: { from?: string; acceptLoss?: boolean; snapshot?: boolean } = {}): Decision {
+export function decide(s: Survey, opts: { from?: string; acceptLoss?: boolean; snapshot?: boolean; namedSnapshot?: boolean } = {}): Decision {
   if (s.quorumVia) {
     const answering = s.rows.filter((r) => r.state === 'answers').length;
     throw new RecoveryRefused(
@@ -81,6 +82,12 @@ export function decide(s: Survey, opts: { from?: string; acceptLoss?: boolean; s
   }
   const survivors = s.rows.filter(readable);
   const unreadable = s.rows.filter((r) => r.state === 'unreadable');
+  if (opts.namedSnapshot && (survivors.length || unreadable.length)) {
+    const holding = [...survivors, ...unreadable].map((r) => r.name).join(', ');
+    throw new RecoveryRefused(
+      `refusing to restore ${s.cluster} from --snapshot: ${holding} still ${survivors.length + unreadable.length > 1 ? 'hold' : 'holds'} data, which restoring a snapshot would throw away; run recover without --snapshot to recover from the survivor`,
+    );
+  }
   if (opts.from !== undefined) {
     const named = s.rows.find((r) => r.name === opts.from || String(r.index) === opts.from);
     if (!named) throw new RecoveryRefused(`--from: ${s.cluster} has no primary ${opts.from} (primaries: ${s.rows.map((r) => r.name).join(', ')})`);
@@ -224,6 +231,7 @@ export async function readMemberData(
     });
     from = reader;
   }
+  const offInterrupt = from === reader ? onInterrupt(() => docker.remove(reader)) : () => undefined;
   const tmp = mkdtempSync(join(tmpdir(), 'etcd-recover-'));
   try {
     let walTar: Buffer;
@@ -254,6 +262,7 @@ export async function readMemberData(
     };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    offInterrupt();
     if (from === reader) await docker.remove(reader);
   }
 }

@@ -2,6 +2,7 @@
  * One cluster under test: synthesizes the repository's stack for a spec, deploys it with real Terraform and
  * the real Docker provider, and tears everything down, even after a failure.
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Etcd3 } from 'etcd3';
 import { connect } from '../../lib/runtime/etcd-client';
 import type { ExpectationMessage } from '../../lib/contract';
@@ -120,7 +121,11 @@ export class TestCluster {
    * work directory, the real CLI with `--stack` (the deployment's directory) and `--spec`, and `--synth`
    * re-synthesizing the stack from the changed spec. The spec as recover left it is kept for later applies.
    */
-  async recover(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunResult & { spec: string }> {
+  async recover(
+    args: string[] = [],
+    env: NodeJS.ProcessEnv = {},
+    onStderr?: (stderr: string, child: ChildProcess) => void,
+  ): Promise<RunResult & { spec: string }> {
     const specFile = join(this.workDir, 'cluster.yaml');
     if (!existsSync(specFile)) writeFileSync(specFile, YAML.stringify(this.props));
     await this.deployment.init();
@@ -128,7 +133,7 @@ export class TestCluster {
     const r = await run(
       process.execPath,
       [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'recover', '--stack', this.deployment.dir, '--spec', specFile, '--synth', synth, ...args],
-      { env: { ...this.deployment.env, ...env }, timeoutMs: 1_800_000 },
+      { env: { ...this.deployment.env, ...env }, timeoutMs: 1_800_000, onStderr },
     );
     this.say(`etcd-cluster recover ${args.join(' ')} exited ${r.code}:\n${r.stderr.trim()}`);
     const spec = readFileSync(specFile, 'utf8');

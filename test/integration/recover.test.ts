@@ -2,7 +2,8 @@
  * Issue 24: `etcd-cluster recover` for a cluster that lost its quorum, on the real provider, as a user runs
  * it with the spec in a file. A 3+2 cluster under a writer loses two primaries with their volumes: writes
  * stop, recover rebuilds it from the survivor (stopped half-way once, then resumed), every write the
- * survivor held is there, the writer goes on through a secondary, verify passes and the next plan is empty.
+ * survivor held is there, the writer goes on through a secondary, verify passes and the next plan is empty;
+ * interrupted (SIGINT) while the survivor's one-off run is up, it removes that container and exits 130.
  * Five primaries with mutual TLS lose three while the two survivors differ: the more advanced one is chosen,
  * the lagging one is refused unless the loss is accepted. With no survivor left, the newest snapshot of the backup container
  * is restored with a revision bump. Each refusal: one line, exit code 2, nothing changed.
@@ -163,9 +164,31 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
     rmSync(rolloutFile);
     expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
 
+    // Ctrl-C while the survivor's one-off --force-new-cluster run is up: that container is stopped and removed,
+    // the lock released, exit code 130; the recovery stays recorded.
+    const oneOff = `${survivor.name}-recover`;
+    let interrupted = false;
+    r = await cluster.recover(['--yes'], {}, (stderr, child) => {
+      if (interrupted || !stderr.includes(`restarting ${survivor.name} once as a one-member cluster`)) return;
+      interrupted = true;
+      void eventually(async () => expect((await cluster.docker.inspect('containers', oneOff))?.State?.Running).toBe(true), 20_000)
+        .catch(() => undefined)
+        .then(() => child.kill('SIGINT'));
+    });
+    expect(interrupted).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted \(SIGINT\): finishing \d+ steps? in flight first/);
+    expect(r.stderr.trim().split('\n').pop()).toBe(
+      `recover stopped; the recovery is recorded in ${join(cluster.deployment.dir, STATE_FILE)}: run etcd-cluster recover again to continue`,
+    );
+    expect(await cluster.docker.inspect('containers', oneOff)).toBeUndefined();
+    expect(existsSync(lockFile)).toBe(false);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(true);
+
     // Stopped half-way: Terraform cannot run. The survivor is rebuilt as a one-member cluster, then the apply fails.
     r = await cluster.recover(['--yes'], { TERRAFORM_BINARY_NAME: 'false' });
     expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`resuming the recovery of ${cluster.name}`);
     expect(r.stderr).toContain(`restarting ${survivor.name} once as a one-member cluster`);
     expect(r.stderr).toMatch(/terraform init failed; run etcd-cluster recover again after a fix to continue/);
     expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(true);
