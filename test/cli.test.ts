@@ -215,7 +215,7 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
     const cwd = scratchDir('cli-spec');
     writeFileSync(join(cwd, 'cluster.yaml'), 'name: here\nprimaries: 1\nports: { primaryBase: 1 }\n');
     const r = await run(process.execPath, [BIN, 'members', '--json'], { cwd, env: { ETCD_CLUSTER_EXPECTED: '' } });
-    expect(r.stderr).toBe('etcd-cluster: using the spec cluster.yaml (choose another with --spec or --stack)\n');
+    expect(r.stderr).toBe('etcd-cluster: using the spec cluster.yaml as edited (no stack cdktf.out/stacks/here yet; choose another with --spec or --stack)\n');
     expect(JSON.parse(r.stdout).cluster).toBe('here');
     expect(r.code).toBe(3);
   });
