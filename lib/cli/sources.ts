@@ -168,7 +168,7 @@ export async function loadStack(
   let dir: string;
   if (src.stack) dir = resolve(cwd, src.stack);
   else {
-    const specFile = src.spec ? resolve(cwd, src.spec) : (await defaultSpecFile(env, cwd)).file;
+    const specFile = src.spec ? inCwd(src.spec, cwd) : (await defaultSpecFile(env, cwd)).file;
     if (specFile) {
       const { name } = (await import('../model')).loadSpecFile(specFile);
       dir = join(cwd, 'cdktf.out', 'stacks', name);
