@@ -96,7 +96,7 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
     expect([rolled.from, rolled.to]).toEqual(['3.5.21', '3.6.16']);
     expect(rolled.steps.map((s) => s.role)).toEqual(['follower', 'follower', 'leader']);
     // The plan it showed before the first apply: every resource it changes, then the order it rolled in.
-    expect(r.stderr).toContain(`the plan of ${cluster.deployment.dir} for ${cluster.name}:\nACTION    RESOURCE\n`);
+    expect(r.stderr).toMatch(new RegExp(`^the plan of \\S+ for ${cluster.name}:\\nACTION {4}RESOURCE\\n`, 'm'));
     for (const s of rolled.steps) expect(r.stderr).toMatch(new RegExp(`^replace   ${s.address.replace(/[.[\]]/g, '\\$&')}$`, 'm'));
     expect(r.stderr).toMatch(/^\d+ to replace, \d+ to update, \d+ to create, 0 to destroy$/m);
     expect(r.stderr).toContain(
