@@ -10,7 +10,21 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { register, type CommandSpec, type Section } from '../lib/cli/command';
 import { COMMANDS } from '../lib/cli/commands';
+import { causeOf, InputError } from '../lib/cli/errors';
 import { EXIT } from '../lib/cli/exit-codes';
+import { ContractError } from '../lib/contract';
+import { SpecError } from '../lib/model';
+import {
+  ClusterUnreachable,
+  DockerHostError,
+  InvalidRequest,
+  MembershipError,
+  NotConfirmed,
+  RecoveryRefused,
+  TargetExists,
+  TerraformFailed,
+} from '../lib/runtime/errors';
+import * as etcd from 'etcd3/lib/errors';
 import { REPO_ROOT, run, scratchDir } from './helpers/synth';
 
 jest.setTimeout(120_000);
@@ -142,5 +156,28 @@ describe('every command that works on a cluster, on one that nothing serves: the
       // A report on stdout (verify, members, status), or one line on stderr that says what did not answer.
       if (!r.stdout) expect(r.lines.slice(-1)).toEqual([expect.stringMatching(/^etcd-cluster: .*(answer|reach|127\.0\.0\.1:1)/)]);
     }
+  });
+});
+
+describe('one map from a failure to its exit code (lib/cli/errors.ts)', () => {
+  test.each<[string, () => Error, number]>([
+    ['bad input found by the CLI', () => new InputError('x'), EXIT.USAGE],
+    ['a bad spec', () => new SpecError('x'), EXIT.USAGE],
+    ['a malformed hook message or stack', () => new ContractError('x'), EXIT.USAGE],
+    ['a flag naming nothing there, found by the runtime', () => new InvalidRequest('x'), EXIT.USAGE],
+    ['a change not confirmed', () => new NotConfirmed('x'), EXIT.USAGE],
+    ['a file that exists already', () => new TargetExists('x'), EXIT.USAGE],
+    ['a membership change refused in the cluster state', () => new MembershipError('x'), EXIT.MISMATCH],
+    ['a recovery refused in the cluster state', () => new RecoveryRefused('x'), EXIT.MISMATCH],
+    ['no member answers', () => new ClusterUnreachable('x'), EXIT.UNAVAILABLE],
+    ['a Docker host failed', () => new DockerHostError('x'), EXIT.EXTERNAL],
+    ['Terraform failed', () => new TerraformFailed('x'), EXIT.EXTERNAL],
+    ["etcd's client gave up on the connection", () => new etcd.GRPCUnavailableError('x'), EXIT.UNAVAILABLE],
+    ["etcd's client timed out", () => new etcd.GRPCDeadlineExceededError('x'), EXIT.UNAVAILABLE],
+    ['etcd refused the login', () => new etcd.EtcdAuthenticationFailedError('x'), EXIT.USAGE],
+    ['etcd answered with an error', () => new etcd.EtcdLeaseInvalidError('x'), EXIT.MISMATCH],
+    ['anything else: a fault of etcd-cluster', () => new TypeError('x'), EXIT.INTERNAL],
+  ])('%s', async (_what, error, code) => {
+    expect((await causeOf(error())).code).toBe(code);
   });
 });

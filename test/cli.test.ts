@@ -196,7 +196,16 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
     expect(r.code).toBe(0);
     for (const command of ['verify', 'members', 'member', 'pki']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(r.stdout).toMatch(/member add \|\s+promote \|\s+remove/);
-    for (const code of [0, 1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
+    for (const code of [0, 1, 2, 3, 4, 5]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
+    expect(r.stdout).toMatch(/^Which cluster .*:\n {2}--stack <dir>, else --spec <file>, else the hook's ETCD_CLUSTER_EXPECTED, else \.\/cluster\.yaml/m);
+  });
+
+  test("a command's --help names --cluster, and --yes where it asks before changing anything", async () => {
+    const members = await run(process.execPath, [BIN, 'members', '--help']);
+    expect(members.stdout).toMatch(/^ {2}--cluster <name> +which cluster, when the stack holds several/m);
+    expect(members.stdout).not.toMatch(/--yes/);
+    const rollout = await run(process.execPath, [BIN, 'rollout', '--help']);
+    expect(rollout.stdout).toMatch(/^ {2}--yes +do not ask before changing anything \(for scripts\)/m);
   });
 
   test('the code cache keeps one file per command that ran, and a typed word that is no command gets none', async () => {
