@@ -5,15 +5,15 @@
  * nothing serves. Each ends with one line on stderr, no stack trace, and the exit code of its cause
  * (lib/cli/exit-codes.ts): the same cause, the same code, whatever the command.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { register, type CommandSpec, type Section } from '../lib/cli/command';
 import { COMMANDS } from '../lib/cli/commands';
 import { causeOf, InputError } from '../lib/cli/errors';
 import { EXIT } from '../lib/cli/exit-codes';
 import { ContractError } from '../lib/contract';
-import { SpecError } from '../lib/model';
+import { buildTopology, expectationOf, parseSpecText, SpecError } from '../lib/model';
 import {
   ClusterUnreachable,
   DockerHostError,
@@ -65,12 +65,25 @@ function specText(cluster: string, sections: readonly Section[] = []): string {
   return [`name: ${cluster}`, 'primaries: 1', 'ports: { primaryBase: 1, secondaryBase: 11 }', ...sections.map((s) => extra[s])].join('\n') + '\n';
 }
 
-/** The environment of a user's shell with none of the hooks' variables, and a Docker host that does not answer. */
-const ENV = { ETCD_CLUSTER_EXPECTED: '', ETCD_CLUSTER_MEMBER: '', ETCD_CLUSTER_CONFIG: '', DOCKER_HOST: 'tcp://127.0.0.1:1', ETCD_ROOT_PASSWORD: 'x' };
+/**
+ * The environment of a user's shell with none of the hooks' variables, a Docker host that does not answer,
+ * and a Terraform that fails at once (no command here gets as far as a plan).
+ */
+const ENV = {
+  ETCD_CLUSTER_EXPECTED: '',
+  ETCD_CLUSTER_MEMBER: '',
+  ETCD_CLUSTER_CONFIG: '',
+  DOCKER_HOST: 'tcp://127.0.0.1:1',
+  ETCD_ROOT_PASSWORD: 'x',
+  TERRAFORM_BINARY_NAME: 'false',
+};
 
 async function cli(args: string[], files: Record<string, string> = {}) {
   const cwd = scratchDir('every-command');
-  for (const [file, text] of Object.entries(files)) writeFileSync(join(cwd, file), text);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(cwd, file)), { recursive: true });
+    writeFileSync(join(cwd, file), text);
+  }
   const r = await run(process.execPath, [BIN, ...args], { cwd, env: ENV, timeoutMs: 60_000 });
   return { ...r, lines: r.stderr.split('\n').filter(Boolean) };
 }
@@ -127,6 +140,19 @@ describe('every command, on bad input: one line, exit code 2', () => {
       ),
     });
     expectBadInput(r, new RegExp(`^etcd-cluster: ${n}: cluster bare has no ${section} section in its spec; add one \\(e\\.g\\. .*\\) and deploy it$`));
+  });
+});
+
+describe('every command that works on a cluster, given no flags, says which cluster it chose', () => {
+  const working = SHAPES.filter((s) => s.options.includes('--stack'));
+  test.concurrent.each(working.map((s) => [name(s.words), s] as const))('%s', async (_n, s) => {
+    // ./cluster.yaml and the stack synthesized from it, as after `cdktf deploy`.
+    const spec = specText('chosen', s.needs);
+    const input = expectationOf(buildTopology(parseSpecText(spec, 'cluster.yaml')));
+    const stack = JSON.stringify({ resource: { terraform_data: { hook: { input } } } });
+    const r = await cli([...s.words, ...s.args, ...s.quick], { 'cluster.yaml': spec, 'cdktf.out/stacks/chosen/cdk.tf.json': stack });
+    expect(r.lines[0]).toMatch(/^etcd-cluster: using the stack cdktf\.out\/stacks\/chosen of the spec cluster\.yaml \(choose another with --stack/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
 
