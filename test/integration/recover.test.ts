@@ -159,7 +159,7 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
     const rolloutFile = join(cluster.deployment.dir, '.etcd-cluster-rollout.json');
     writeFileSync(rolloutFile, JSON.stringify({ stoppedAt: survivor.name }));
     r = await cluster.recover(['--yes']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(`etcd-cluster: refusing to recover ${cluster.name}: a rollout is in progress (stopped at ${survivor.name}`);
     const { rmSync } = await import('node:fs');
     rmSync(rolloutFile);
@@ -246,7 +246,7 @@ describeEngine('recover: 5 primaries with TLS lose 3 while the two survivors dif
 
     // Without --yes and without a terminal to ask on: refused, nothing changed.
     r = await cluster.recover([]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').pop()).toBe(
       `etcd-cluster: ${cluster.name}: there is no terminal to ask for confirmation; pass --yes to recover (nothing changed)`,
     );
