@@ -5,7 +5,7 @@
  * leader last with a quorum running throughout, nothing left to plan after each hop. The writer's longest
  * pause of each hop is on record (`npm run bench` measures the same walk: bench/upgrade.ts). Before the
  * walk, the jump 3.4 -> 3.6 is refused; at 3.5.35, taking 3.6 in one plain apply is refused by the upgrade
- * check before any image or container changes.
+ * check (the verify hook's, before Terraform replaces any primary) and nothing changes.
  */
 import { ApplyFailed } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
@@ -78,7 +78,7 @@ describeEngine('etcd 3.4.23 -> 3.5.35 -> 3.6.16, one rollout per hop, under a wr
 
   test('hop 1: 3.4.23 -> 3.5.35', hop(ETCD_35_IMAGE, '3.4.23', '3.5.35'));
 
-  test('at 3.5.35, 3.6 in one plain apply is refused by the upgrade check before any image or container changes', async () => {
+  test('at 3.5.35, 3.6 in one plain apply is refused by the upgrade check before any container changes', async () => {
     const before = await primaryContainerIds(cluster);
     const image = (await cluster.docker.inspect('images', ETCD_35_IMAGE)).Id;
     const failed = await cluster.apply({ image: ETCD_36_IMAGE }).then(
