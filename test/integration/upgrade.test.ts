@@ -16,6 +16,7 @@ import { v020Stack } from '../helpers/fixture-stack';
 import { REPO_ROOT, run } from '../helpers/synth';
 import { join } from 'node:path';
 import { verifyCluster } from '../../lib/runtime/verify';
+import { etcdVersionOfImage } from '../../lib/model/expectation';
 
 jest.setTimeout(900_000);
 
@@ -81,7 +82,8 @@ describeEngine('a cluster deployed by 0.2.0, planned with this release', () => {
     expect(views.map((v) => v.name)).toEqual(cluster.topology.primaries.map((p) => p.name));
     expect(views.filter((v) => v.status.isLeader)).toHaveLength(1);
     expect(new Set(views.map((v) => v.status.raftTerm)).size).toBe(1);
-    expect(views.map((v) => v.status.version)).toEqual(['3.5.21', '3.5.21', '3.5.21']);
+    const version = etcdVersionOfImage(TEST_IMAGE);
+    expect(views.map((v) => v.status.version)).toEqual([version, version, version]);
 
     expect((await cluster.deployment.plan()).code).toBe(0);
   });

@@ -16,6 +16,7 @@ import rollout from './rollout';
 import scrapeConfig from './scrape-config';
 import { snapshotSave, snapshotStatus } from './snapshot';
 import status from './status';
+import upgradeCheck from './upgrade-check';
 import verify from './verify';
 
 export const COMMANDS: readonly CommandSpec<never>[] = [
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   scrapeConfig,
   rollout,
   recover,
+  upgradeCheck,
   snapshotSave,
   snapshotStatus,
   backups,
