@@ -47,8 +47,8 @@ export async function benchUpgrade(bench: Bench): Promise<void> {
     await cluster.teardown();
   }
   bench.sections.push({
-    n: 9,
-    text: `## 9. Upgrading etcd along its documented path
+    n: 11,
+    text: `## 11. Upgrading etcd along its documented path
 
 Method: a cluster of 3 primaries deployed on etcd 3.4.23, a writer putting numbered keys as fast as the
 cluster acknowledges them (through a client of every primary), then \`etcd-cluster rollout\` to 3.5.35 (the
