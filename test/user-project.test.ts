@@ -126,6 +126,9 @@ describe("the packed library in a user's own project", () => {
     for (const args of INSTALL) {
       await ok('npm', [...args.map((a) => (TARBALL_ARG.test(a) ? tarball : a)), '--no-audit', '--no-fund', '--prefer-offline'], first);
     }
+    // cdktf-cli's terminal module for this Node, as the README tells a project on Node 24 to do (its package
+    // ships binaries up to Node 22; on those this finds the module working and builds nothing).
+    await ok(process.execPath, [join(REPO_ROOT, 'scripts', 'cdktf-pty.js'), first], REPO_ROOT);
     // The TLS cluster's certificates, made by the installed CLI as a user makes them.
     await ok('npx', ['--no-install', 'etcd-cluster', 'pki', '--spec', 'tls.yaml'], first);
     // A second checkout of the same project at another path (the dependencies are the same files).

@@ -106,7 +106,14 @@ export class Deployment {
 
   async init(): Promise<void> {
     if (this.initDone) return;
-    const r = await this.terraform(['init', '-input=false']);
+    let r = await this.terraform(['init', '-input=false']);
+    // Terraform's plugin cache is not safe for two inits at once (the suites run two at a time): the loser
+    // reports the provider "still not detected" in the cache. The cache is whole again after the winner's
+    // init; the same init once more finds it there.
+    for (let i = 0; i < 3 && r.code !== 0 && /still not detected in|Failed to install provider/.test(r.stdout + r.stderr); i++) {
+      await new Promise((done) => setTimeout(done, 2000));
+      r = await this.terraform(['init', '-input=false']);
+    }
     if (r.code !== 0) throw new ApplyFailed(`terraform init failed:\n${tail(r.stdout + r.stderr, 30)}`, r.stdout + r.stderr, 'plan');
     this.initDone = true;
   }

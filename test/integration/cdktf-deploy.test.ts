@@ -15,7 +15,9 @@ import { REPO_ROOT, run } from '../helpers/synth';
 
 jest.setTimeout(600_000);
 
-const ENV = { CHECKPOINT_DISABLE: '1', CI: 'true', FORCE_COLOR: '0', ETCD_CLUSTER_EXPECTED: '' };
+// npm_config_ignore_scripts: `npx etcd-cluster` in the repository runs its own `prepare` (a rebuild of dist/)
+// first, which would pull dist/ from under the hooks of the suites running beside this one.
+const ENV = { CHECKPOINT_DISABLE: '1', CI: 'true', FORCE_COLOR: '0', npm_config_ignore_scripts: 'true', ETCD_CLUSTER_EXPECTED: '' };
 const name = loadSpecFile(join(REPO_ROOT, 'cluster.yaml')).name;
 const stateFiles = [`terraform.${name}.tfstate`, `terraform.${name}.tfstate.backup`].map((f) => join(REPO_ROOT, f));
 const npx = (args: string[]) => run('npx', args, { cwd: REPO_ROOT, env: ENV, timeoutMs: 600_000 });

@@ -17,7 +17,9 @@ import { copyCheckout, run, scratchDir } from '../helpers/synth';
 
 jest.setTimeout(900_000);
 
-const ENV = { CHECKPOINT_DISABLE: '1', CI: 'true', FORCE_COLOR: '0', ETCD_CLUSTER_EXPECTED: '', ETCD_CLUSTER_CONFIG: '' };
+// npm_config_ignore_scripts: `npx etcd-cluster` in the repository runs its own `prepare` (a rebuild of dist/)
+// first, which would pull dist/ from under the hooks of the suites running beside this one.
+const ENV = { CHECKPOINT_DISABLE: '1', CI: 'true', FORCE_COLOR: '0', npm_config_ignore_scripts: 'true', ETCD_CLUSTER_EXPECTED: '', ETCD_CLUSTER_CONFIG: '' };
 const strip = (text: string) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''); // eslint-disable-line no-control-regex
 
 describeEngine('a checkout deployed with cdktf, then moved', () => {
