@@ -21,6 +21,7 @@ export type {
   AuthProps,
   BackupProps,
   ClusterSpec,
+  DefragProps,
   EtcdClusterProps,
   EtcdTuningProps,
   HostProps,

@@ -3,7 +3,7 @@
 # etcd snapshots on a schedule into a directory and keeps the newest few. Built from the Go module proxy
 # (go.mod and go.sum are in tools/etcd-backup), statically, into an image of its own:
 #
-#   bash scripts/backup-image.sh                 # -> cdktf-etcd-cluster/etcd-backup:1 on this Docker engine
+#   bash scripts/backup-image.sh                 # -> cdktf-etcd-cluster/etcd-backup:2 on this Docker engine
 #   DOCKER_HOST=ssh://me@host bash scripts/backup-image.sh   # on another engine
 #
 # Every Docker host that runs a cluster's backup container needs the image: build it there, or push it to
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE="${BACKUP_IMAGE:-cdktf-etcd-cluster/etcd-backup:1}"
+IMAGE="${BACKUP_IMAGE:-cdktf-etcd-cluster/etcd-backup:2}"
 say() { printf 'backup-image: %s\n' "$*" >&2; }
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then say "image $IMAGE is ready"; exit 0; fi
 

@@ -7,9 +7,11 @@ import { alarmDisarm, alarmList } from './alarm';
 import backups from './backups';
 import compact from './compact';
 import defrag from './defrag';
+import maintenanceLog from './maintenance';
 import { memberAdd, memberPromote, memberRemove } from './member';
 import members from './members';
 import pki from './pki';
+import reclaim from './reclaim';
 import rollout from './rollout';
 import scrapeConfig from './scrape-config';
 import { snapshotSave, snapshotStatus } from './snapshot';
@@ -21,6 +23,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   members,
   status,
   defrag,
+  reclaim,
   compact,
   alarmList,
   alarmDisarm,
@@ -29,6 +32,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   snapshotSave,
   snapshotStatus,
   backups,
+  maintenanceLog,
   memberAdd,
   memberPromote,
   memberRemove,
