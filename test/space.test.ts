@@ -42,7 +42,7 @@ describe("etcd's rule: defragment over 80 % of the quota, or with 200 MiB to rec
   test('a decision in words, as the journal and defrag --if-needed show it', () => {
     const rule = { quotaBytes: 16 * MiB, quotaPercent: 80, reclaimableBytes: MiB };
     expect(reasonText(rule, 15 * MiB, 3 * MiB, decide(rule, 15 * MiB, 3 * MiB))).toBe(
-      'database 15.0 MiB is 93% of the quota 16.0 MiB (over 80%); 12.0 MiB reclaimable (at least 1.0 MiB)',
+      'database 15.0 MiB is 93.7% of the quota 16.0 MiB (over 80%); 12.0 MiB reclaimable (at least 1.0 MiB)',
     );
   });
 });
@@ -87,7 +87,7 @@ describe('maintenance log: one row per member defragmented, a row for what a run
       time: 't3',
       run: 'reclaim',
       result: 'done',
-      message: 'NOSPACE alarm on c-primary-1; compacted up to revision 9, defragmented, disarmed',
+      message: 'NOSPACE alarm on c-primary-1; compacted up to revision 9, defragmented every member, disarmed',
       steps: [step('c-primary-1', 'leader')],
     },
   ];
@@ -97,7 +97,7 @@ describe('maintenance log: one row per member defragmented, a row for what a run
       ['t1', 'c-primary-2'],
       ['t1', 'c-primary-1'],
       ['t2', 'the voters do not agree on a leader'],
-      ['t3', 'NOSPACE alarm on c-primary-1; compacted up to revision 9, defragmented, disarmed'],
+      ['t3', 'NOSPACE alarm on c-primary-1; compacted up to revision 9, defragmented every member, disarmed'],
       ['t3', 'c-primary-1'],
     ]);
   });

@@ -4,7 +4,7 @@
  * scheduled defragmenter decides by the same rule in Go (tools/etcd-backup/defrag.go), and both are held
  * to the same cases (tools/etcd-backup/testdata/defrag-rule.json).
  *
- * The rule (etcd's maintenance guide, and etcd-defrag's default): defragment a member when its database
+ * The rule (the common one, also etcd-defrag's example rule): defragment a member when its database
  * exceeds `quotaPercent` of the quota, or when at least `reclaimableBytes` could be given back (database
  * size minus size in use). The quota reason counts only when defragmenting brings the database back under
  * the threshold, that is when what is in use is under it: a database whose data itself is over it is
@@ -45,14 +45,15 @@ export function decide(rule: SpaceRule, dbSize: number, inUse: number): DefragDe
 }
 
 export const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-const percentOf = (bytes: number, of: number) => Math.floor((bytes * 100) / of);
+/** A percentage to a tenth, rounded down (80.6%, not 81%: "over 80%" must read true). */
+const percentOf = (bytes: number, of: number) => `${(Math.floor((bytes * 1000) / of) / 10).toFixed(1)}%`;
 
 /** A decision in words, as the scheduled defragmenter journals it. */
 export function reasonText(rule: SpaceRule, dbSize: number, inUse: number, d: DefragDecision): string {
   return d.reasons
     .map((r) =>
       r === 'quota'
-        ? `database ${mib(dbSize)} is ${percentOf(dbSize, rule.quotaBytes)}% of the quota ${mib(rule.quotaBytes)} (over ${rule.quotaPercent}%)`
+        ? `database ${mib(dbSize)} is ${percentOf(dbSize, rule.quotaBytes)} of the quota ${mib(rule.quotaBytes)} (over ${rule.quotaPercent}%)`
         : `${mib(dbSize - inUse)} reclaimable (at least ${mib(rule.reclaimableBytes)})`,
     )
     .join('; ');

@@ -75,7 +75,7 @@ func (r rule) why(s memberStatus, d decision) string {
 	for _, code := range d.Reasons {
 		switch code {
 		case reasonQuota:
-			parts = append(parts, fmt.Sprintf("database %s is %d%% of the quota %s (over %d%%)", mib(s.DBSize), percent(s.DBSize, r.QuotaBytes), mib(r.QuotaBytes), r.QuotaPercent))
+			parts = append(parts, fmt.Sprintf("database %s is %s of the quota %s (over %d%%)", mib(s.DBSize), percent(s.DBSize, r.QuotaBytes), mib(r.QuotaBytes), r.QuotaPercent))
 		case reasonReclaimable:
 			parts = append(parts, fmt.Sprintf("%s reclaimable (at least %s)", mib(s.DBSize-s.InUse), mib(r.ReclaimableBytes)))
 		}
@@ -85,11 +85,12 @@ func (r rule) why(s memberStatus, d decision) string {
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
-func percent(n, of int64) int64 {
+// percent says n as a percentage of `of`, to a tenth, rounded down (80.6 %, not 81 %: "over 80 %" must read true).
+func percent(n, of int64) string {
 	if of <= 0 {
-		return 0
+		return "0%"
 	}
-	return n * 100 / of
+	return fmt.Sprintf("%.1f%%", float64(n*1000/of)/10)
 }
 
 // memberStatus is one voter as it answered.
@@ -191,8 +192,8 @@ type defragmenter struct {
 	callTimeout   time.Duration
 	defragTimeout time.Duration
 	now           func() time.Time
-	// lastWarning and lastSkip are the last "needs a person" and "skipped" messages journaled: the same one
-	// is journaled once (and said on stdout at every check).
+	// lastWarning (the members too full for defragmentation to help) and lastSkip (the last "skipped" run)
+	// are what was journaled last: the same is journaled once (and said on stdout at every check).
 	lastWarning, lastSkip string
 	// stuckAt is the revision at which the last reclaim could not disarm: nothing but a person's deletes
 	// changes it while NOSPACE is active, so the next reclaim waits for them.
@@ -240,7 +241,7 @@ func (d *defragmenter) check(ctx context.Context) []runEntry {
 	}
 	var todo []memberStatus
 	reasons := map[string]string{}
-	var full []string
+	var full, fullNames []string
 	for _, s := range voters {
 		dec := d.rule.decide(s.DBSize, s.InUse)
 		if dec.defrag() {
@@ -248,14 +249,17 @@ func (d *defragmenter) check(ctx context.Context) []runEntry {
 			reasons[s.Name] = d.rule.why(s, dec)
 		}
 		if dec.Full {
-			full = append(full, fmt.Sprintf("%s uses %s of its %s database (%d%% of the quota %s)", s.Name, mib(s.InUse), mib(s.DBSize), percent(s.InUse, d.rule.QuotaBytes), mib(d.rule.QuotaBytes)))
+			full = append(full, fmt.Sprintf("%s uses %s of its %s database (%s of the quota %s)", s.Name, mib(s.InUse), mib(s.DBSize), percent(s.InUse, d.rule.QuotaBytes), mib(d.rule.QuotaBytes)))
+			fullNames = append(fullNames, s.Name)
 		}
 	}
 	var out []runEntry
 	if len(full) > 0 {
 		msg := strings.Join(full, "; ") + fmt.Sprintf(": defragmenting cannot bring it under %d%% of the quota; delete keys or raise etcd.quotaBackendBytes", d.rule.QuotaPercent)
-		if msg != d.lastWarning {
-			d.lastWarning = msg
+		d.say(map[string]any{"msg": "defrag check: needs a person", "why": msg})
+		// Journaled once per set of members (their sizes move with every write).
+		if names := strings.Join(fullNames, ","); names != d.lastWarning {
+			d.lastWarning = names
 			out = append(out, runEntry{Time: d.stamp(), Run: "check", Result: resultWarning, Message: msg, Steps: []step{}})
 		}
 	} else {
@@ -325,7 +329,7 @@ func (d *defragmenter) reclaim(ctx context.Context, nospace []alarmInfo) *runEnt
 	var over []string
 	for _, s := range e.Steps {
 		if d.rule.over(s.AfterBytes) {
-			over = append(over, fmt.Sprintf("%s %s (%d%%)", s.Member, mib(s.AfterBytes), percent(s.AfterBytes, d.rule.QuotaBytes)))
+			over = append(over, fmt.Sprintf("%s %s (%s)", s.Member, mib(s.AfterBytes), percent(s.AfterBytes, d.rule.QuotaBytes)))
 		}
 	}
 	if len(over) > 0 {
@@ -346,7 +350,7 @@ func (d *defragmenter) reclaim(ctx context.Context, nospace []alarmInfo) *runEnt
 		e.Disarmed = append(e.Disarmed, fmt.Sprintf("%s on %s", a.Alarm, nameOf(a.MemberID, voters)))
 	}
 	d.stuckAt = 0
-	e.Result, e.Message = resultDone, fmt.Sprintf("%s; compacted up to revision %d, defragmented, disarmed", alarmText(nospace, voters), e.CompactedTo)
+	e.Result, e.Message = resultDone, fmt.Sprintf("%s; compacted up to revision %d, defragmented every member, disarmed", alarmText(nospace, voters), e.CompactedTo)
 	return &e
 }
 

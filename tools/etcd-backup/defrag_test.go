@@ -198,7 +198,7 @@ func TestCheckDefragmentsWhatTheRuleSaysFollowersFirstLeaderLast(t *testing.T) {
 	if len(s) != 2 || s[0].Role != "follower" || s[1].Role != "leader" || s[0].BeforeBytes != 15*mb || s[0].AfterBytes != 3*mb {
 		t.Fatalf("steps %+v", s)
 	}
-	if !strings.Contains(s[0].Reason, "93% of the quota 16.0 MiB (over 80%)") {
+	if !strings.Contains(s[0].Reason, "93.7% of the quota 16.0 MiB (over 80%)") {
 		t.Fatalf("reason %q", s[0].Reason)
 	}
 }
@@ -311,8 +311,15 @@ func TestAFullMemberIsJournaledOnceAndNotDefragmented(t *testing.T) {
 	if len(runs) != 1 || runs[0].Result != resultWarning || !strings.Contains(runs[0].Message, "c-primary-1 uses 14.0 MiB") || len(f.calls) != 0 {
 		t.Fatalf("runs %+v, calls %v", runs, f.calls)
 	}
+	// Its size moves with every write: still journaled once.
+	f.members[0].db, f.members[0].inUse = 15*mb+4096, 14*mb+4096
 	if again := d.check(context.Background()); len(again) != 0 {
 		t.Fatalf("journaled again: %+v", again)
+	}
+	// Another member joins it: journaled again.
+	f.members[1].db, f.members[1].inUse = 15*mb, 14*mb
+	if again := d.check(context.Background()); len(again) != 1 || !strings.Contains(again[0].Message, "c-primary-2 uses 14.0 MiB") {
+		t.Fatalf("with a second full member: %+v", again)
 	}
 }
 
