@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../lib/cli';
+import { askOn } from '../lib/cli/io';
 import { v020Stack } from './helpers/fixture-stack';
 import { REPO_ROOT, run, scratchDir } from './helpers/synth';
 
@@ -108,6 +109,19 @@ const CASES: [string, () => string[], RegExp, NodeJS.ProcessEnv][] = [
     {},
   ],
   ['malformed hook environment', () => ['verify'], /^etcd-cluster: ETCD_CLUSTER_EXPECTED: not valid JSON: .*\n$/, { ETCD_CLUSTER_EXPECTED: '{' }],
+  ['network without the step', () => ['network', 'create'], /^etcd-cluster: ETCD_CLUSTER_NETWORK: not set \(the network step sets it\)\n$/, {}],
+  [
+    'malformed network',
+    () => ['network', 'remove'],
+    /^etcd-cluster: ETCD_CLUSTER_NETWORK: malformed network: name: .*\n$/,
+    { ETCD_CLUSTER_NETWORK: JSON.stringify({ kind: 'cdktf-etcd-cluster/network', cluster: 'x', driver: 'bridge', labels: {}, subnet: null, gateway: null }) },
+  ],
+  [
+    'network of a stack without networks',
+    () => ['network', 'create', '--stack', stackDir({ resource: {} })],
+    /^etcd-cluster: .*cdk.tf.json: holds no network of an etcd cluster\n$/,
+    {},
+  ],
 ];
 
 describe('bad input to etcd-cluster', () => {
@@ -158,6 +172,18 @@ describe('what release 0.2.0 recorded (contract version 1) is still read', () =>
   });
 });
 
+test('Ctrl-C or Ctrl-D at a question is no answer, not a failure', async () => {
+  const { PassThrough } = await import('node:stream');
+  const ask = (typed: (input: InstanceType<typeof PassThrough>) => void) => {
+    const input = new PassThrough();
+    const answer = askOn(input, new PassThrough(), 'recover d from d-primary-1? [y/N] ');
+    setImmediate(() => typed(input));
+    return answer;
+  };
+  expect(await ask((i) => i.end())).toBe('');
+  expect(await ask((i) => i.write('yes\n'))).toBe('yes');
+});
+
 test('table pads columns to the widest cell', () => {
   expect(
     table(
@@ -194,7 +220,7 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
   test('--help lists every command and the exit codes', async () => {
     const r = await run(process.execPath, [BIN, '--help']);
     expect(r.code).toBe(0);
-    for (const command of ['verify', 'members', 'member', 'pki']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['verify', 'members', 'member', 'pki', 'network']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(r.stdout).toMatch(/member add \|\s+promote \|\s+remove/);
     for (const code of [0, 1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
   });

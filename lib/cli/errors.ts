@@ -4,7 +4,7 @@ import { ContractError } from '../contract';
 import { SpecError } from '../model/messages';
 import { PkiError } from '../model/pki';
 import { SnapshotError } from '../model/snapshot';
-import { ClusterUnreachable, DockerHostError, MembershipError, TargetExists } from '../runtime/errors';
+import { ClusterUnreachable, DockerHostError, MembershipError, RecoveryRefused, TargetExists } from '../runtime/errors';
 import { EXIT } from './exit-codes';
 import type { CliIo } from './io';
 
@@ -24,7 +24,8 @@ export function failure(e: unknown, io: CliIo): number {
     e instanceof PkiError ||
     e instanceof ContractError ||
     e instanceof SnapshotError ||
-    e instanceof TargetExists
+    e instanceof TargetExists ||
+    e instanceof RecoveryRefused
   ) {
     io.err(`etcd-cluster: ${e.message}\n`);
     return EXIT.USAGE;

@@ -19,3 +19,6 @@ export class DockerHostError extends Error {}
 
 /** A file the command would write exists already. */
 export class TargetExists extends Error {}
+
+/** A recovery refused before anything changed (quorum intact, no survivor and no snapshot, ...): exit code 2. */
+export class RecoveryRefused extends Error {}

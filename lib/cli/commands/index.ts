@@ -10,8 +10,10 @@ import defrag from './defrag';
 import maintenanceLog from './maintenance';
 import { memberAdd, memberPromote, memberRemove } from './member';
 import members from './members';
+import { networkCreate, networkRemove } from './network';
 import pki from './pki';
 import reclaim from './reclaim';
+import recover from './recover';
 import rollout from './rollout';
 import scrapeConfig from './scrape-config';
 import { snapshotSave, snapshotStatus } from './snapshot';
@@ -29,6 +31,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   alarmDisarm,
   scrapeConfig,
   rollout,
+  recover,
   snapshotSave,
   snapshotStatus,
   backups,
@@ -36,5 +39,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   memberAdd,
   memberPromote,
   memberRemove,
+  networkCreate,
+  networkRemove,
   pki,
 ];
