@@ -109,7 +109,12 @@ const CASES: [string, () => string[], RegExp, NodeJS.ProcessEnv][] = [
     {},
   ],
   ['malformed hook environment', () => ['verify'], /^etcd-cluster: ETCD_CLUSTER_EXPECTED: not valid JSON: .*\n$/, { ETCD_CLUSTER_EXPECTED: '{' }],
-  ['network without the step', () => ['network', 'create'], /^etcd-cluster: ETCD_CLUSTER_NETWORK: not set \(the network step sets it\)\n$/, {}],
+  [
+    'network without the step',
+    () => ['network', 'create'],
+    /^etcd-cluster: --stack: give the stack directory \(found 0 under cdktf\.out\/stacks; run cdktf synth first\)\n$/,
+    {},
+  ],
   [
     'malformed network',
     () => ['network', 'remove'],
@@ -222,7 +227,16 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
     expect(r.code).toBe(0);
     for (const command of ['verify', 'members', 'member', 'pki', 'network']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(r.stdout).toMatch(/member add \|\s+promote \|\s+remove/);
-    for (const code of [0, 1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
+    for (const code of [0, 1, 2, 3, 4, 5]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
+    expect(r.stdout).toMatch(/^Which cluster .*:\n {2}--stack <dir>, else --spec <file>, else the hook's ETCD_CLUSTER_EXPECTED, else \.\/cluster\.yaml/m);
+  });
+
+  test("a command's --help names --cluster, and --yes where it asks before changing anything", async () => {
+    const members = await run(process.execPath, [BIN, 'members', '--help']);
+    expect(members.stdout).toMatch(/^ {2}--cluster <name> +which cluster, when the stack holds several/m);
+    expect(members.stdout).not.toMatch(/--yes/);
+    const rollout = await run(process.execPath, [BIN, 'rollout', '--help']);
+    expect(rollout.stdout).toMatch(/^ {2}--yes +do not ask before changing anything \(for scripts\)/m);
   });
 
   test('the code cache keeps one file per command that ran, and a typed word that is no command gets none', async () => {
@@ -241,7 +255,7 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
     const cwd = scratchDir('cli-spec');
     writeFileSync(join(cwd, 'cluster.yaml'), 'name: here\nprimaries: 1\nports: { primaryBase: 1 }\n');
     const r = await run(process.execPath, [BIN, 'members', '--json'], { cwd, env: { ETCD_CLUSTER_EXPECTED: '' } });
-    expect(r.stderr).toBe('etcd-cluster: using the spec cluster.yaml (choose another with --spec or --stack)\n');
+    expect(r.stderr).toBe('etcd-cluster: using the spec cluster.yaml as edited (no stack cdktf.out/stacks/here yet; choose another with --spec or --stack)\n');
     expect(JSON.parse(r.stdout).cluster).toBe('here');
     expect(r.code).toBe(3);
   });

@@ -383,12 +383,12 @@ describe('a run that resumes a recorded recovery', () => {
     expect(readFileSync(specFile, 'utf8')).toBe(before);
     expect(existsSync(join(dir, RECOVER_STATE_FILE))).toBe(true);
     // The recorded choice, by name or number, is no other choice: the run goes on (to the stack, missing here).
-    expect(await run(dir, { from: '1' })).toMatch(/^MembershipError: .* holds no cdk\.tf\.json/);
+    expect(await run(dir, { from: '1' })).toMatch(/^InvalidRequest: .* holds no cdk\.tf\.json/);
   });
 
   test('stopped between recording the state and writing the spec: the spec is written on resume', async () => {
     const { dir, specFile } = recorded(original);
-    expect(await run(dir)).toMatch(/^MembershipError: .* holds no cdk\.tf\.json/);
+    expect(await run(dir)).toMatch(/^InvalidRequest: .* holds no cdk\.tf\.json/);
     expect(YAML.parse(readFileSync(specFile, 'utf8'))).toMatchObject({ replace: { 2: 1, 3: 1 }, recoveries: [{ from: 1, rejoined: { 2: 1, 3: 1 } }] });
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

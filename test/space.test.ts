@@ -134,12 +134,12 @@ describe('what the CLI says before it touches a cluster', () => {
     }
   });
 
-  test('maintenance log of a cluster without backup: exit 1, one line', async () => {
+  test('maintenance log of a cluster without backup: exit 2 (a section it needs), one line', async () => {
     const { cwd, dir } = stackWith(() => undefined);
     expect(await cli(['maintenance', 'log', '--stack', dir], cwd)).toEqual({
-      code: 1,
+      code: 2,
       out: '',
-      err: 'etcd-cluster: cluster old has no backup container, where the scheduled defragmenter runs (add backup to its spec)\n',
+      err: 'etcd-cluster: maintenance log: cluster old has no backup section in its spec; add one (e.g. backup: { every: 1h, keep: 24 }) and deploy it\n',
     });
   });
 

@@ -52,7 +52,7 @@ export async function runCli(argv: string[], io: CliIo, commands: readonly Comma
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {
-    return failure(e, io);
+    return await failure(e, io);
   }
 }
 

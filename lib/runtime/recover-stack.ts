@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MEMBER_OP_KIND, type DockerHost, type Expectation } from '../contract';
-import { MembershipError } from './errors';
+import { InvalidRequest } from './errors';
 
 export interface StackPrimary {
   readonly name: string;
@@ -48,10 +48,10 @@ const generationOf = (volume: string) => Number(/-data-r(\d+)$/.exec(volume)?.[1
 /** The primaries of cluster `e` as the stack in `dir` deploys them. */
 export function readRecoveryStack(dir: string, e: Expectation): RecoveryStack {
   const file = join(dir, 'cdk.tf.json');
-  if (!existsSync(file)) throw new MembershipError(`${dir} holds no cdk.tf.json (run cdktf synth first)`);
+  if (!existsSync(file)) throw new InvalidRequest(`${dir} holds no cdk.tf.json (run cdktf synth first)`);
   const t = e.target;
   if (!t.image || t.primaries.some((p) => !p.volume)) {
-    throw new MembershipError(`${file}: synthesized by an older release (its hooks do not name the volumes); synthesize it again`);
+    throw new InvalidRequest(`${file}: synthesized by an older release (its hooks do not name the volumes); synthesize it again`);
   }
   const tf = JSON.parse(readFileSync(file, 'utf8')) as TfJson;
   const data = tf.resource?.terraform_data ?? {};
@@ -65,7 +65,7 @@ export function readRecoveryStack(dir: string, e: Expectation): RecoveryStack {
   const stem = record?.[0].replace(/_primary-\d+_member$/, '');
   const primaries = t.primaries.map((p): StackPrimary => {
     const entry = Object.entries(containers).find(([, c]) => c.name === p.name);
-    if (!entry) throw new MembershipError(`${file}: no container named ${p.name}`);
+    if (!entry) throw new InvalidRequest(`${file}: no container named ${p.name}`);
     const [key, c] = entry;
     return {
       name: p.name,

@@ -23,7 +23,7 @@ import { editSpecText, propsText, snapshotChanges, survivorChanges, type SpecCha
 import { readSnapshot } from '../model/snapshot';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../model/topology/types';
 import { DockerEngine, execIn, findVolume } from './docker';
-import { ClusterUnreachable, MembershipError, RecoveryRefused } from './errors';
+import { ClusterUnreachable, InvalidRequest, MembershipError, NotConfirmed, RecoveryRefused, TerraformFailed } from './errors';
 import { errorText } from './etcd-client';
 import { interrupted, onInterrupt, trapInterrupts, unlessInterrupted } from './interrupt';
 import { readRecoveryStack, type RecoveryStack, type StackPrimary } from './recover-stack';
@@ -116,7 +116,7 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
       );
     }
     let state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as RecoverState) : undefined;
-    if (state && state.cluster !== e.target.cluster) throw new RecoveryRefused(`${statePath}: records a recovery of ${state.cluster}, not ${e.target.cluster}`);
+    if (state && state.cluster !== e.target.cluster) throw new InvalidRequest(`${statePath}: records a recovery of ${state.cluster}, not ${e.target.cluster}`);
     const save = (s: RecoverState) => writeAtomically(statePath, JSON.stringify(s, null, 2) + '\n');
 
     const resumed = Boolean(state);
@@ -139,14 +139,14 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
     if (!reflects(stack, state) && opts.synth) {
       say(`synthesizing: ${opts.synth}`);
       const r = await shell(opts.synth, opts.env);
-      if (r.code !== 0) throw new MembershipError(`synthesizing failed (${opts.synth}), nothing in the cluster changed yet:\n${lastLines(r.output)}`);
+      if (r.code !== 0) throw new TerraformFailed(`synthesizing failed (${opts.synth}), nothing in the cluster changed yet:\n${lastLines(r.output)}`);
       stack = readRecoveryStack(dir, await opts.reload());
     }
     if (!reflects(stack, state)) {
       const what = state.specFile
         ? `${state.specFile} is changed`
         : `${e.target.cluster} is declared in code: set these props of its EtcdCluster\n${propsText(state.changes)}\n`;
-      throw new MembershipError(
+      throw new InvalidRequest(
         `${what}; the stack in ${dir} does not deploy it yet: synthesize it (cdktf synth) and run etcd-cluster recover again to continue (nothing in the cluster changed yet)`,
       );
     }
@@ -252,7 +252,7 @@ async function begin(e: Expectation, opts: RecoverOptions): Promise<RecoverState
     changes = snapshotChanges(relative(where, snapshot!.file) || snapshot!.file);
     loss = `no primary has data left: ${e.target.cluster} is restored from ${snapshot!.source} (revision ${snapshot!.revision}); every write after that snapshot is lost, and revisions continue from ${snapshot!.revision + (changes.kind === 'snapshot' ? changes.restore.bumpRevision : 0)}`;
   }
-  if (!(await opts.confirm(s, d, loss))) throw new RecoveryRefused(`${e.target.cluster}: not confirmed; nothing changed`);
+  if (!(await opts.confirm(s, d, loss))) throw new NotConfirmed(`${e.target.cluster}: not confirmed; nothing changed`);
   if (snapshot && snapshot.source !== snapshot.file) {
     // A backup copied out of the backup container next to the spec (what `restore.snapshot` names).
     opts.say(`copying ${snapshot.source} to ${snapshot.file}`);
@@ -276,7 +276,7 @@ async function currentSpec(stack: RecoveryStack, specFile?: string): Promise<{ p
   if (specFile) {
     const { loadSpecFile } = await import('../model/load');
     const spec = loadSpecFile(specFile);
-    if (spec.name !== stack.cluster) throw new RecoveryRefused(`--spec: ${specFile} declares cluster ${spec.name}, the stack ${stack.cluster}`);
+    if (spec.name !== stack.cluster) throw new InvalidRequest(`--spec: ${specFile} declares cluster ${spec.name}, the stack ${stack.cluster}`);
     return spec;
   }
   return {
@@ -494,10 +494,10 @@ function terraform(dir: string, args: string[], say: (line: string) => void, pro
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (d: Buffer) => (output += d));
-    child.on('error', (err) => reject(new MembershipError(`${TERRAFORM()}: ${err.message}`)));
+    child.on('error', (err) => reject(new TerraformFailed(`${TERRAFORM()}: ${err.message}`)));
     child.on('close', (code) => {
       if (code === 0) resolvePromise();
-      else reject(new MembershipError(`terraform ${args[0]} failed; run etcd-cluster recover again after a fix to continue:\n${lastLines(output)}`));
+      else reject(new TerraformFailed(`terraform ${args[0]} failed; run etcd-cluster recover again after a fix to continue:\n${lastLines(output)}`));
     });
   });
 }

@@ -19,7 +19,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import type { Target } from '../contract';
-import { ClusterUnreachable, MembershipError } from './errors';
+import { ClusterUnreachable, InvalidRequest, MembershipError } from './errors';
 import { connect, errorText } from './etcd-client';
 import { hex, type LiveMember, type MemberStatus } from './live';
 
@@ -96,7 +96,7 @@ export class ClusterSession {
     let c = this.clients.get(key);
     if (!c) {
       const auth = this.target.auth;
-      if (auth && login && this.opts.password === undefined) throw new Error(`the root password is needed: set ${auth.passwordEnv}`);
+      if (auth && login && this.opts.password === undefined) throw new InvalidRequest(`the root password is needed: set ${auth.passwordEnv}`);
       c = connect(endpoint, {
         timeoutMs,
         tls: this.target.tls,

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { readSnapshot } from '../model/snapshot';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../model/topology/types';
 import { DockerEngine } from './docker';
-import { DockerHostError, RecoveryRefused } from './errors';
+import { DockerHostError, InvalidRequest, RecoveryRefused } from './errors';
 import { errorText } from './etcd-client';
 import { onInterrupt } from './interrupt';
 import { readWal, untar, walFilesOf } from './member-data';
@@ -90,7 +90,7 @@ export function decide(s: Survey, opts: { from?: string; acceptLoss?: boolean; s
   }
   if (opts.from !== undefined) {
     const named = s.rows.find((r) => r.name === opts.from || String(r.index) === opts.from);
-    if (!named) throw new RecoveryRefused(`--from: ${s.cluster} has no primary ${opts.from} (primaries: ${s.rows.map((r) => r.name).join(', ')})`);
+    if (!named) throw new InvalidRequest(`--from: ${s.cluster} has no primary ${opts.from} (primaries: ${s.rows.map((r) => r.name).join(', ')})`);
     if (!readable(named)) {
       throw new RecoveryRefused(
         `refusing to recover ${s.cluster} from ${named.name}: ${named.state === 'unreadable' ? `its data cannot be read (${named.error})` : 'it has no data (no volume, or an empty one)'}`,

@@ -101,13 +101,16 @@ export class TestCluster {
 
   /**
    * `etcd-cluster rollout` of the spec with these changes (kept for later applies), as a user runs it on the
-   * synthesized stack: the real CLI, Terraform in the deployment's directory.
+   * synthesized stack: the real CLI, Terraform in the deployment's directory. It shows the plan and asks
+   * first; a script answers with `--yes`, which this passes unless `yes` is false (then, with no terminal
+   * here, it refuses and changes nothing).
    */
-  async rollout(changes: Overrides = {}, args: string[] = []): Promise<RunResult> {
+  async rollout(changes: Overrides = {}, args: string[] = [], { yes = true }: { yes?: boolean } = {}): Promise<RunResult> {
     this.props = { ...this.props, ...changes };
     this.deployment.write(this.synth());
     await this.deployment.init();
-    const r = await run(process.execPath, [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'rollout', '--stack', this.deployment.dir, ...args], {
+    const cli = [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'rollout', '--stack', this.deployment.dir, ...(yes ? ['--yes'] : []), ...args];
+    const r = await run(process.execPath, cli, {
       env: this.deployment.env,
       timeoutMs: 1_800_000,
     });

@@ -6,7 +6,9 @@
  * interrupted (SIGINT) while the survivor's one-off run is up, it removes that container and exits 130.
  * Five primaries with mutual TLS lose three while the two survivors differ: the more advanced one is chosen,
  * the lagging one is refused unless the loss is accepted. With no survivor left, the newest snapshot of the backup container
- * is restored with a revision bump. Each refusal: one line, exit code 2, nothing changed.
+ * is restored with a revision bump. Each refusal: one line, nothing changed; exit code 1 when the cluster's state
+ * refuses it (a quorum, another operation in progress, a survivor that cannot be read), 2 when it was not
+ * confirmed; 4 when Terraform or the synth command failed.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,7 +94,7 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
   test('a cluster with its quorum is refused: use replace', async () => {
     await eventually(async () => expect(writer.acknowledged.length).toBeGreaterThan(20));
     const r = await cluster.recover(['--yes']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').pop()).toMatch(
       new RegExp(
         `^etcd-cluster: refusing to recover ${cluster.name}: it has a quorum \\(3 of 3 primaries answer, .*\\); to rebuild a failed primary use replace`,
@@ -117,12 +119,12 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
       await cluster.docker.unpause(p2.name);
       await cluster.docker.unpause(p3.name);
     }
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(4);
     expect(r.stderr.trim().split('\n').pop()).toMatch(/synthesizing failed \(false\), nothing in the cluster changed yet/);
     expect(r.spec).not.toBe(original);
     expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(true);
     r = await cluster.recover(['--yes']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').pop()).toMatch(
       new RegExp(
         `^etcd-cluster: refusing to recover ${cluster.name}: it has a quorum again \\(a linearizable read through .*\\); nothing in the cluster changed, .*cluster.yaml is as it was before and the stack is synthesized from it again$`,
@@ -152,13 +154,13 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
     const lockFile = join(cluster.deployment.dir, '.etcd-cluster-recover.lock');
     writeFileSync(lockFile, String(process.pid));
     let r = await cluster.recover(['--yes']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(`etcd-cluster: refusing to recover ${cluster.name}: another recovery of it is in progress (process ${process.pid}`);
     writeFileSync(lockFile, '999999999');
     const rolloutFile = join(cluster.deployment.dir, '.etcd-cluster-rollout.json');
     writeFileSync(rolloutFile, JSON.stringify({ stoppedAt: survivor.name }));
     r = await cluster.recover(['--yes']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(`etcd-cluster: refusing to recover ${cluster.name}: a rollout is in progress (stopped at ${survivor.name}`);
     const { rmSync } = await import('node:fs');
     rmSync(rolloutFile);
@@ -187,7 +189,7 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
 
     // Stopped half-way: Terraform cannot run. The survivor is rebuilt as a one-member cluster, then the apply fails.
     r = await cluster.recover(['--yes'], { TERRAFORM_BINARY_NAME: 'false' });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(4);
     expect(r.stderr).toContain(`resuming the recovery of ${cluster.name}`);
     expect(r.stderr).toContain(`restarting ${survivor.name} once as a one-member cluster`);
     expect(r.stderr).toMatch(/terraform init failed; run etcd-cluster recover again after a fix to continue/);
@@ -256,7 +258,7 @@ describeEngine('recover: 5 primaries with TLS lose 3 while the two survivors dif
     const specBefore = YAML.stringify(cluster.spec);
 
     let r = await cluster.recover(['--yes', '--from', p5.name]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').pop()).toMatch(
       new RegExp(
         `^etcd-cluster: refusing to recover ${cluster.name} from ${p5.name}: ${p1.name} is ahead of it \\(raft index \\d+ against \\d+, revision ${ahead} against ${lagging}\\): what it holds beyond would be lost; pass --accept-loss to recover from it anyway$`,
@@ -317,7 +319,7 @@ describeEngine('recover: no survivor left, from the newest snapshot of the backu
     await cluster.docker.stop(p1.name, 30);
     await cluster.docker.putArchive(p1.name, '/var/lib/etcd/data/member/snap', tarOf('db', Buffer.alloc(8192, 7)));
     let r = await cluster.recover(['--yes']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').pop()).toMatch(
       new RegExp(
         `^etcd-cluster: refusing to recover ${cluster.name}: the data of ${p1.name} cannot be read \\(volume ${p1.volume}: member/snap/db: not an etcd database \\(no bbolt database header\\)\\); it may be the most advanced survivor`,
@@ -328,7 +330,7 @@ describeEngine('recover: no survivor left, from the newest snapshot of the backu
     await lose(cluster, 1);
     await cluster.docker.stop(backup, 30);
     r = await cluster.recover(['--yes']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').pop()).toBe(
       `etcd-cluster: refusing to recover ${cluster.name}: no primary has data left and there is no snapshot (no backup container with a snapshot; name a file with --snapshot)`,
     );

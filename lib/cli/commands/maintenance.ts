@@ -28,6 +28,7 @@ export default defineCommand({
   path: ['maintenance', 'log'],
   groupDescription: "what the backup container's scheduled defragmenter did (spec: defrag): maintenance log",
   description: 'list the runs of the scheduled defragmenter, oldest first: each member it defragmented, NOSPACE reclaimed, runs skipped or stopped and why',
+  needs: ['backup'],
   async run(ctx) {
     const e = await ctx.cluster();
     if (e.backup && e.space && !e.space.defragEvery)

@@ -1,8 +1,8 @@
 /**
  * `etcd-cluster network create | remove`: the cluster's Docker networks. The network step of the stack (a
- * terraform_data per Docker host) runs them with the network in its environment; a person runs them with
- * `--stack` for every network of a synthesized stack, e.g. to bring back a network deleted out of band
- * (the next deploy then replaces the containers onto it).
+ * terraform_data per Docker host) runs them with the network in its environment; a person runs them on
+ * every network of a synthesized stack, chosen as for every command (`--stack`, `--spec`, ./cluster.yaml),
+ * e.g. to bring back a network deleted out of band (the next deploy then replaces the containers onto it).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,19 +36,17 @@ export function networksOfStack(dir: string): Step[] {
 const GROUP = "make or remove the cluster's Docker networks: network create | remove (run by the network step)";
 
 function networkCommand(verb: 'create' | 'remove', description: string) {
-  return defineCommand<{ stack?: string }>({
+  return defineCommand({
     path: ['network', verb],
     groupDescription: GROUP,
     description,
-    // Not the shared source options: the step hands its one network through the environment, and --stack
-    // here means every network of that stack.
-    source: false,
-    options: (cmd) => cmd.option('--stack <dir>', 'every network of a synthesized stack, instead of the one the network step names'),
     async run(ctx) {
       const env = ctx.io.env;
-      const steps: Step[] = ctx.opts.stack
-        ? networksOfStack(ctx.opts.stack)
-        : [{ def: parseNetwork(env[NETWORK_ENV], NETWORK_ENV), docker: parseNetworkDocker(env[NETWORK_DOCKER_ENV], NETWORK_DOCKER_ENV) }];
+      // The step's environment names one network; else every network of the stack chosen by the CLI's one
+      // rule (--stack, --spec, ./cluster.yaml's stack, the one stack), said on stderr.
+      const steps: Step[] = env[NETWORK_ENV]
+        ? [{ def: parseNetwork(env[NETWORK_ENV], NETWORK_ENV), docker: parseNetworkDocker(env[NETWORK_DOCKER_ENV], NETWORK_DOCKER_ENV) }]
+        : networksOfStack(ctx.opts.stack ?? (await ctx.stack()).dir);
       const { ensureNetwork, removeNetwork } = await import('../../runtime/network');
       const results = [];
       for (const s of steps) results.push(verb === 'create' ? await ensureNetwork(s.def, s.docker, env) : await removeNetwork(s.def, s.docker, { env }));

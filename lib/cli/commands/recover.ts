@@ -16,7 +16,6 @@ interface RecoverOptions {
   readonly acceptLoss?: boolean;
   readonly snapshot?: string;
   readonly synth?: string;
-  readonly yes?: boolean;
 }
 
 const n = (v?: number) => (v === undefined ? '-' : String(v));
@@ -46,6 +45,7 @@ export default defineCommand<RecoverOptions>({
   description:
     'bring back a cluster that lost its quorum: from the survivor with the most data (a one-member cluster, the others rejoin), or from a snapshot when none is left',
   timeout: { seconds: 120, description: 'how long the survivor may take to come back as a one-member cluster' },
+  confirms: true,
   options: (cmd) =>
     cmd
       .option('--from <member>', 'the primary to recover from (name or number) instead of the most advanced one')
@@ -54,8 +54,7 @@ export default defineCommand<RecoverOptions>({
       .option(
         '--synth <command>',
         'how to synthesize the stack after the spec changed (default: npx --no-install cdktf synth, with a spec file and a cdktf.json here)',
-      )
-      .option('--yes', 'do not ask before changing anything (for scripts)'),
+      ),
   async run(ctx) {
     const { io, opts } = ctx;
     const cwd = io.cwd ?? process.cwd();
@@ -88,11 +87,10 @@ export default defineCommand<RecoverOptions>({
       confirm: async (s, d, loss) => {
         new TablePrinter(io.err).records(columns(d.kind === 'survivor' ? d.from.name : undefined), s.rows);
         io.err(`${loss}\n`);
-        if (opts.yes) return true;
-        const { RecoveryRefused } = await import('../../runtime/errors');
-        if (!io.ask) throw new RecoveryRefused(`${e.target.cluster}: there is no terminal to ask for confirmation; pass --yes to recover (nothing changed)`);
-        const answer = await io.ask(`recover ${e.target.cluster} ${d.kind === 'survivor' ? `from ${d.from.name}` : 'from the snapshot'}? [y/N] `);
-        return /^y(es)?$/i.test(answer.trim());
+        return ctx.confirm(`recover ${e.target.cluster} ${d.kind === 'survivor' ? `from ${d.from.name}` : 'from the snapshot'}?`, {
+          cluster: e.target.cluster,
+          action: 'recover',
+        });
       },
     });
     const how = r.mode === 'survivor' ? `from ${r.from}` : `from the snapshot ${r.snapshot}`;
