@@ -22,6 +22,7 @@ export type {
   AuthProps,
   BackupProps,
   ClusterSpec,
+  DefragProps,
   EtcdClusterProps,
   EtcdTuningProps,
   HostProps,

@@ -3,17 +3,22 @@
 # etcd snapshots on a schedule into a directory and keeps the newest few. Built from the Go module proxy
 # (go.mod and go.sum are in tools/etcd-backup), statically, into an image of its own:
 #
-#   bash scripts/backup-image.sh                 # -> cdktf-etcd-cluster/etcd-backup:1 on this Docker engine
+#   bash scripts/backup-image.sh                 # -> cdktf-etcd-cluster/etcd-backup:2 on this Docker engine
 #   DOCKER_HOST=ssh://me@host bash scripts/backup-image.sh   # on another engine
 #
 # Every Docker host that runs a cluster's backup container needs the image: build it there, or push it to
-# a registry of yours and set `backup.image`. Idempotent: an existing image is kept.
+# a registry of yours and set `backup.image`. Idempotent: an existing image built from the same sources
+# (its label cdktf-etcd-cluster.source is their SHA-256) is kept; one built from other sources is rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE="${BACKUP_IMAGE:-cdktf-etcd-cluster/etcd-backup:1}"
+IMAGE="${BACKUP_IMAGE:-cdktf-etcd-cluster/etcd-backup:2}"
 say() { printf 'backup-image: %s\n' "$*" >&2; }
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then say "image $IMAGE is ready"; exit 0; fi
+SOURCE="$(cd tools/etcd-backup && find . \( -name '*.go' ! -name '*_test.go' \) -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)"
+if have="$(docker image inspect -f '{{index .Config.Labels "cdktf-etcd-cluster.source"}}' "$IMAGE" 2>/dev/null)"; then
+  if [ "$have" = "$SOURCE" ]; then say "image $IMAGE is ready"; exit 0; fi
+  say "image $IMAGE was built from other sources of tools/etcd-backup: rebuilding"
+fi
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
@@ -28,5 +33,6 @@ tar -C "$work/root" -c . | docker import \
   -c 'CMD ["run"]' \
   -c 'VOLUME /backups' \
   -c 'LABEL org.opencontainers.image.description=cdktf-etcd-cluster-backup-container' \
+  -c "LABEL cdktf-etcd-cluster.source=$SOURCE" \
   - "$IMAGE" >/dev/null
 say "image $IMAGE is ready"

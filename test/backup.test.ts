@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildTopology, readSnapshot, SpecError, validateSpec } from '../lib/model';
+import { buildTopology, expectationOf, readSnapshot, SpecError, validateSpec } from '../lib/model';
 import { resourcesOf, scratchDir, synthStack } from './helpers/synth';
 
 const FIXTURE = join(__dirname, 'fixtures', 'snapshot-rev51.db');
@@ -47,8 +47,19 @@ describe('the backup container', () => {
     const t = topo({ primaries: 3, secondaries: 1, backup: { every: '30m', keep: 48 } });
     expect(t.backup).toMatchObject({
       name: 'b-backup',
-      image: 'cdktf-etcd-cluster/etcd-backup:1',
-      command: ['run', '--endpoints=http://b-primaries:2379', '--dir=/backups', '--every=30m', '--keep=48'],
+      image: 'cdktf-etcd-cluster/etcd-backup:2',
+      command: [
+        'run',
+        '--endpoints=http://b-primaries:2379',
+        '--dir=/backups',
+        '--every=30m',
+        '--keep=48',
+        // The scheduled defragmenter, on by default with the backup container: etcd's rule with the quota.
+        '--defrag-every=5m',
+        '--quota-bytes=2147483648',
+        '--defrag-quota-percent=80',
+        '--defrag-reclaimable-bytes=209715200',
+      ],
       volume: 'b-backups',
     });
     const onHost = topo({ backup: { hostPath: '/srv/etcd-backups' } }).backup!;
@@ -73,6 +84,63 @@ describe('the backup container', () => {
     [{ backup: { hostPath: 'backups' } }, 'backup.hostPath: must be an absolute directory on the Docker host (got "backups")'],
     [{ backup: {}, auth: {} }, 'backup: not available with auth yet: the backup container would need the root password in the Terraform state'],
   ])('refused: %j', (props, message) => expect(refusal(() => validateSpec({ name: 'b', ...props }))).toBe(message));
+});
+
+describe('the scheduled defragmenter (spec defrag), in the backup container', () => {
+  const flags = (t: ReturnType<typeof topo>) => t.backup!.command.filter((f) => f.startsWith('--defrag') || f.startsWith('--quota'));
+
+  test('its settings and the quota reach the container; the expectation carries the rule for the CLI', () => {
+    const t = topo({ backup: {}, etcd: { quotaBackendBytes: 16 * 1024 ** 2 }, defrag: { every: '30s', quotaPercent: 70, reclaimableMiB: 1 } });
+    expect(flags(t)).toEqual(['--defrag-every=30s', '--quota-bytes=16777216', '--defrag-quota-percent=70', '--defrag-reclaimable-bytes=1048576']);
+    expect(expectationOf(t).space).toEqual({ quotaBytes: 16777216, quotaPercent: 70, reclaimableBytes: 1048576, defragEvery: '30s' });
+  });
+
+  test('enabled false turns it off; the rule stays for defrag --if-needed and reclaim', () => {
+    const t = topo({ backup: {}, defrag: { enabled: false } });
+    expect(flags(t)).toEqual([]);
+    expect(t.backup!.command).toEqual(['run', '--endpoints=http://b-primaries:2379', '--dir=/backups', '--every=1h', '--keep=24']);
+    expect(expectationOf(t).space).toEqual({ quotaBytes: 2147483648, quotaPercent: 80, reclaimableBytes: 209715200, defragEvery: null });
+  });
+
+  test('without backup there is no container and nothing scheduled; the rule is still recorded', () => {
+    const t = topo({ etcd: { quotaBackendBytes: 4 * 1024 ** 2 } });
+    expect(t.backup).toBeUndefined();
+    expect(expectationOf(t).space).toEqual({ quotaBytes: 4194304, quotaPercent: 80, reclaimableBytes: 209715200, defragEvery: null });
+    expect(topo({ defrag: { enabled: false } }).space.defragEvery).toBeNull();
+  });
+
+  test('changing its settings changes only the backup container (and the hook that records the rule)', () => {
+    const changed = (props: Record<string, unknown>) => {
+      const a = resourcesOf(synthStack({ name: 'b', backup: {} }));
+      const b = resourcesOf(synthStack({ name: 'b', backup: {}, ...props }));
+      return [...b.keys()].filter((k) => JSON.stringify(a.get(k)) !== JSON.stringify(b.get(k))).map((k) => k.replace(/_[0-9A-F]{8}$/, ''));
+    };
+    expect(changed({ defrag: { every: '1m' } })).toEqual(['docker_container.cluster_backup_container', 'terraform_data.cluster_verify_hook']);
+    expect(changed({ defrag: { enabled: false } })).toEqual(['docker_container.cluster_backup_container', 'terraform_data.cluster_verify_hook']);
+  });
+
+  test.each([
+    [
+      { defrag: {} },
+      'defrag: the scheduled defragmenter runs in the backup container: add backup (bash scripts/backup-image.sh builds its image), or set defrag.enabled to false',
+    ],
+    [
+      { defrag: { every: '1m' }, auth: {} },
+      'defrag: not available with auth yet: the backup container would need the root password in the Terraform state; set defrag.enabled to false and run etcd-cluster defrag --if-needed and etcd-cluster reclaim from a scheduler of yours',
+    ],
+    [{ backup: {}, defrag: { every: '500ms' } }, 'defrag.every: must be at least 1s (got "500ms")'],
+    [{ backup: {}, defrag: { every: 'often' } }, 'defrag.every: must be a duration like 5m, 30s or 1h (got "often")'],
+    [{ backup: {}, defrag: { quotaPercent: 0 } }, 'defrag.quotaPercent: must be at least 1 (got 0)'],
+    [{ backup: {}, defrag: { quotaPercent: 101 } }, 'defrag.quotaPercent: must be at most 100 (got 101)'],
+    [{ backup: {}, defrag: { quotaPercent: 79.5 } }, 'defrag.quotaPercent: must be a whole number (got 79.5)'],
+    [{ backup: {}, defrag: { reclaimableMiB: 0 } }, 'defrag.reclaimableMiB: must be at least 1 (got 0)'],
+    [{ backup: {}, defrag: { reclaim: true } }, 'defrag.reclaim: unknown key (allowed: enabled, every, quotaPercent, reclaimableMiB)'],
+  ])('refused: %j', (props, message) => expect(refusal(() => validateSpec({ name: 'b', ...props }))).toEqual(message));
+
+  test('accepted: off without backup, and off with auth', () => {
+    expect(refusal(() => validateSpec({ name: 'b', defrag: { enabled: false } }))).toBe('accepted');
+    expect(refusal(() => validateSpec({ name: 'b', auth: {}, defrag: { enabled: false } }))).toBe('accepted');
+  });
 });
 
 describe('restore', () => {

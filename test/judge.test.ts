@@ -158,7 +158,7 @@ test('an active NOSPACE alarm is a problem of the member that raised it, with wh
   const o = healthy();
   o.alarms = { list: [{ memberId: ids[1], alarm: 'NOSPACE' }] };
   expect(problems(o)).toEqual([
-    `${p2.name}: alarm NOSPACE is active: the backend reached its quota and refuses writes: delete what is not needed, compact (etcd-cluster compact), defragment (etcd-cluster defrag), then etcd-cluster alarm disarm`,
+    `${p2.name}: alarm NOSPACE is active: the backend reached its quota and refuses writes: etcd-cluster reclaim compacts, defragments every member and disarms it (the backup container does it by itself unless defrag.enabled is false); if the data itself fills the quota, delete what is not needed first or raise etcd.quotaBackendBytes`,
   ]);
   expect(judge(e, o).members.find((m) => m.name === p2.name)?.alarms).toEqual(['NOSPACE']);
 });

@@ -87,6 +87,19 @@ export const expectationSchema = z.object({
   minRevision: z.string().regex(/^\d+$/).nullable(),
   /** The backup container, where `etcd-cluster backups` asks for the snapshots. */
   backup: z.object({ container: z.string().min(1), docker: dockerHost.nullable() }).nullable(),
+  /**
+   * The quota and etcd's defragmentation rule (`defrag --if-needed`, `reclaim`), and how often the backup
+   * container applies it (null: it does not). Absent from the messages of releases before it (read as null).
+   */
+  space: z
+    .object({
+      quotaBytes: z.number().int().positive(),
+      quotaPercent: z.number().int().min(1).max(100),
+      reclaimableBytes: z.number().int().positive(),
+      defragEvery: z.string().min(1).nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 
 /** An expectation as this release writes it. */
@@ -204,6 +217,7 @@ function expectationFromV1(v1: z.infer<typeof expectationV1Schema>): Expectation
     secondaries: v1.secondaries.map((s) => ({ ...s, metrics: s.metrics ?? null })),
     minRevision: v1.minRevision ?? null,
     backup: v1.backup ?? null,
+    space: null,
   };
 }
 

@@ -53,7 +53,14 @@ export const DEFAULTS = {
   /** Scheduled backups: a snapshot an hour, the last day's kept, by the image scripts/backup-image.sh builds. */
   backupEvery: '1h',
   backupKeep: 24,
-  backupImage: 'cdktf-etcd-cluster/etcd-backup:1',
+  backupImage: 'cdktf-etcd-cluster/etcd-backup:2',
+  /**
+   * The scheduled defragmenter (in the backup container): a look every 5 minutes, and etcd's rule:
+   * defragment a member whose database exceeds 80 % of the quota, or from which 200 MiB can be reclaimed.
+   */
+  defragEvery: '5m',
+  defragQuotaPercent: 80,
+  defragReclaimableMiB: 200,
   /** Environment variable holding the root password of a cluster with auth. */
   passwordEnv: 'ETCD_ROOT_PASSWORD',
 } as const;

@@ -50,6 +50,7 @@ export function expectationOf(t: Topology): ExpectationMessage {
     })),
     minRevision: t.restore ? String(t.restore.revision) : null,
     backup: t.backup ? { container: t.backup.name, docker: hostOf(t, t.backup) } : null,
+    space: { ...t.space },
   };
 }
 

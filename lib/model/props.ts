@@ -80,6 +80,12 @@ export interface EtcdClusterProps {
   /** Scheduled snapshots by a backup container of the cluster. @default - none */
   readonly backup?: BackupProps;
   /**
+   * The scheduled defragmenter, in the backup container: it defragments members by etcd's rule and takes
+   * etcd's way out of NOSPACE by itself. On wherever the backup container runs; `enabled: false` turns it off.
+   * @default - on with `backup` (a look every 5m, 80 % of the quota, 200 MiB reclaimable); none without it
+   */
+  readonly defrag?: DefragProps;
+  /**
    * Bootstraps a new cluster from a snapshot: every primary's data directory is restored from it (etcd's
    * `snapshot restore`) before the member starts. Refused (the deploy fails, nothing changed) when a
    * member's volume already holds data. @default - a new, empty cluster
@@ -215,10 +221,33 @@ export interface BackupProps {
   readonly every?: string;
   /** How many snapshots to keep; older ones are removed. @default 24 */
   readonly keep?: number;
-  /** Image of the backup container (`scripts/backup-image.sh` builds it). @default 'cdktf-etcd-cluster/etcd-backup:1' */
+  /** Image of the backup container (`scripts/backup-image.sh` builds it). @default 'cdktf-etcd-cluster/etcd-backup:2' */
   readonly image?: string;
   /** An absolute directory on the Docker host for the snapshots, instead of the volume `<name>-backups`. @default - the volume */
   readonly hostPath?: string;
+}
+
+/**
+ * The scheduled defragmenter (`defrag`), run by the backup container. At every look it defragments, one
+ * member at a time (followers first, the leader last, only while every voter is healthy), each member
+ * whose database exceeds `quotaPercent` of `etcd.quotaBackendBytes` or from which at least
+ * `reclaimableMiB` can be reclaimed (database size minus size in use). When a member has raised NOSPACE
+ * it compacts, defragments every member and disarms the alarm, once every database is back under
+ * `quotaPercent` of the quota. Each run is in `etcd-cluster maintenance log` and the container's log.
+ */
+export interface DefragProps {
+  /**
+   * Whether the backup container defragments. A `defrag` section without `backup` is refused unless this
+   * is false (the defragmenter runs in the backup container), and so is one with `auth`.
+   * @default - true with `backup`
+   */
+  readonly enabled?: boolean;
+  /** Time between two looks at the members: a duration like `5m` or `30s`. @default '5m' */
+  readonly every?: string;
+  /** Defragment a member whose database exceeds this percentage of the quota (1 to 100); NOSPACE is disarmed only under it. @default 80 */
+  readonly quotaPercent?: number;
+  /** Defragment a member from which at least this many MiB can be reclaimed (database size minus size in use). @default 200 */
+  readonly reclaimableMiB?: number;
 }
 
 /** A new cluster bootstrapped from a snapshot (`restore`). */
@@ -319,6 +348,8 @@ export interface ClusterSpec {
   readonly resources?: ResourcesProps;
   /** Scheduled snapshots, with `backup` in the spec. */
   readonly backup?: BackupProps & { readonly every: string; readonly keep: number; readonly image: string };
+  /** The scheduled defragmenter's settings, with `defrag` in the spec (without it: the defaults, on with `backup`). */
+  readonly defrag?: DefragProps & { readonly every: string; readonly quotaPercent: number; readonly reclaimableMiB: number };
   /** The snapshot a new cluster starts from; its path is absolute after `loadSpecFile`. */
   readonly restore?: RestoreProps;
   /** Metrics ports, with `metrics` in the spec. */

@@ -142,12 +142,21 @@ function etcdSettingsProblem({ spec, secondaryKind }: SpecFacts): string | undef
   return extraFlagsProblem(spec.secondary.extraFlags, 'secondary.extraFlags', PROXY_FLAGS);
 }
 
-/** Backups and restore with the rest of the spec. */
+/** Backups, the defragmenter in the backup container, and restore with the rest of the spec. */
 function backupProblem({ spec }: SpecFacts): string | undefined {
   if (spec.backup) {
     const ms = goDurationMs(spec.backup.every);
     if (ms < 1000) return `backup.every: must be at least 1s (got ${JSON.stringify(spec.backup.every)})`;
     if (spec.auth) return 'backup: not available with auth yet: the backup container would need the root password in the Terraform state';
+  }
+  if (spec.defrag && spec.defrag.enabled !== false) {
+    if (goDurationMs(spec.defrag.every) < 1000) return `defrag.every: must be at least 1s (got ${JSON.stringify(spec.defrag.every)})`;
+    if (spec.auth) {
+      return 'defrag: not available with auth yet: the backup container would need the root password in the Terraform state; set defrag.enabled to false and run etcd-cluster defrag --if-needed and etcd-cluster reclaim from a scheduler of yours';
+    }
+    if (!spec.backup) {
+      return 'defrag: the scheduled defragmenter runs in the backup container: add backup (bash scripts/backup-image.sh builds its image), or set defrag.enabled to false';
+    }
   }
   if (spec.restore) {
     // Replaced primaries (a later replace or recovery) join the restored cluster instead of being restored.

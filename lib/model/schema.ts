@@ -156,6 +156,25 @@ export const specSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  defrag: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      every: z
+        .string()
+        .regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, { error: 'must be a duration like 5m, 30s or 1h' })
+        .default(DEFAULTS.defragEvery),
+      quotaPercent: z
+        .int({ error: 'must be a whole number' })
+        .min(1, { error: 'must be at least 1' })
+        .max(100, { error: 'must be at most 100' })
+        .default(DEFAULTS.defragQuotaPercent),
+      reclaimableMiB: z
+        .int({ error: 'must be a whole number of MiB' })
+        .min(1, { error: 'must be at least 1' })
+        .max(8192, { error: 'must be at most 8192 (8 GiB, the largest quota)' })
+        .default(DEFAULTS.defragReclaimableMiB),
+    })
+    .optional(),
   restore: z
     .strictObject({
       snapshot: z.string({ error: 'must be the path of a snapshot file' }).min(1, { error: 'must not be empty' }),

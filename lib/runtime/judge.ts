@@ -57,7 +57,7 @@ export interface Observation {
 /** What to do about an alarm, by its etcd name. */
 const ALARM_ADVICE: Record<string, string> = {
   NOSPACE:
-    'the backend reached its quota and refuses writes: delete what is not needed, compact (etcd-cluster compact), defragment (etcd-cluster defrag), then etcd-cluster alarm disarm',
+    'the backend reached its quota and refuses writes: etcd-cluster reclaim compacts, defragments every member and disarms it (the backup container does it by itself unless defrag.enabled is false); if the data itself fills the quota, delete what is not needed first or raise etcd.quotaBackendBytes',
   CORRUPT: 'its data differs from the other members: replace this member (spec replace)',
 };
 

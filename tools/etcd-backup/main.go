@@ -1,9 +1,15 @@
 // etcd-backup takes snapshots of an etcd cluster on a schedule into a directory, keeping the newest few.
 // It is the backup container of cdktf-etcd-cluster (spec `backup`), and lists what it has taken for
-// `etcd-cluster backups`.
+// `etcd-cluster backups`. With --defrag-every it is also the cluster's scheduled defragmenter (spec
+// `defrag`, defrag.go), and keeps a journal of its runs for `etcd-cluster maintenance log`.
 //
 //	etcd-backup run  --endpoints=http://demo-primaries:2379 --dir=/backups --every=1h --keep=24 [--cacert= --cert= --key=]
+//	                 [--defrag-every=5m --quota-bytes=2147483648 --defrag-quota-percent=80 --defrag-reclaimable-bytes=209715200]
 //	etcd-backup list --dir=/backups
+//	etcd-backup log  --dir=/backups
+//
+// Snapshots and defragmentation take turns in one loop: a member is never defragmented (which blocks it)
+// while a snapshot streams from it.
 //
 // A snapshot is written to a temporary file, synced, then renamed to snapshot-<UTC time>-rev<revision>.db,
 // so that a listing never shows half a snapshot. The file is what etcd streams (the database and its
@@ -49,8 +55,10 @@ func main() {
 		run(os.Args[2:])
 	case "list":
 		list(os.Args[2:])
+	case "log":
+		printLog(os.Args[2:])
 	default:
-		fail("unknown command " + strconv.Quote(os.Args[1]) + " (run, list)")
+		fail("unknown command " + strconv.Quote(os.Args[1]) + " (run, list, log)")
 	}
 }
 
@@ -74,9 +82,16 @@ func run(args []string) {
 	cacert := fs.String("cacert", "", "CA certificate (TLS)")
 	cert := fs.String("cert", "", "client certificate (TLS)")
 	key := fs.String("key", "", "client key (TLS)")
+	defragEvery := fs.Duration("defrag-every", 0, "time between the defragmenter's checks (0: no defragmenter)")
+	quota := fs.Int64("quota-bytes", 0, "the members' --quota-backend-bytes")
+	quotaPercent := fs.Int64("defrag-quota-percent", 80, "defragment a member whose database exceeds this percentage of the quota")
+	reclaimable := fs.Int64("defrag-reclaimable-bytes", 200<<20, "defragment a member from which at least this much can be reclaimed")
 	_ = fs.Parse(args)
 	if *endpoints == "" || *every <= 0 || *keep < 1 {
 		fail("run needs --endpoints, a positive --every and --keep of 1 or more")
+	}
+	if *defragEvery < 0 || (*defragEvery > 0 && (*quota <= 0 || *quotaPercent < 1 || *quotaPercent > 100 || *reclaimable < 1)) {
+		fail("--defrag-every needs --quota-bytes, --defrag-quota-percent from 1 to 100 and a positive --defrag-reclaimable-bytes")
 	}
 	cfg := clientv3.Config{Endpoints: strings.Split(*endpoints, ","), DialTimeout: 5 * time.Second}
 	if *cacert != "" {
@@ -89,18 +104,62 @@ func run(args []string) {
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		fail(err.Error())
 	}
-	logLine(map[string]any{"msg": "started", "every": every.String(), "keep": *keep, "dir": *dir})
-	for {
-		if s, err := take(cfg, *dir); err != nil {
-			logLine(map[string]any{"msg": "snapshot failed", "error": err.Error()})
-		} else {
-			logLine(map[string]any{"msg": "snapshot taken", "file": s.File, "bytes": s.Bytes, "revision": s.Revision})
-			for _, old := range prune(*dir, *keep) {
-				logLine(map[string]any{"msg": "snapshot removed", "file": old})
-			}
-		}
-		time.Sleep(*every)
+	r := rule{QuotaBytes: *quota, QuotaPercent: *quotaPercent, ReclaimableBytes: *reclaimable}
+	started := map[string]any{"msg": "started", "every": every.String(), "keep": *keep, "dir": *dir}
+	if *defragEvery > 0 {
+		started["defrag"] = map[string]any{"every": defragEvery.String(), "quotaBytes": r.QuotaBytes, "quotaPercent": r.QuotaPercent, "reclaimableBytes": r.ReclaimableBytes}
 	}
+	logLine(started)
+	jr := newJournal(*dir)
+	var d *defragmenter
+	nextSnapshot, nextCheck := time.Now(), time.Now()
+	for {
+		if !time.Now().Before(nextSnapshot) {
+			if s, err := take(cfg, *dir); err != nil {
+				logLine(map[string]any{"msg": "snapshot failed", "error": err.Error()})
+			} else {
+				logLine(map[string]any{"msg": "snapshot taken", "file": s.File, "bytes": s.Bytes, "revision": s.Revision})
+				for _, old := range prune(*dir, *keep) {
+					logLine(map[string]any{"msg": "snapshot removed", "file": old})
+				}
+			}
+			nextSnapshot = time.Now().Add(*every)
+		}
+		if *defragEvery > 0 && !time.Now().Before(nextCheck) {
+			d = checkOnce(cfg, r, d, jr)
+			nextCheck = time.Now().Add(*defragEvery)
+		}
+		next := nextSnapshot
+		if *defragEvery > 0 && nextCheck.Before(next) {
+			next = nextCheck
+		}
+		time.Sleep(time.Until(next))
+	}
+}
+
+// checkOnce runs one check of the defragmenter with a client of its own (closed afterwards, so that a
+// changed address behind the shared name is found again next time); the defragmenter's memory carries over.
+func checkOnce(cfg clientv3.Config, r rule, d *defragmenter, jr journal) *defragmenter {
+	cli, err := clientv3.New(cfg)
+	if err != nil {
+		logLine(map[string]any{"msg": "defrag check failed", "error": err.Error()})
+		return d
+	}
+	defer cli.Close()
+	if d == nil {
+		d = newDefragmenter(nil, r)
+		d.say = logLine
+	}
+	d.api = clusterAPI{cli: cli}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	for _, e := range d.check(ctx) {
+		logLine(map[string]any{"msg": e.Run + " run", "run": e})
+		if err := jr.add(e); err != nil {
+			logLine(map[string]any{"msg": "journal write failed", "error": err.Error()})
+		}
+	}
+	return d
 }
 
 func tlsConfig(cacert, cert, key string) (*tls.Config, error) {
@@ -232,6 +291,19 @@ func list(args []string) {
 	}
 	if all == nil {
 		all = []snapshot{}
+	}
+	out, _ := json.Marshal(all)
+	fmt.Println(string(out))
+}
+
+// printLog prints the defragmenter's journal as one JSON array, oldest run first.
+func printLog(args []string) {
+	fs := flag.NewFlagSet("log", flag.ExitOnError)
+	dir := fs.String("dir", "/backups", "where the journal is")
+	_ = fs.Parse(args)
+	all, err := newJournal(*dir).read()
+	if err != nil {
+		fail(err.Error())
 	}
 	out, _ := json.Marshal(all)
 	fmt.Println(string(out))

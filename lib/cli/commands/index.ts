@@ -7,10 +7,12 @@ import { alarmDisarm, alarmList } from './alarm';
 import backups from './backups';
 import compact from './compact';
 import defrag from './defrag';
+import maintenanceLog from './maintenance';
 import { memberAdd, memberPromote, memberRemove } from './member';
 import members from './members';
 import { networkCreate, networkRemove } from './network';
 import pki from './pki';
+import reclaim from './reclaim';
 import recover from './recover';
 import rollout from './rollout';
 import scrapeConfig from './scrape-config';
@@ -24,6 +26,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   members,
   status,
   defrag,
+  reclaim,
   compact,
   alarmList,
   alarmDisarm,
@@ -34,6 +37,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   snapshotSave,
   snapshotStatus,
   backups,
+  maintenanceLog,
   memberAdd,
   memberPromote,
   memberRemove,

@@ -1,7 +1,7 @@
 /**
  * Backups and restore in the topology. The backup container (tools/etcd-backup) takes snapshots on a
- * schedule; on one host it reaches the primaries by their shared discovery name, so that changing primaries
- * or secondaries leaves it alone. A restore prepares each primary's data directory from a snapshot with
+ * schedule and, unless `defrag.enabled` is false, defragments by etcd's rule; on one host it reaches the
+ * primaries by their shared discovery name, so that changing primaries or secondaries leaves it alone. A restore prepares each primary's data directory from a snapshot with
  * etcd's own `etcdutl snapshot restore`, in a one-shot container Terraform runs before the member starts.
  */
 import { createHash } from 'node:crypto';
@@ -9,16 +9,32 @@ import { CA_CERT, certFile, CLIENT_NAME, IN_CONTAINER, keyFile } from '../pki';
 import { readSnapshot, SnapshotError } from '../snapshot';
 import { SpecError } from '../messages';
 import { labelsOf, tlsFile, type ClusterContext } from './context';
-import { CLIENT_PORT, DATA_DIR, STOP_GRACE_SECONDS, type BackupNode, type PrimaryNode, type RestoreStep, type Upload } from './types';
+import { DEFAULTS } from '../defaults';
+import { CLIENT_PORT, DATA_DIR, STOP_GRACE_SECONDS, type BackupNode, type PrimaryNode, type RestoreStep, type SpaceRule, type Upload } from './types';
 
 /** Where snapshots are inside the backup container, and where a restore finds its snapshot. */
 export const BACKUP_DIR = '/backups';
 export const RESTORE_FILE = '/restore/snapshot.db';
 export const ETCDUTL_BIN = '/usr/local/bin/etcdutl';
 
+/**
+ * The quota and etcd's defragmentation rule, and how often the backup container applies it: on wherever
+ * the backup container runs, unless `defrag.enabled` is false (the rules refuse `defrag` without backup).
+ */
+export function spaceOf(ctx: ClusterContext): SpaceRule & { defragEvery: string | null } {
+  const d = ctx.spec.defrag;
+  return {
+    quotaBytes: ctx.spec.etcd.quotaBackendBytes,
+    quotaPercent: d?.quotaPercent ?? DEFAULTS.defragQuotaPercent,
+    reclaimableBytes: (d?.reclaimableMiB ?? DEFAULTS.defragReclaimableMiB) * 1024 ** 2,
+    defragEvery: ctx.spec.backup && d?.enabled !== false ? (d?.every ?? DEFAULTS.defragEvery) : null,
+  };
+}
+
 export function backupOf(ctx: ClusterContext, primaries: PrimaryNode[]): BackupNode | undefined {
   const b = ctx.spec.backup;
   if (!b) return undefined;
+  const space = spaceOf(ctx);
   // On one host the shared name of the primaries, which does not change with them; across hosts (a Docker
   // network per host) every primary's address.
   const endpoints = ctx.spec.hosts ? primaries.map((p) => p.clientUrl).join(',') : `${ctx.scheme}://${ctx.discovery.primaries}:${CLIENT_PORT}`;
@@ -40,6 +56,14 @@ export function backupOf(ctx: ClusterContext, primaries: PrimaryNode[]): BackupN
       `--every=${b.every}`,
       `--keep=${b.keep}`,
       ...(ctx.tlsDir ? [`--cacert=${IN_CONTAINER.ca}`, `--cert=${IN_CONTAINER.cert}`, `--key=${IN_CONTAINER.key}`] : []),
+      ...(space.defragEvery
+        ? [
+            `--defrag-every=${space.defragEvery}`,
+            `--quota-bytes=${space.quotaBytes}`,
+            `--defrag-quota-percent=${space.quotaPercent}`,
+            `--defrag-reclaimable-bytes=${space.reclaimableBytes}`,
+          ]
+        : []),
     ],
     ...(b.hostPath ? { hostPath: b.hostPath } : { volume: `${ctx.name}-backups` }),
     ...(primaries[0].host ? { host: primaries[0].host } : {}),

@@ -10,7 +10,7 @@ import { factsOf } from '../facts';
 import type { ClusterSpec } from '../props';
 import { CA_CERT, certFile, CLIENT_NAME, keyFile } from '../pki';
 import { contextOf, tlsFile } from './context';
-import { backupOf } from './backup';
+import { backupOf, spaceOf } from './backup';
 import { primariesOf } from './primaries';
 import { secondariesOf } from './secondaries';
 import type { Topology } from './types';
@@ -53,6 +53,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
     ...(spec.auth ? { auth: { passwordEnv: spec.auth.passwordEnv } } : {}),
     ...(restore ? { restore } : {}),
     ...(backup ? { backup } : {}),
+    space: spaceOf(ctx),
     ...(ctx.tlsDir
       ? {
           tls: {

@@ -125,6 +125,16 @@ export interface SecondaryNode extends NodeBase {
 
 export type MemberNode = PrimaryNode | SecondaryNode;
 
+/** etcd's defragmentation rule with the cluster's numbers. */
+export interface SpaceRule {
+  /** `--quota-backend-bytes` of the primaries. */
+  readonly quotaBytes: number;
+  /** A member whose database exceeds this percentage of the quota is defragmented; NOSPACE is disarmed only under it. */
+  readonly quotaPercent: number;
+  /** A member from which at least this many bytes can be reclaimed is defragmented. */
+  readonly reclaimableBytes: number;
+}
+
 /** The container that takes snapshots on a schedule (tools/etcd-backup), and where they go. */
 export interface BackupNode {
   readonly name: string;
@@ -173,6 +183,11 @@ export interface Topology {
   readonly restore?: { readonly snapshot: string; readonly revision: number };
   /** The backup container, with `backup` in the spec. */
   readonly backup?: BackupNode;
+  /**
+   * Room in the backend: the quota and etcd's defragmentation rule (what `defrag --if-needed`, `reclaim` and
+   * the scheduled defragmenter decide by), and how often the backup container looks (null: it does not).
+   */
+  readonly space: SpaceRule & { readonly defragEvery: string | null };
   /** TLS material on the deploying machine, when the cluster uses TLS. */
   readonly tls?: {
     readonly dir: string;
