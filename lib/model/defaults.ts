@@ -54,6 +54,8 @@ export const DEFAULTS = {
   backupEvery: '1h',
   backupKeep: 24,
   backupImage: 'cdktf-etcd-cluster/etcd-backup:1',
+  /** Days before a certificate expires from which `verify` and `members` warn (certificates last 825 days). */
+  expiryWarningDays: 30,
   /** Environment variable holding the root password of a cluster with auth. */
   passwordEnv: 'ETCD_ROOT_PASSWORD',
 } as const;

@@ -7,6 +7,7 @@
  *   returns an existing volume as if new, so a volume left from a removed member would hand its old data
  *   (and old member ID) to the joiner.
  * - `etcd-cluster backups` runs `etcd-backup list` in the backup container.
+ * - `etcd-cluster pki rotate-ca` reads which CA each container trusts and which CA issued its certificates.
  */
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
@@ -137,4 +138,55 @@ function jsonMessage(data: Buffer): string {
   } catch {
     return data.toString().trim().slice(0, 120);
   }
+}
+
+/** The first file of a tar archive (what Docker's archive endpoint and `docker cp ... -` return for one file). */
+export function firstFileOfTar(tar: Buffer): Buffer {
+  if (tar.length < 512) throw new Error('not a tar archive');
+  const size = parseInt(tar.subarray(124, 136).toString('ascii').replace(/\0.*$/, '').trim() || '0', 8);
+  return tar.subarray(512, 512 + size);
+}
+
+/**
+ * Files of a container, as text (null for a path it does not have), or `absent` when the host has no
+ * container of that name. Through Docker's archive endpoint (or `docker cp` over ssh), so the container
+ * needs no shell: the etcd images have none. The `pki rotate-ca` phases read what each container trusts.
+ */
+export async function readFilesIn(
+  container: string,
+  paths: readonly string[],
+  d: DockerHost,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ absent: true } | { absent: false; files: Record<string, string | null> }> {
+  const t = targetOf(d, env);
+  const files: Record<string, string | null> = {};
+  if ('ssh' in t) {
+    for (const path of paths) {
+      const r = await sshBuffer([...t.ssh, 'docker', 'cp', `${container}:${path}`, '-'], t.where);
+      if (r.code === 0) files[path] = firstFileOfTar(r.stdout).toString('utf8');
+      else if (/No such container/i.test(r.stderr)) return { absent: true };
+      else if (/Could not find the file|No such file/i.test(r.stderr)) files[path] = null;
+      else throw new DockerHostError(`${t.where}: container ${container}: ${r.stderr.trim().split('\n')[0]}`);
+    }
+    return { absent: false, files };
+  }
+  const inspected = await call(t.http, t.where, 'GET', `/containers/${encodeURIComponent(container)}/json`);
+  if (inspected.status === 404) return { absent: true };
+  if (inspected.status !== 200) throw new DockerHostError(`${t.where}: container ${container}: ${jsonMessage(inspected.data)}`);
+  for (const path of paths) {
+    const r = await call(t.http, t.where, 'GET', `/containers/${encodeURIComponent(container)}/archive?path=${encodeURIComponent(path)}`);
+    if (r.status === 404) files[path] = null;
+    else if (r.status !== 200) throw new DockerHostError(`${t.where}: container ${container}: ${path}: ${jsonMessage(r.data)}`);
+    else files[path] = firstFileOfTar(r.data).toString('utf8');
+  }
+  return { absent: false, files };
+}
+
+function sshBuffer(args: string[], where: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile('ssh', args, { timeout: 60_000, maxBuffer: 64 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(new DockerHostError(`${where}: ${(stderr.toString() || err.message).trim().split('\n')[0]}`));
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr: stderr.toString() });
+    });
+  });
 }

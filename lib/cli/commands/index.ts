@@ -10,6 +10,9 @@ import defrag from './defrag';
 import { memberAdd, memberPromote, memberRemove } from './member';
 import members from './members';
 import pki from './pki';
+import pkiRenew from './pki-renew';
+import { rotateDropOld, rotateReissue, rotateTrustNew } from './pki-rotate-ca';
+import pkiStatus from './pki-status';
 import rollout from './rollout';
 import scrapeConfig from './scrape-config';
 import { snapshotSave, snapshotStatus } from './snapshot';
@@ -33,4 +36,9 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   memberPromote,
   memberRemove,
   pki,
+  pkiStatus,
+  pkiRenew,
+  rotateTrustNew,
+  rotateReissue,
+  rotateDropOld,
 ];
