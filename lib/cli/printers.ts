@@ -41,7 +41,7 @@ export function table(header: string[], rows: string[][]): string {
 export function expiryCell(notAfter: string | undefined, daysLeft: number | undefined): string {
   if (!notAfter) return '-';
   const date = notAfter.slice(0, 10);
-  return daysLeft === undefined ? date : Date.parse(notAfter) <= Date.now() || daysLeft < 0 ? `${date} (expired)` : `${date} (${daysLeft}d)`;
+  return daysLeft === undefined ? date : daysLeft < 0 ? `${date} (expired)` : `${date} (${daysLeft}d)`;
 }
 
 /**

@@ -66,7 +66,7 @@ export interface PkiState {
 export const fingerprintOf = (c: X509Certificate) => createHash('sha256').update(c.raw).digest('hex').slice(0, 16);
 
 export function summaryOf(c: X509Certificate): CaSummary {
-  return { subject: c.subject.replace(/\n/g, ', '), fingerprint: fingerprintOf(c), notAfter: new Date(c.validTo).toISOString() };
+  return { subject: (c.subject ?? '').replace(/\n/g, ', '), fingerprint: fingerprintOf(c), notAfter: new Date(c.validTo).toISOString() };
 }
 
 const sameCert = (a: X509Certificate | undefined, b: X509Certificate | undefined) => !!a && !!b && a.raw.equals(b.raw);

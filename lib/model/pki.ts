@@ -110,7 +110,7 @@ export function checkPki(dir: string, nodes: PkiNode[], now = new Date()): Check
   // One CA, or during a CA rollover the old and the new one: a certificate must come from one of them.
   const cas = caCertificates(ca.data, ca.path);
   cas.forEach((c, k) => {
-    const which = cas.length > 1 ? ` (CA ${k + 1} of ${cas.length}, ${c.subject.replace(/\n/g, ', ')})` : '';
+    const which = cas.length > 1 ? ` (CA ${k + 1} of ${cas.length}, ${(c.subject ?? '').replace(/\n/g, ', ')})` : '';
     if (new Date(c.validTo) <= now) throw new PkiError(`tls.dir: ${ca.path}${which} expired on ${new Date(c.validTo).toISOString()}`);
   });
 

@@ -44,8 +44,8 @@ export interface CertificatesObservation {
 
 export function seen(c: X509Certificate): CertificateSeen {
   return {
-    subject: c.subject.replace(/\n/g, ', ') || '(no subject)',
-    issuer: c.issuer.replace(/\n/g, ', '),
+    subject: (c.subject ?? '').replace(/\n/g, ', ') || '(no subject)',
+    issuer: (c.issuer ?? '').replace(/\n/g, ', '),
     notBefore: new Date(c.validFrom).toISOString(),
     notAfter: new Date(c.validTo).toISOString(),
     fingerprint: createHash('sha256').update(c.raw).digest('hex').slice(0, 16),

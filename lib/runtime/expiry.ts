@@ -63,7 +63,11 @@ export function judgeExpiry(o: CertificatesObservation, warnDays: number): Expir
 
   const judged = (c: CertificateSeen): Pick<CertificateReport, 'state' | 'daysLeft'> => {
     const left = Date.parse(c.notAfter) - now;
-    return { state: left <= 0 ? 'expired' : left < warnDays * DAY_MS ? 'expiring' : 'ok', daysLeft: Math.floor(left / DAY_MS) };
+    // Whole days left, negative once expired (at the very second of expiry too).
+    return {
+      state: left <= 0 ? 'expired' : left < warnDays * DAY_MS ? 'expiring' : 'ok',
+      daysLeft: left <= 0 ? Math.min(-1, Math.floor(left / DAY_MS)) : Math.floor(left / DAY_MS),
+    };
   };
   const subjectOf = (f: { use: CertificateFile['use']; members: string[] }) =>
     f.use === 'ca' ? 'cluster' : f.use === 'client' ? 'verifier' : f.use === 'upstream' ? f.members.join(', ') : f.members[0];
