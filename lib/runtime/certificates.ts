@@ -79,9 +79,21 @@ export function servedCertificate(endpoint: string, tls: { cert: string; key: st
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       const peer = socket.getPeerCertificate();
-      socket.end();
-      if (!peer?.raw) return reject(new Error('it presented no certificate'));
+      if (!peer?.raw) {
+        socket.destroy();
+        return reject(new Error('it presented no certificate'));
+      }
       resolve(seen(new X509Certificate(peer.raw)));
+      // With TLS 1.3 the client is done before the server has read its certificate: closing now makes the
+      // member log a failed handshake ("rejected connection ... EOF"). The server's session ticket says it
+      // has accepted the handshake; then close (or after a moment, if none comes).
+      const close = () => {
+        clearTimeout(grace);
+        socket.end();
+      };
+      const grace = setTimeout(close, socket.getProtocol() === 'TLSv1.3' ? 1000 : 0);
+      socket.once('session', close);
+      socket.resume();
     });
     socket.once('error', (err) => {
       clearTimeout(timer);

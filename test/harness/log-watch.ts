@@ -55,13 +55,13 @@ export class LogWatch {
     return this.followed.size;
   }
 
-  /** Every line logged so far that matches, as `<container>: <line>`. */
+  /** Every line logged so far that matches, as `<container> <ID, 12 digits>: <line>`. */
   matching(re: RegExp): string[] {
     return [...this.followed.values()].flatMap((f) =>
       demultiplex(Buffer.concat(f.chunks))
         .split('\n')
         .filter((l) => re.test(l))
-        .map((l) => `${f.name}: ${l}`),
+        .map((l) => `${f.name} ${f.id.slice(0, 12)}: ${l}`),
     );
   }
 }

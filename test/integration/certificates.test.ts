@@ -99,8 +99,10 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
       }),
     ) as { ca: string; cert: string; key: string };
   };
-  const rollout = async () => {
+  const rollout = async (what: string) => {
+    cluster.say(`${new Date().toISOString()} rollout of ${what}`);
     const r = await cluster.rollout({}, ['--json']);
+    cluster.say(`${new Date().toISOString()} rollout of ${what} done`);
     expect(r.code).toBe(0);
     const rolled = JSON.parse(r.stdout) as Rolled;
     expect(rolled.steps.map((s) => s.role)).toEqual(['follower', 'follower', 'leader']);
@@ -160,6 +162,18 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
 
   test('pki renew, then rollout under a writer: the primaries one at a time, leader last; the secondary after; nothing lost', async () => {
     const w = startWriter('/it/renew/', snapshotTls('renew'));
+    try {
+      await renewAndRoll();
+    } finally {
+      await w.writer.stop();
+    }
+    const r = await w.writer.finish(cluster.client());
+    cluster.say(r.summary);
+    expect(r.acknowledged).toBeGreaterThan(50);
+    expect(r.lost).toEqual([]);
+  });
+
+  async function renewAndRoll(): Promise<void> {
     const before = await members();
     const secondaryId = (await cluster.docker.inspect('containers', cluster.topology.secondaries[0].name)).Id;
     const renewed = await pkiCli(['renew']);
@@ -170,7 +184,7 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
     expect(JSON.parse(pending.stdout).warnings.map((x: { message: string }) => x.message)).toContainEqual(
       expect.stringMatching(/serves another certificate than .*-primary-2\.crt .* roll it out/),
     );
-    await rollout();
+    await rollout('the renewed certificates');
     const after = await members();
     expect(after.ok).toBe(true);
     expect(after.warnings).toEqual([]);
@@ -181,11 +195,7 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
     expect(after.certificates.find((c) => c.use === 'ca')!.fingerprint).toBe(before.certificates.find((c) => c.use === 'ca')!.fingerprint);
     expect((await cluster.docker.inspect('containers', cluster.topology.secondaries[0].name)).Id).not.toBe(secondaryId);
     expect((await cluster.deployment.plan()).code).toBe(0);
-    const r = await w.writer.finish(cluster.client());
-    cluster.say(r.summary);
-    expect(r.acknowledged).toBeGreaterThan(50);
-    expect(r.lost).toEqual([]);
-  });
+  }
 
   test('rotate-ca: trust-new, reissue, drop-old, each rolled out under a writer; out of order or before the roll, each refuses', async () => {
     expect((await status()).phase).toBe(0);
@@ -203,7 +213,7 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
     expect((await pkiCli(['rotate-ca', 'drop-old'])).code).toBe(2);
     // The application trusts both CAs from now on, and keeps its old certificate through phase 2.
     const w1 = startWriter('/it/rotate-1/', snapshotTls('phase-1'));
-    await rollout();
+    await rollout('phase 1');
     const rolled1 = await status();
     for (const c of rolled1.containers) expect([c.container, c.trusts]).toEqual([c.container, ['old CA', 'new CA']]);
 
@@ -213,7 +223,7 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
     const early3 = await pkiCli(['rotate-ca', 'drop-old']);
     expect(early3.code).toBe(1);
     expect(early3.stderr).toMatch(/pki rotate-ca drop-old: .* still present certificates of the old CA; roll the last phase out first/);
-    await rollout();
+    await rollout('phase 2');
     for (const c of (await status()).containers) expect(Object.values(c.issuedBy).every((by) => by === 'new CA')).toBe(true);
     // The application takes its new certificate before the old CA goes.
     const r1 = await w1.writer.finish(cluster.client());
@@ -221,7 +231,7 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
 
     // Phase 3: the old CA dropped.
     expect((await pkiCli(['rotate-ca', 'drop-old'])).code).toBe(0);
-    await rollout();
+    await rollout('phase 3');
     const done = await status();
     expect(done.phase).toBe(0);
     for (const c of done.containers) expect([c.container, c.trusts, [...new Set(Object.values(c.issuedBy))]]).toEqual([c.container, ['CA'], ['CA']]);
