@@ -72,6 +72,8 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
   let sampler: QuorumSampler;
   /** TLS refusals logged while the rollouts ran (before the tests below refuse clients on purpose). */
   let refusedWhileRolling: string[] | undefined;
+  /** The IDs (12 digits) of the containers running after the last rollout. */
+  let runningAtEnd = new Set<string>();
   const writers: { writer: Writer; client: Etcd3 }[] = [];
 
   const cli = (args: string[]): Promise<RunResult> => run(process.execPath, [BIN, ...args], { cwd: join(pki, '..'), env: cluster.deployment.env });
@@ -236,6 +238,11 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
     expect(done.phase).toBe(0);
     for (const c of done.containers) expect([c.container, c.trusts, [...new Set(Object.values(c.issuedBy))]]).toEqual([c.container, ['CA'], ['CA']]);
     refusedWhileRolling = logs.matching(TLS_REFUSAL);
+    runningAtEnd = new Set(
+      (await Promise.all([...cluster.topology.primaries, ...cluster.topology.secondaries].map((n) => cluster.docker.inspect('containers', n.name)))).map((c) =>
+        String(c.Id).slice(0, 12),
+      ),
+    );
     // The old CA is no longer trusted: a client with a certificate of the old CA is refused.
     expect(
       await putOutcome(connect(cluster.topology.primaries[0].hostClientUrl, { timeoutMs: 3000, tls: { ...oldClient, ca: join(pki, 'ca.crt') } }), '/it/old'),
@@ -256,7 +263,14 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
     expect(sampler.lowest).toBeGreaterThanOrEqual(2);
     // 4 at the start, and 4 more for each of the four rollouts.
     expect(logs.containers).toBeGreaterThanOrEqual(4 * 5);
-    expect(refusedWhileRolling).toEqual([]);
+    // A member being stopped for its replacement closes its peer listener, which cancels the name lookup
+    // of a peer connection that arrived in that moment: etcd logs that as a rejected connection ("lookup
+    // ... operation was canceled"). That is the member leaving, not a certificate refused; it must come
+    // from a container the rollout replaced. Any other refusal (an unknown CA, a bad or expired
+    // certificate, a name that does not match) fails here.
+    const leaving = (l: string) => /operation was canceled/.test(l) && !runningAtEnd.has(/^\S+ ([0-9a-f]{12}):/.exec(l)![1]);
+    cluster.say(`TLS refusals by members being stopped: ${refusedWhileRolling!.filter(leaving).length}`);
+    expect(refusedWhileRolling!.filter((l) => !leaving(l))).toEqual([]);
   });
 
   test('a verifier whose certificate has expired fails with exit 1, naming the file', async () => {
