@@ -14,6 +14,7 @@ export type { PrimaryResources } from './constructs/primary';
 export type { SecondaryResources } from './constructs/secondary';
 export type { BackupResources } from './constructs/backup';
 export type { VerifyHookResources } from './constructs/verify-hook';
+export type { EtcdNetwork } from './constructs/network';
 export { EtcdClusterStack, DOCKER_PROVIDER_VERSIONS, type EtcdClusterStackProps } from './stacks/etcd-cluster-stack';
 
 // Their props: also the keys of a spec file.
@@ -28,6 +29,7 @@ export type {
   NetworkProps,
   PlacementProps,
   PortsProps,
+  RecoveryProps,
   ResourcesProps,
   RestoreProps,
   SecondaryProps,

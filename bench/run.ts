@@ -3,7 +3,7 @@
  * nothing here passes or fails on time. Deploys go through real Terraform and the real Docker provider, as
  * users deploy; everything talks only to 127.0.0.1 and to containers of the local engine.
  *
- * Usage: npm run bench [-- --runs 5] [-- --only verify,deploy,synth,diff,scaling,rollout,throughput]
+ * Usage: npm run bench [-- --runs 5] [-- --only verify,deploy,synth,diff,scaling,rollout,throughput,recover]
  *
  * This file is the runner; each target is a module of its own (bench/<target>.ts), what they share is in
  * bench/shared.ts. A new target: one module exporting `(bench: Bench) => Promise<void>`, and one entry below.
@@ -15,6 +15,7 @@ import { requireEngine, TEST_IMAGE } from '../test/harness/env';
 import { REPO_ROOT, run } from '../test/helpers/synth';
 import { benchDeploy } from './deploy';
 import { benchDiff } from './diff';
+import { benchRecover } from './recover';
 import { benchRollout } from './rollout';
 import { benchScaling } from './scaling';
 import { f, log, type Bench } from './shared';
@@ -31,6 +32,7 @@ const TARGETS: Record<string, (bench: Bench) => Promise<void>> = {
   scaling: benchScaling,
   rollout: benchRollout,
   throughput: benchThroughput,
+  recover: benchRecover,
 };
 
 const args = process.argv.slice(2);

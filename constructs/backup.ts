@@ -2,15 +2,15 @@
 import type { TerraformProvider } from 'cdktf';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
-import type { Network } from '@cdktf/provider-docker/lib/network';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Construct, type IConstruct } from 'constructs';
 import { BACKUP_DIR, type BackupNode } from '../lib/model';
 import type { FileRef } from './member';
+import type { EtcdNetwork } from './network';
 
 export interface EtcdBackupProps {
   readonly node: BackupNode;
-  readonly network: Network;
+  readonly network: EtcdNetwork;
   readonly provider?: TerraformProvider;
   readonly files?: FileRef;
 }
@@ -49,6 +49,7 @@ export class EtcdBackup extends Construct implements BackupResources {
       destroyGraceSeconds: node.stopGraceSeconds,
       labels: labelList(node.labels),
       networksAdvanced: [{ name: props.network.id, aliases: node.aliases }],
+      lifecycle: props.network.containerLifecycle,
       volumes: [this.volume ? { volumeName: this.volume.name, containerPath: BACKUP_DIR } : { hostPath: node.hostPath!, containerPath: BACKUP_DIR }],
       upload: node.uploads.length
         ? node.uploads.map((u) => {

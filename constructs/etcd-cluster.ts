@@ -1,6 +1,5 @@
 import { Annotations, AssetType, DataResource, TerraformAsset, TerraformStack } from 'cdktf';
 import { Image } from '@cdktf/provider-docker/lib/image';
-import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
 import { withTlsPaths, type ExpectationMessage, type MemberOpMessage } from '../lib/contract';
@@ -23,6 +22,7 @@ import { EtcdSecondary, type SecondaryResources } from './secondary';
 import { addressStemOf, addToStack } from './stack-clusters';
 import { VerifyHook, type VerifyHookResources } from './verify-hook';
 import { EtcdBackup, type BackupResources } from './backup';
+import { EtcdNetwork } from './network';
 
 /** Terraform that runs what this construct synthesizes: provisioners in `removed` blocks arrived in 1.9. */
 export const REQUIRED_TERRAFORM = '>= 1.9.0';
@@ -53,7 +53,7 @@ export interface HostResources {
   /** The host's provider (alias = host name); undefined on a single host, which uses the stack's provider. */
   readonly provider?: DockerProvider;
   /** The cluster's network on this host, `<name>-net`. */
-  readonly network: Network;
+  readonly network: EtcdNetwork;
   /** The image of the primaries (and of default secondaries). */
   readonly image: Image;
   /** The image of the secondaries: `image` unless `secondary.image` names another. */
@@ -90,7 +90,7 @@ export class EtcdCluster extends Construct {
   /** Client URLs of the secondaries, as the deploying machine reaches them. */
   public readonly secondaryEndpoints: string[];
   /** The cluster's network; with hosts, the first host's (every host has its own: see `hosts`). */
-  public readonly network: Network;
+  public readonly network: EtcdNetwork;
   /** Per-host resources by host name; the single host of a cluster without hosts is under ''. */
   public readonly hosts: Map<string, HostResources>;
   /** The voting members, primary 1 first. */
@@ -143,13 +143,15 @@ export class EtcdCluster extends Construct {
     // One network and one image (two with secondary.image) per Docker host; on a single host they sit at
     // the cluster's top level, as they always have.
     const hostResources = (scope: Construct, provider?: DockerProvider): HostResources => {
-      const network = new Network(scope, 'network', {
+      // Made by the cluster's own step, read through the provider's data source (constructs/network.ts).
+      const network = new EtcdNetwork(scope, 'network', {
         provider,
+        cluster: t.name,
         name: t.network.name,
-        driver: 'bridge',
-        labels: [{ label: LABEL_CLUSTER, value: t.name }],
-        // The gateway is explicit: one read back from Docker would show as a diff and replace the network.
-        ipamConfig: t.network.subnet ? [{ subnet: t.network.subnet, gateway: t.network.gateway }] : undefined,
+        labels: { [LABEL_CLUSTER]: t.name },
+        subnet: t.network.subnet,
+        gateway: t.network.gateway,
+        command: cli,
       });
       // keep_locally: a destroy must not delete an image that may have been built or pulled by hand.
       const image = new Image(scope, 'image', { provider, name: t.image, keepLocally: true });

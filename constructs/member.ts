@@ -2,15 +2,15 @@
 import type { ITerraformDependable, TerraformProvider } from 'cdktf';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import type { Image } from '@cdktf/provider-docker/lib/image';
-import type { Network } from '@cdktf/provider-docker/lib/network';
 import type { Volume } from '@cdktf/provider-docker/lib/volume';
 import type { Construct } from 'constructs';
 import { DATA_MOUNT, type MemberNode } from '../lib/model';
+import type { EtcdNetwork } from './network';
 
 /** The Docker host a member runs on: its provider, the cluster's network and image there. */
 export interface MemberHost {
   readonly image: Image;
-  readonly network: Network;
+  readonly network: EtcdNetwork;
   /** The provider of the member's Docker host; undefined: the stack's default provider. */
   readonly provider?: TerraformProvider;
   /** Where each upload source is in the stack directory (an asset), and its content hash. */
@@ -44,9 +44,10 @@ export function memberContainer(
     // default (0) kills at once.
     destroyGraceSeconds: node.stopGraceSeconds,
     labels: Object.entries(node.labels).map(([label, value]) => ({ label, value })),
-    // The network's ID, not its name: a replaced network then replaces the containers on it (its name is
-    // known at plan time and would not), instead of failing to delete a network with active endpoints.
+    // The network's ID; a new network (another ID) replaces the container through the network's lifecycle
+    // (constructs/network.ts), instead of failing to delete a network with active endpoints.
     networksAdvanced: [{ name: host.network.id, aliases: node.aliases }],
+    lifecycle: host.network.containerLifecycle,
     // Memory changes in place; no swap beyond it (etcd must not swap), which is also what Docker reads back.
     memory: node.resources.memoryMiB,
     memorySwap: node.resources.memoryMiB,

@@ -41,8 +41,21 @@ export function addToStack(scope: Construct, entry: Entry): void {
   }
   entries.push(entry);
   byStack.set(stack, entries);
-  // One list for the whole stack: an override of `removed` replaces what an earlier cluster wrote.
-  const removed = entries.flatMap((e) => e.removed);
+  writeRemoved(stack);
+}
+
+const forgotten = new WeakMap<TerraformStack, object[]>();
+
+/** Adds a `removed` block to the stack's list (a resource an earlier version declared, to forget or destroy). */
+export function forgetOnStack(scope: Construct, block: object): void {
+  const stack = TerraformStack.of(scope);
+  forgotten.set(stack, [...(forgotten.get(stack) ?? []), block]);
+  writeRemoved(stack);
+}
+
+function writeRemoved(stack: TerraformStack): void {
+  // One list for the whole stack: an override of `removed` replaces what was written before.
+  const removed = [...(byStack.get(stack) ?? []).flatMap((e) => e.removed), ...(forgotten.get(stack) ?? [])];
   if (removed.length) stack.addOverride('removed', removed);
 }
 

@@ -132,7 +132,11 @@ tf="$(terraform_bin)"
 export TERRAFORM_BINARY_NAME="$tf"
 host=registry.terraform.io
 [ "$(basename "$tf")" = tofu ] && host=registry.opentofu.org
-deploy=(npx --no-install cdktf deploy "$stack" --auto-approve)
+# --migrate-state: a stack deployed by release 0.2.0 or before named its state file by an absolute path, now by
+# one relative to the stack directory; both are the same file, and Terraform re-initializes the changed backend
+# only when told to (it finds the same state and copies nothing). On a stack already initialized this way it
+# does nothing.
+deploy=(npx --no-install cdktf deploy "$stack" --auto-approve --migrate-state)
 if [ -d "${HOME}/.terraform.d/plugins/$host/kreuzwerker/docker" ]; then
   # The provider comes from the local mirror: cdktf's own lock step would ask the registry.
   deploy+=(--skip-provider-lock)

@@ -22,8 +22,16 @@ const refusal = (build: () => unknown) => {
 
 describe('reading a snapshot', () => {
   test('the revision etcdutl snapshot status reports (51 for the fixture etcd 3.5.21 wrote), its size and hash', () => {
-    expect(readSnapshot(FIXTURE, { sha256: true })).toEqual({ revision: 51, bytes: 24608, hashed: true, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    expect(readSnapshot(NO_HASH)).toEqual({ revision: 51, bytes: 24576, hashed: false });
+    // consistentIndex and term: the raft index and term of the last entry applied to it (its `meta` bucket).
+    expect(readSnapshot(FIXTURE, { sha256: true })).toEqual({
+      revision: 51,
+      bytes: 24608,
+      hashed: true,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      consistentIndex: 54,
+      term: 2,
+    });
+    expect(readSnapshot(NO_HASH)).toEqual({ revision: 51, bytes: 24576, hashed: false, consistentIndex: 54, term: 2 });
   });
 
   test('a file that is not one, and one that is not there', () => {
@@ -87,6 +95,21 @@ describe('restore', () => {
     expect(topo({ restore: { snapshot: NO_HASH } }).primaries[0].restore!.command.at(-1)).toBe('--skip-hash-check');
   });
 
+  test('with bumpRevision, etcdutl raises the revision and marks it compacted, and the hook expects the raised revision', () => {
+    const t = topo({ primaries: 1, restore: { snapshot: FIXTURE, bumpRevision: 1_000_000_000 } });
+    expect(t.primaries[0].restore!.command.slice(-2)).toEqual(['--bump-revision=1000000000', '--mark-compacted']);
+    expect(t.restore).toEqual({ snapshot: FIXTURE, revision: 1_000_000_051 });
+    expect(refusal(() => validateSpec({ name: 'b', restore: { snapshot: FIXTURE, bumpRevision: -1 } }))).toBe(
+      'restore.bumpRevision: must be a whole number of revisions, 0 or more (got -1)',
+    );
+  });
+
+  test('a primary replaced later (replace, or a recovery) joins the restored cluster instead of being restored', () => {
+    const t = topo({ primaries: 3, replace: { 2: 1 }, restore: { snapshot: FIXTURE } });
+    expect(t.primaries.map((p) => Boolean(p.restore))).toEqual([true, false, true]);
+    expect(t.primaries[1].command).toContain('--initial-cluster-state=existing');
+  });
+
   test('the JSON: a one-shot container per primary, run before the member, that fails the deploy unless it exited 0', () => {
     const r = resourcesOf(synthStack({ name: 'b', primaries: 1, restore: { snapshot: FIXTURE } }));
     const step = [...r.entries()].find(([k]) => k.startsWith('docker_container.cluster_primary-1_restore'))![1] as Record<string, any>;
@@ -117,7 +140,7 @@ describe('restore', () => {
     [
       'joiners in a restored cluster',
       () => validateAndBuild({ primaries: 3, initialPrimaries: 1, restore: { snapshot: FIXTURE } }),
-      'restore: every primary of a restored cluster is a founder; leave out initialPrimaries and replace (got initialPrimaries 1, replace {})',
+      'restore: every primary of a restored cluster is a founder; leave out initialPrimaries (got initialPrimaries 1, primaries 3)',
     ],
   ])('refused: %s', (_what, build, message) => {
     const got = refusal(build);

@@ -82,7 +82,7 @@ const BAD: [string, string | null, string, string][] = [
     'unknown key',
     'name: bad\nreplicas: 3\n',
     'cluster.yaml',
-    'replicas: unknown key (allowed: name, primaries, initialPrimaries, replace, secondaries, image, token, ports, network, secondary, resources, backup, restore, metrics, verify, etcd, tls, auth, hosts, placement)',
+    'replicas: unknown key (allowed: name, primaries, initialPrimaries, replace, recoveries, secondaries, image, token, ports, network, secondary, resources, backup, restore, metrics, verify, etcd, tls, auth, hosts, placement)',
   ],
   [
     'unknown nested key',

@@ -37,11 +37,47 @@ describe('one rule for which cluster a command works on', () => {
     };
     expect(await name({}, {})).toEqual(['only', 'using the stack cdktf.out/stacks/only (choose another with --stack or --spec)']);
     writeFileSync(join(cwd, 'cluster.yaml'), 'name: here\nprimaries: 1\n');
-    expect(await name({}, {})).toEqual(['here', 'using the spec cluster.yaml (choose another with --spec or --stack)']);
-    expect(await name({}, { ETCD_CLUSTER_CONFIG: 'other.yaml' })).toEqual(['fromspec', 'using the spec other.yaml (choose another with --spec or --stack)']);
+    expect(await name({}, {})).toEqual([
+      'here',
+      'using the spec cluster.yaml as edited (no stack cdktf.out/stacks/here yet; choose another with --spec or --stack)',
+    ]);
+    expect(await name({}, { ETCD_CLUSTER_CONFIG: 'other.yaml' })).toEqual([
+      'fromspec',
+      'using the spec other.yaml as edited (no stack cdktf.out/stacks/fromspec yet; choose another with --spec or --stack)',
+    ]);
     expect(await name({}, { ETCD_CLUSTER_EXPECTED: hook })).toEqual(['hooked']);
     expect(await name({ spec: join(cwd, 'other.yaml') }, { ETCD_CLUSTER_EXPECTED: hook })).toEqual(['fromspec']);
     expect(await name({ stack: join(cwd, 'cdktf.out', 'stacks', 'only') }, { ETCD_CLUSTER_EXPECTED: hook })).toEqual(['only']);
+  });
+
+  test('./cluster.yaml as its synthesized stack declares it (what was deployed last), and an edit since is said', async () => {
+    const cwd = scratchDir('rule-deployed');
+    const primaries = async () => {
+      const l = lines();
+      const e = await loadExpectation({}, {}, l.say, cwd);
+      return [e.target.cluster, e.target.primaries.length, ...l.said];
+    };
+    writeFileSync(join(cwd, 'cluster.yaml'), 'name: here\nprimaries: 1\n');
+    putStack(cwd, 'here');
+    expect(await primaries()).toEqual(['here', 1, 'using the stack cdktf.out/stacks/here of the spec cluster.yaml (choose another with --stack or --spec)']);
+    // Edited, not deployed yet: the live cluster is still compared with the stack, and the edit is said.
+    writeFileSync(join(cwd, 'cluster.yaml'), 'name: here\nprimaries: 3\n');
+    expect(await primaries()).toEqual([
+      'here',
+      1,
+      'using the stack cdktf.out/stacks/here, as cdktf last synthesized it; cluster.yaml was edited since (deploy it, or compare with it as edited: --spec cluster.yaml)',
+    ]);
+    // As edited, on request.
+    expect((await loadExpectation({ spec: 'cluster.yaml' }, {}, undefined, cwd)).target.primaries).toHaveLength(3);
+    // A stack of that name without the cluster's hook (verify.enabled false): the spec, and why.
+    writeFileSync(join(cwd, 'cdktf.out', 'stacks', 'here', 'cdk.tf.json'), JSON.stringify({ resource: {} }));
+    expect(await primaries()).toEqual([
+      'here',
+      3,
+      expect.stringMatching(
+        /^using the spec cluster.yaml as edited \(the stack cdktf.out\/stacks\/here: .*holds no etcd cluster verification hook .*; choose another with --spec or --stack\)$/,
+      ),
+    ]);
   });
 
   test('--cluster picks among several clusters of a stack; without it several are refused', async () => {
@@ -111,7 +147,7 @@ describe('a new command is one definition (and one line in lib/cli/commands/inde
     expect(await run(['example', 'primaries', '--timeout', '7'])).toEqual({
       code: 0,
       out: 'demo (timeout 7s)\nNAME             ENDPOINT\ndemo-primary-1   http://127.0.0.1:30001\ndemo-primary-2   http://127.0.0.1:30002\ndemo-primary-3   http://127.0.0.1:30003\n',
-      err: 'etcd-cluster: using the spec cluster.yaml (choose another with --spec or --stack)\n',
+      err: 'etcd-cluster: using the spec cluster.yaml as edited (no stack cdktf.out/stacks/demo yet; choose another with --spec or --stack)\n',
     });
   });
 

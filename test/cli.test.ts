@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../lib/cli';
+import { askOn } from '../lib/cli/io';
 import { v020Stack } from './helpers/fixture-stack';
 import { REPO_ROOT, run, scratchDir } from './helpers/synth';
 
@@ -108,6 +109,24 @@ const CASES: [string, () => string[], RegExp, NodeJS.ProcessEnv][] = [
     {},
   ],
   ['malformed hook environment', () => ['verify'], /^etcd-cluster: ETCD_CLUSTER_EXPECTED: not valid JSON: .*\n$/, { ETCD_CLUSTER_EXPECTED: '{' }],
+  [
+    'network without the step',
+    () => ['network', 'create'],
+    /^etcd-cluster: --stack: give the stack directory \(found 0 under cdktf\.out\/stacks; run cdktf synth first\)\n$/,
+    {},
+  ],
+  [
+    'malformed network',
+    () => ['network', 'remove'],
+    /^etcd-cluster: ETCD_CLUSTER_NETWORK: malformed network: name: .*\n$/,
+    { ETCD_CLUSTER_NETWORK: JSON.stringify({ kind: 'cdktf-etcd-cluster/network', cluster: 'x', driver: 'bridge', labels: {}, subnet: null, gateway: null }) },
+  ],
+  [
+    'network of a stack without networks',
+    () => ['network', 'create', '--stack', stackDir({ resource: {} })],
+    /^etcd-cluster: .*cdk.tf.json: holds no network of an etcd cluster\n$/,
+    {},
+  ],
 ];
 
 describe('bad input to etcd-cluster', () => {
@@ -158,6 +177,18 @@ describe('what release 0.2.0 recorded (contract version 1) is still read', () =>
   });
 });
 
+test('Ctrl-C or Ctrl-D at a question is no answer, not a failure', async () => {
+  const { PassThrough } = await import('node:stream');
+  const ask = (typed: (input: InstanceType<typeof PassThrough>) => void) => {
+    const input = new PassThrough();
+    const answer = askOn(input, new PassThrough(), 'recover d from d-primary-1? [y/N] ');
+    setImmediate(() => typed(input));
+    return answer;
+  };
+  expect(await ask((i) => i.end())).toBe('');
+  expect(await ask((i) => i.write('yes\n'))).toBe('yes');
+});
+
 test('table pads columns to the widest cell', () => {
   expect(
     table(
@@ -194,9 +225,18 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
   test('--help lists every command and the exit codes', async () => {
     const r = await run(process.execPath, [BIN, '--help']);
     expect(r.code).toBe(0);
-    for (const command of ['verify', 'members', 'member', 'pki']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['verify', 'members', 'member', 'pki', 'network']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(r.stdout).toMatch(/member add \|\s+promote \|\s+remove/);
-    for (const code of [0, 1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
+    for (const code of [0, 1, 2, 3, 4, 5]) expect(r.stdout).toMatch(new RegExp(`^  ${code}  `, 'm'));
+    expect(r.stdout).toMatch(/^Which cluster .*:\n {2}--stack <dir>, else --spec <file>, else the hook's ETCD_CLUSTER_EXPECTED, else \.\/cluster\.yaml/m);
+  });
+
+  test("a command's --help names --cluster, and --yes where it asks before changing anything", async () => {
+    const members = await run(process.execPath, [BIN, 'members', '--help']);
+    expect(members.stdout).toMatch(/^ {2}--cluster <name> +which cluster, when the stack holds several/m);
+    expect(members.stdout).not.toMatch(/--yes/);
+    const rollout = await run(process.execPath, [BIN, 'rollout', '--help']);
+    expect(rollout.stdout).toMatch(/^ {2}--yes +do not ask before changing anything \(for scripts\)/m);
   });
 
   test('the code cache keeps one file per command that ran, and a typed word that is no command gets none', async () => {
@@ -215,7 +255,7 @@ describe('what the CLI finds with no flags, and what it says about itself', () =
     const cwd = scratchDir('cli-spec');
     writeFileSync(join(cwd, 'cluster.yaml'), 'name: here\nprimaries: 1\nports: { primaryBase: 1 }\n');
     const r = await run(process.execPath, [BIN, 'members', '--json'], { cwd, env: { ETCD_CLUSTER_EXPECTED: '' } });
-    expect(r.stderr).toBe('etcd-cluster: using the spec cluster.yaml (choose another with --spec or --stack)\n');
+    expect(r.stderr).toBe('etcd-cluster: using the spec cluster.yaml as edited (no stack cdktf.out/stacks/here yet; choose another with --spec or --stack)\n');
     expect(JSON.parse(r.stdout).cluster).toBe('here');
     expect(r.code).toBe(3);
   });

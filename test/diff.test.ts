@@ -45,9 +45,17 @@ describe('scaling secondaries 2 -> 5 -> 1 touches only secondaries and the hook'
       expect(JSON.stringify(s5.get(address))).toBe(JSON.stringify(config));
       expect(JSON.stringify(s1.get(address))).toBe(JSON.stringify(config));
     }
-    expect(strip([...s2.keys()].filter((a) => !/secondary|terraform_data/.test(a)))).toHaveLength(3 + 3 + 1 + 1);
+    expect(strip([...s2.keys()].filter((a) => !/secondary|terraform_data/.test(a)))).toHaveLength(3 + 3 + 1);
+    // The network's step and ID record stay too.
+    expect(strip([...s2.keys()].filter((a) => /_network_/.test(a)))).toEqual(['terraform_data.cluster_network_id', 'terraform_data.cluster_network_step']);
     // The primaries' membership records stay too.
     for (const [address, config] of s2) if (address.endsWith('_member')) expect(JSON.stringify(s5.get(address))).toBe(JSON.stringify(config));
+  });
+
+  test("the network's data source stays byte-identical", () => {
+    const data = (n: number) => JSON.stringify(synthStack(spec(n)).data);
+    expect(data(5)).toBe(data(2));
+    expect(data(1)).toBe(data(2));
   });
 
   test('surviving secondaries stay byte-identical', () => {

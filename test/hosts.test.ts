@@ -148,7 +148,8 @@ describe('synthesis across hosts', () => {
   test('every host gets its network and image; every member is bound to its host’s provider', () => {
     const providerOf = (prefix: string) => [...resources.entries()].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v.provider);
     for (const h of ['a', 'b', 'c']) {
-      expect(providerOf(`docker_network.cluster_host-${h}_network`)).toEqual([`docker.${h}`]);
+      const lookup = Object.entries((tf.data as { docker_network: Record<string, { provider: string }> }).docker_network);
+      expect(lookup.filter(([k]) => k.startsWith(`cluster_host-${h}_network_lookup`)).map(([, v]) => v.provider)).toEqual([`docker.${h}`]);
       expect(providerOf(`docker_image.cluster_host-${h}_image`)).toEqual([`docker.${h}`]);
     }
     expect(providerOf('docker_container.cluster_primary-2_container')).toEqual(['docker.b']);

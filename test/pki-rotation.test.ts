@@ -24,7 +24,7 @@ import {
   type PkiNode,
   type RotationPhase,
 } from '../lib/model';
-import { firstFileOfTar } from '../lib/runtime/docker';
+import { untarFirst } from '../lib/runtime/member-data';
 import { REPO_ROOT, run, scratchDir } from './helpers/synth';
 
 jest.setTimeout(60_000);
@@ -274,7 +274,7 @@ describe('what the live containers hold, judged', () => {
     const dir = scratchDir('tar');
     writeFileSync(join(dir, 'ca.crt'), 'PEM TEXT\n');
     const tar = execFileSync('tar', ['-C', dir, '-cf', '-', 'ca.crt']);
-    expect(firstFileOfTar(tar).toString()).toBe('PEM TEXT\n');
+    expect(untarFirst(tar).toString()).toBe('PEM TEXT\n');
   });
 });
 

@@ -5,7 +5,7 @@
  * that application's version.
  */
 import { parseExpectation } from '../lib/contract';
-import { versionCheck } from '../lib/runtime/rollout';
+import { plannedChanges, versionCheck } from '../lib/runtime/rollout';
 import { synthStack } from './helpers/synth';
 
 /** A stack of 3 etcd primaries and 2 application secondaries tagged 9.1.0, and the expectation its hook carries. */
@@ -45,4 +45,30 @@ test('an image whose tag names no version is said, not checked', () => {
     from: '3.5.21',
     note: "the primaries' image (example/etcd:latest) names no etcd version; the upgrade path is not checked",
   });
+});
+
+test("what a rollout shows of Terraform's plan: each changed resource's action, reads and no-ops left out", () => {
+  const change = (address: string, actions: string[]) => ({ address, type: address.split('.')[0], change: { actions } });
+  expect(
+    plannedChanges({
+      resource_changes: [
+        change('docker_container.a', ['delete', 'create']),
+        change('docker_container.b', ['create', 'delete']),
+        change('terraform_data.c', ['update']),
+        change('docker_volume.d', ['create']),
+        change('docker_container.e', ['delete']),
+        change('terraform_data.f', ['forget']),
+        change('docker_network.g', ['no-op']),
+        change('data.h', ['read']),
+      ],
+    }),
+  ).toEqual([
+    { address: 'docker_container.a', action: 'replace' },
+    { address: 'docker_container.b', action: 'replace' },
+    { address: 'terraform_data.c', action: 'update' },
+    { address: 'docker_volume.d', action: 'create' },
+    { address: 'docker_container.e', action: 'destroy' },
+    { address: 'terraform_data.f', action: 'forget' },
+  ]);
+  expect(plannedChanges({})).toEqual([]);
 });

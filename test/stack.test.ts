@@ -32,9 +32,12 @@ describe('two clusters in one stack, one of them nested in a user construct', ()
   const removed = (tf as { removed?: { from: string }[] }).removed ?? [];
 
   test('each keeps its own removed blocks, at addresses from its path', () => {
-    expect(removed.map((r) => r.from)).toEqual([
+    expect(removed.map((r) => r.from.replace(/_[0-9A-F]{8}$/, ''))).toEqual([
       ...[4, 5, 6, 7, 8, 9].map((i) => `terraform_data.orders_primary-${i}_member`),
       ...[2, 3, 4, 5, 6, 7, 8, 9].map((i) => `terraform_data.billing-team_store_primary-${i}_member`),
+      // Each cluster's network as the provider's resource held it before: forgotten, not destroyed.
+      'docker_network.orders_network',
+      'docker_network.billing-team_store_network',
     ]);
   });
 

@@ -1,9 +1,10 @@
 import { TerraformStack, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { Image } from '@cdktf/provider-docker/lib/image';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { EtcdCluster } from '../constructs/etcd-cluster';
 import { SpecError } from '../lib/model';
-import { resourcesOf, synthStack } from './helpers/synth';
+import { resourcesOf, synthStack, type TfJson } from './helpers/synth';
 
 const BASE = { ports: { primaryBase: 12379, secondaryBase: 22379 } };
 
@@ -26,7 +27,9 @@ describe('synthesized resources', () => {
   const ofType = (type: string) => [...all.entries()].filter(([k]) => k.startsWith(`${type}.`)).map(([, v]) => v);
 
   test('one network, one image, three volumes, five containers, one hook', () => {
-    expect(ofType('docker_network')).toHaveLength(1);
+    // The network is made by the cluster's own step and read through the provider's data source.
+    expect(ofType('docker_network')).toHaveLength(0);
+    expect(Object.keys((tf.data as { docker_network: object }).docker_network)).toHaveLength(1);
     expect(ofType('docker_image')).toHaveLength(1);
     expect(ofType('docker_volume').map((v) => v.name)).toEqual(['c-primary-1-data', 'c-primary-2-data', 'c-primary-3-data']);
     expect(
@@ -34,8 +37,8 @@ describe('synthesized resources', () => {
         .map((c) => c.name)
         .sort(),
     ).toEqual(['c-primary-1', 'c-primary-2', 'c-primary-3', 'c-secondary-1', 'c-secondary-2'].sort());
-    // The verification hook, the bootstrap record, and one membership record per primary.
-    expect(ofType('terraform_data')).toHaveLength(1 + 1 + 3);
+    // The verification hook, the bootstrap record, one membership record per primary, the network's step and ID.
+    expect(ofType('terraform_data')).toHaveLength(1 + 1 + 3 + 2);
   });
 
   test('construct IDs give stable Terraform addresses', () => {
@@ -47,11 +50,12 @@ describe('synthesized resources', () => {
         'docker_container.cluster_secondary-1_container',
         'docker_container.cluster_secondary-2_container',
         'docker_image.cluster_image',
-        'docker_network.cluster_network',
         'docker_volume.cluster_primary-1_data',
         'docker_volume.cluster_primary-2_data',
         'docker_volume.cluster_primary-3_data',
         'terraform_data.cluster_bootstrap',
+        'terraform_data.cluster_network_id',
+        'terraform_data.cluster_network_step',
         'terraform_data.cluster_primary-1_member',
         'terraform_data.cluster_primary-2_member',
         'terraform_data.cluster_primary-3_member',
@@ -118,8 +122,8 @@ describe('synthesized resources', () => {
 
   test('a subnet comes with an explicit gateway', () => {
     const net = resourcesOf(synthStack({ name: 'c', network: { subnet: '172.29.3.0/24' } }));
-    const [network] = [...net.entries()].filter(([k]) => k.startsWith('docker_network.')).map(([, v]) => v);
-    expect(network.ipam_config).toEqual([{ subnet: '172.29.3.0/24', gateway: '172.29.3.1' }]);
+    const [step] = [...net.entries()].filter(([k]) => k.startsWith('terraform_data.cluster_network_step')).map(([, v]) => v);
+    expect(step.triggers_replace).toMatchObject({ subnet: '172.29.3.0/24', gateway: '172.29.3.1' });
   });
 
   test('a custom secondary image is its own resource, present even with no secondaries', () => {
@@ -225,7 +229,9 @@ describe('membership of primaries', () => {
 
   test('every absent primary number has a removed block that runs member remove', () => {
     const tf = synthStack({ name: 'g', primaries: 3 }) as unknown as { removed: { from: string; provisioner: object[] }[] };
-    expect(tf.removed.map((r) => r.from)).toEqual([4, 5, 6, 7, 8, 9].map((i) => `terraform_data.cluster_primary-${i}_member`));
+    expect(tf.removed.map((r) => r.from).filter((a) => a.startsWith('terraform_data.'))).toEqual(
+      [4, 5, 6, 7, 8, 9].map((i) => `terraform_data.cluster_primary-${i}_member`),
+    );
     expect(tf.removed[0].provisioner).toEqual([
       {
         'local-exec': {
@@ -261,5 +267,71 @@ describe('primary count rules', () => {
     expect(() => new EtcdCluster(stack, 'cluster2', { name: 'w', primaries: 4 })).toThrow(
       'primaries: an even count can split the vote into equal halves and tolerates no more failures than 3; use 1, 3, 5, 7 or 9 (got 4)',
     );
+  });
+});
+
+describe("the cluster's network: made by its own step, read through the data source", () => {
+  const tf = synthStack({ name: 'n', primaries: 3, secondaries: 1, network: { subnet: '172.29.4.0/24' }, backup: {}, ...BASE }) as TfJson & {
+    data: { docker_network: Record<string, Record<string, unknown>> };
+    removed: { from: string; lifecycle: object }[];
+  };
+  const all = resourcesOf(tf);
+  const one = (prefix: string) =>
+    [...all.entries()].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => ({ ...v, address: k }) as Record<string, unknown> & { address: string });
+  const [step] = one('terraform_data.cluster_network_step_');
+  const [record] = one('terraform_data.cluster_network_id_');
+  const [lookupAddress, lookup] = Object.entries(tf.data.docker_network)[0];
+  const cli = `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))'`;
+
+  test('everything that defines the network replaces the step; the Docker host is only in its environment', () => {
+    expect(step.triggers_replace).toEqual({
+      kind: 'cdktf-etcd-cluster/network',
+      cluster: 'n',
+      name: 'n-net',
+      driver: 'bridge',
+      labels: { 'cdktf-etcd-cluster.cluster': 'n' },
+      subnet: '172.29.4.0/24',
+      gateway: '172.29.4.1',
+    });
+    expect(step.input).toBeUndefined();
+    const environment = { ETCD_CLUSTER_NETWORK: '${jsonencode(self.triggers_replace)}', ETCD_CLUSTER_NETWORK_DOCKER: '' };
+    expect(step.provisioner).toEqual([
+      { 'local-exec': { command: `${cli} network create`, environment } },
+      { 'local-exec': { command: `${cli} network remove`, environment, when: 'destroy' } },
+    ]);
+  });
+
+  test('the data source reads the network after the step; the record holds its ID', () => {
+    expect(lookupAddress).toMatch(/^cluster_network_lookup_[0-9A-F]{8}$/);
+    expect(lookup).toEqual({ name: 'n-net', depends_on: [step.address] });
+    expect(record.input).toEqual({ id: `\${data.docker_network.${lookupAddress}.id}` });
+  });
+
+  test('every container names the network by ID and is replaced when the recorded ID changes', () => {
+    const containers = one('docker_container.');
+    expect(containers.map((c) => String(c.name)).sort()).toEqual(['n-backup', 'n-primary-1', 'n-primary-2', 'n-primary-3', 'n-secondary-1']);
+    for (const c of containers) {
+      expect((c.networks_advanced as { name: string }[]).map((n) => n.name)).toEqual([`\${data.docker_network.${lookupAddress}.id}`]);
+      expect(c.lifecycle).toMatchObject({ ignore_changes: ['networks_advanced'], replace_triggered_by: [record.address] });
+    }
+  });
+
+  test("the provider's resource of earlier versions is forgotten, never destroyed", () => {
+    // The address the provider's resource had at cluster/network (the snapshots of earlier versions hold it).
+    expect(tf.removed.filter((r) => r.from.startsWith('docker_network.'))).toEqual([
+      { from: 'docker_network.cluster_network_D70B2823', lifecycle: { destroy: false } },
+    ]);
+  });
+
+  test("the step reaches the stack provider's Docker host, with its ssh options", () => {
+    const stack = new TerraformStack(Testing.app(), 'w');
+    new EtcdCluster(stack, 'cluster', { name: 'w' });
+    // Declared after the cluster: read when the stack is synthesized.
+    new DockerProvider(stack, 'docker', { host: 'ssh://ops@192.0.2.7', sshOpts: ['-o', 'ConnectTimeout=5'] });
+    const r = resourcesOf(JSON.parse(Testing.synth(stack, true)) as TfJson);
+    const [s] = [...r.entries()].filter(([k]) => k.startsWith('terraform_data.cluster_network_step')).map(([, v]) => v);
+    for (const p of s.provisioner as { 'local-exec': { environment: Record<string, string> } }[]) {
+      expect(JSON.parse(p['local-exec'].environment.ETCD_CLUSTER_NETWORK_DOCKER)).toEqual({ host: 'ssh://ops@192.0.2.7', sshOpts: ['-o', 'ConnectTimeout=5'] });
+    }
   });
 });

@@ -1,17 +1,20 @@
 /**
  * What a command of `etcd-cluster` is: one file under commands/ that exports a `defineCommand(...)`,
  * registered by one line in commands/index.ts. The command declares which shared options it takes
- * (options.ts) and gets a context: the printer its `--json` chose, the cluster by the one rule
- * (sources.ts), the root password, and lines for stderr.
+ * (options.ts), which spec sections it cannot work without, and whether it asks before changing anything;
+ * it gets a context: the printer its `--json` chose, the cluster by the one rule (sources.ts), the root
+ * password, the question to ask (`--yes` answers it), and lines for stderr. It throws the error class of a
+ * failure's cause; errors.ts turns that into one line and the exit code (exit-codes.ts).
  *
  * Keep the hook's start-up fast: a command file imports the runtime only inside `run`
  * (`await import('../../runtime/...')`); type imports are free.
  */
 import type { Command } from 'commander';
 import type { Expectation, Target } from '../contract';
+import { NotConfirmed } from '../runtime/errors';
 import { InputError } from './errors';
 import type { CliIo } from './io';
-import { jsonOption, sourceOptions, timeoutOption, type SourceOptions } from './options';
+import { jsonOption, sourceOptions, timeoutOption, yesOption, type SourceOptions } from './options';
 import { JsonPrinter, TablePrinter, type Printer } from './printers';
 import { loadExpectation, loadStack } from './sources';
 
@@ -27,6 +30,13 @@ export interface CommandSpec<O> {
   readonly source?: boolean;
   /** Takes `--json`. @default true */
   readonly json?: boolean;
+  /**
+   * Spec sections it cannot work without (`backups` needs `backup`): a cluster whose spec has none is bad
+   * input (exit code 2), one line naming the section, before the command does anything.
+   */
+  readonly needs?: readonly Section[];
+  /** It changes the cluster and asks first (`ctx.confirm`): takes `--yes`, which answers for scripts. @default false */
+  readonly confirms?: boolean;
   /** Takes `--timeout <seconds>`: its default and what it bounds. */
   readonly timeout?: { readonly seconds: number; readonly description: string };
   /** Its own options. */
@@ -39,7 +49,7 @@ export interface CommandSpec<O> {
 export interface CommandContext<O> {
   readonly io: CliIo;
   /** Its options: the shared ones and its own. */
-  readonly opts: O & SourceOptions & { readonly json?: boolean; readonly timeout?: number };
+  readonly opts: O & SourceOptions & { readonly json?: boolean; readonly timeout?: number; readonly yes?: boolean };
   /** Its positional arguments. */
   readonly args: readonly string[];
   /** The table printer, or the JSON printer with `--json`. */
@@ -50,10 +60,36 @@ export interface CommandContext<O> {
   stack(): Promise<{ dir: string; expectation: Expectation }>;
   /** The root password of a cluster with `auth`, from the variable its spec names; undefined without auth. */
   password(target: Pick<Target, 'auth' | 'cluster'>): string | undefined;
+  /**
+   * Asks `question` on the terminal (what will change is on stderr already): true for y/yes, or with
+   * `--yes`. With no terminal and no `--yes` it refuses: NotConfirmed, exit code 2, "pass --yes to <action>".
+   */
+  confirm(question: string, refusal: { readonly cluster: string; readonly action: string }): Promise<boolean>;
   /** A line on stderr about what the command chose or does, prefixed `etcd-cluster: `. */
   say(line: string): void;
   /** A progress line on stderr, as it is. */
   progress(line: string): void;
+}
+
+/** The spec sections a command may need, and how a cluster shows it has one. */
+export type Section = 'backup' | 'metrics' | 'tls' | 'auth';
+
+const SECTIONS: Record<Section, { readonly has: (e: Expectation) => boolean; readonly example: string }> = {
+  backup: { has: (e) => Boolean(e.backup), example: 'backup: { every: 1h, keep: 24 }' },
+  metrics: { has: (e) => [...e.target.primaries, ...e.secondaries].some((m) => m.metrics), example: 'metrics: {}' },
+  tls: { has: (e) => Boolean(e.target.tls), example: 'tls: { dir: pki }' },
+  auth: { has: (e) => Boolean(e.target.auth), example: 'auth: {}' },
+};
+
+/** Bad input (exit code 2) when the cluster lacks a section the command needs. */
+export function checkSections(words: readonly string[], e: Expectation, needs: readonly Section[] = []): Expectation {
+  for (const section of needs) {
+    if (!SECTIONS[section].has(e))
+      throw new InputError(
+        `${words.join(' ')}: cluster ${e.target.cluster} has no ${section} section in its spec; add one (e.g. ${SECTIONS[section].example}) and deploy it`,
+      );
+  }
+  return e;
 }
 
 /** A command of `etcd-cluster`; its options type is what `run` reads from `ctx.opts`. */
@@ -74,6 +110,7 @@ export function register(program: Command, spec: CommandSpec<unknown>, io: CliIo
   for (const [name, description] of spec.arguments ?? []) cmd = cmd.argument(name, description);
   if (spec.timeout) cmd = timeoutOption(cmd, spec.timeout.seconds, spec.timeout.description);
   if (spec.options) cmd = spec.options(cmd);
+  if (spec.confirms) cmd = yesOption(cmd);
   if (spec.source ?? true) cmd = sourceOptions(cmd);
   if (spec.json ?? true) cmd = jsonOption(cmd);
   cmd.action(async (...given: unknown[]) => {
@@ -87,13 +124,23 @@ export function register(program: Command, spec: CommandSpec<unknown>, io: CliIo
       opts,
       args,
       printer: opts.json ? new JsonPrinter(io.out) : new TablePrinter(io.out),
-      cluster: () => loadExpectation(opts, io.env, say, cwd),
-      stack: () => loadStack(opts, io.env, say, cwd),
+      cluster: async () => checkSections(spec.path, await loadExpectation(opts, io.env, say, cwd), spec.needs),
+      stack: async () => {
+        const s = await loadStack(opts, io.env, say, cwd);
+        checkSections(spec.path, s.expectation, spec.needs);
+        return s;
+      },
       password: (target) => {
         if (!target.auth) return undefined;
         const password = io.env[target.auth.passwordEnv];
         if (!password) throw new InputError(`auth: set ${target.auth.passwordEnv} to the root password of cluster ${target.cluster}`);
         return password;
+      },
+      confirm: async (question, refusal) => {
+        if (opts.yes) return true;
+        if (!io.ask)
+          throw new NotConfirmed(`${refusal.cluster}: there is no terminal to ask for confirmation; pass --yes to ${refusal.action} (nothing changed)`);
+        return /^y(es)?$/i.test((await io.ask(`${question} [y/N] `)).trim());
       },
       say,
       progress: (line) => io.err(`${line}\n`),

@@ -15,7 +15,7 @@ import { register, type CommandSpec } from './command';
 import { COMMANDS } from './commands';
 import { failure } from './errors';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes';
-import type { CliIo } from './io';
+import { askOn, type CliIo } from './io';
 
 export { table } from './printers';
 export { EXIT } from './exit-codes';
@@ -53,7 +53,7 @@ export async function runCli(argv: string[], io: CliIo, commands: readonly Comma
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {
-    return failure(e, io);
+    return await failure(e, io);
   }
 }
 
@@ -67,6 +67,7 @@ export function main(argv: string[] = process.argv.slice(2)): void {
     err: (t) => process.stderr.write(t),
     env: process.env,
     tty: Boolean(process.stderr.isTTY),
+    ...(process.stdin.isTTY ? { ask: (question: string) => askOn(process.stdin, process.stderr, question) } : {}),
   }).then((code) => {
     // Exit now rather than when the event loop drains: gRPC keeps reconnecting to a member that does not
     // answer (a host cut off the network), which would hold the process long after the verdict. Both

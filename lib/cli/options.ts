@@ -1,6 +1,6 @@
 /**
  * The options several commands share, declared once: where the cluster comes from (`--stack`, `--spec`,
- * `--cluster`), `--json`, and `--timeout` (each command says its default and what it bounds).
+ * `--cluster`), `--json`, `--yes`, and `--timeout` (each command says its default and what it bounds).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
@@ -32,9 +32,14 @@ export interface SourceOptions {
 
 export function sourceOptions(cmd: Command): Command {
   return cmd
-    .option('--stack <dir>', 'a synthesized stack directory, e.g. cdktf.out/stacks/<name>')
-    .option('--spec <file>', 'a cluster spec file (cluster.yaml)')
-    .option('--cluster <name>', 'which cluster, when the stack holds several');
+    .option('--stack <dir>', 'a synthesized stack directory, e.g. cdktf.out/stacks/<name> (default: see "Which cluster" in etcd-cluster --help)')
+    .option('--spec <file>', 'a cluster spec file, as edited (cluster.yaml)')
+    .option('--cluster <name>', 'which cluster, when the stack holds several (e.g. two EtcdClusters in one stack)');
+}
+
+/** `--yes`: for a command that asks before it changes anything (`CommandSpec.confirms`). */
+export function yesOption(cmd: Command): Command {
+  return cmd.option('--yes', 'do not ask before changing anything (for scripts); without a terminal and without it, nothing changes (exit 2)');
 }
 
 export function jsonOption(cmd: Command): Command {

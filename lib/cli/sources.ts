@@ -2,9 +2,11 @@
  * Which cluster a command works on: ONE rule for every command.
  *
  * 1. `--stack <dir>`: the clusters of that synthesized stack (their hooks' input);
- * 2. else `--spec <file>`: the cluster that spec declares (through the same topology the constructs render);
+ * 2. else `--spec <file>`: the cluster that spec declares as edited (through the same topology the constructs render);
  * 3. else the hook's environment (`ETCD_CLUSTER_EXPECTED`, set by the post-apply hook);
- * 4. else `./cluster.yaml` (or the file `ETCD_CLUSTER_CONFIG` names);
+ * 4. else `./cluster.yaml` (or the file `ETCD_CLUSTER_CONFIG` names): its cluster as the stack synthesized
+ *    from it declares it (`cdktf.out/stacks/<name>`: what `cdktf deploy` applied last), when there is one;
+ *    else as the spec declares it. A spec edited since is said, with how to compare with it instead;
  * 5. else the one stack under `cdktf.out/stacks`.
  * `--cluster <name>` picks among several clusters of a stack. A choice made by default (4, 5) is said on stderr.
  *
@@ -43,6 +45,33 @@ export function expectationsFromStack(dir: string): Expectation[] {
   // TLS files are named relative to the stack directory, where Terraform (and so the hook) runs.
   const inStack = (p: string) => (isAbsolute(p) ? p : join(dir, p));
   return hooks.map((h) => withTlsPaths(parseExpectation(h.input, file), inStack));
+}
+
+/** An expectation as text that does not depend on where its TLS files are, nor on the order of its keys. */
+function canonical(e: Expectation): string {
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return JSON.stringify(sorted(withTlsPaths(e, () => '')));
+}
+
+/** The cluster of this name in the stack synthesized from the spec, or why there is none to use. */
+function stackOfSpec(cwd: string, name: string): { dir: string; expectation?: Expectation; why?: string } {
+  const dir = join(cwd, 'cdktf.out', 'stacks', name);
+  if (!existsSync(join(dir, 'cdk.tf.json'))) return { dir };
+  try {
+    const found = expectationsFromStack(dir).find((e) => e.target.cluster === name);
+    return found ? { dir, expectation: found } : { dir, why: `it holds no cluster ${name}` };
+  } catch (e) {
+    return { dir, why: (e as Error).message };
+  }
 }
 
 /** A path the user gave, for the working directory `cwd`: as given when that is where it leads anyway (messages show it as typed). */
@@ -102,8 +131,17 @@ export async function loadExpectation(
   if (env[EXPECTATION_ENV]) return pick([parseExpectationText(env[EXPECTATION_ENV], EXPECTATION_ENV)], src.cluster);
   const spec = await defaultSpecFile(env, cwd);
   if (spec.file) {
-    say(`using the spec ${relative(cwd, spec.file) || spec.file} (choose another with --spec or --stack)`);
-    return pick([await expectationOfSpecFile(spec.file)], src.cluster);
+    const file = relative(cwd, spec.file) || spec.file;
+    const declared = await expectationOfSpecFile(spec.file);
+    const stack = stackOfSpec(cwd, declared.target.cluster);
+    const at = relative(cwd, stack.dir);
+    if (!stack.expectation) {
+      say(`using the spec ${file} as edited (${stack.why ? `the stack ${at}: ${stack.why}` : `no stack ${at} yet`}; choose another with --spec or --stack)`);
+      return pick([declared], src.cluster);
+    }
+    if (canonical(stack.expectation) === canonical(declared)) say(`using the stack ${at} of the spec ${file} (choose another with --stack or --spec)`);
+    else say(`using the stack ${at}, as cdktf last synthesized it; ${file} was edited since (deploy it, or compare with it as edited: --spec ${file})`);
+    return pick([stack.expectation], src.cluster);
   }
   const stack = theOnlyStack(
     cwd,
@@ -130,7 +168,7 @@ export async function loadStack(
   let dir: string;
   if (src.stack) dir = resolve(cwd, src.stack);
   else {
-    const specFile = src.spec ? resolve(cwd, src.spec) : (await defaultSpecFile(env, cwd)).file;
+    const specFile = src.spec ? inCwd(src.spec, cwd) : (await defaultSpecFile(env, cwd)).file;
     if (specFile) {
       const { name } = (await import('../model')).loadSpecFile(specFile);
       dir = join(cwd, 'cdktf.out', 'stacks', name);

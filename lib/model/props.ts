@@ -33,6 +33,15 @@ export interface EtcdClusterProps {
    */
   readonly replace?: Record<string, number>;
   /**
+   * Written by `etcd-cluster recover`, one entry per recovery from a lost quorum: the primary whose data
+   * the cluster was rebuilt from, and the replacement generation with which each other primary rejoined it
+   * (one at a time, in index order). A primary at that generation starts with an `--initial-cluster` of the
+   * members it finds when it joins (the survivor and the primaries numbered below it), instead of every
+   * primary. Keep the entries: dropping one changes those primaries' flags (a restart of their containers).
+   * @default []
+   */
+  readonly recoveries?: readonly RecoveryProps[];
+  /**
    * Stateless etcd clients (by default etcd grpc-proxies). Scaling them touches nothing else.
    * @default 0
    */
@@ -223,6 +232,21 @@ export interface BackupProps {
 export interface RestoreProps {
   /** The snapshot file (from `etcd-cluster snapshot save`, a backup, or `etcdctl snapshot save`), relative to the spec file. */
   readonly snapshot: string;
+  /**
+   * Raise the restored cluster's revision by this much (etcdutl's `--bump-revision`, with
+   * `--mark-compacted`), so that clients that watched the old cluster past the snapshot never see revisions
+   * go back; `etcd-cluster recover` writes 1000000000.
+   * @default 0
+   */
+  readonly bumpRevision?: number;
+}
+
+/** One recovery from a lost quorum, as `etcd-cluster recover` records it (`recoveries`). */
+export interface RecoveryProps {
+  /** The primary whose data the cluster was rebuilt from. */
+  readonly from: number;
+  /** Primary number to the replacement generation with which it rejoined. */
+  readonly rejoined: Record<string, number>;
 }
 
 /** Prometheus metrics endpoints (`metrics`), plain HTTP, published like the client ports. */
@@ -267,8 +291,8 @@ export interface EtcdTuningProps {
 }
 
 /**
- * A spec that passed validation (`validateSpec`, `loadSpecFile`), every default filled in. It is frozen:
- * what was checked cannot change afterwards, and `EtcdCluster` takes it as props without checking it again.
+ * A spec that passed validation (`validateSpec`, `loadSpecFile`), every default filled in. `EtcdCluster`
+ * takes it as props without checking it again, unless it was changed since (then it is checked as any props).
  */
 export interface ClusterSpec {
   /** The cluster name (`EtcdClusterProps.name`). */
@@ -279,6 +303,8 @@ export interface ClusterSpec {
   readonly initialPrimaries?: number;
   /** Replaced primaries: primary number to replacement generation; empty when none. */
   readonly replace: Readonly<Record<string, number>>;
+  /** Recoveries from a lost quorum (`etcd-cluster recover`); empty when none. */
+  readonly recoveries: readonly RecoveryProps[];
   /** Stateless members. */
   readonly secondaries: number;
   /** Image of the primaries (and of default secondaries). */

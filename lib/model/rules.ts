@@ -21,6 +21,15 @@ function replaceProblem(spec: ClusterSpec): string | undefined {
   for (const key of Object.keys(spec.replace)) {
     if (Number(key) > spec.primaries) return `replace.${key}: primary ${key} is not declared (primaries: ${spec.primaries})`;
   }
+  // A recovery's rejoined generations are replacement generations the spec still has (or has raised since).
+  for (const [k, r] of spec.recoveries.entries()) {
+    for (const [key, generation] of Object.entries(r.rejoined)) {
+      if (Number(key) === r.from) return `recoveries.${k}.rejoined.${key}: primary ${key} is the one the cluster was recovered from; it did not rejoin`;
+      if (generation > (spec.replace[key] ?? 0)) {
+        return `recoveries.${k}.rejoined.${key}: primary ${key} rejoined at generation ${generation}, but replace.${key} is ${spec.replace[key] ?? 'not set'}; keep the replace entry that etcd-cluster recover wrote`;
+      }
+    }
+  }
   return undefined;
 }
 
@@ -141,8 +150,9 @@ function backupProblem({ spec }: SpecFacts): string | undefined {
     if (spec.auth) return 'backup: not available with auth yet: the backup container would need the root password in the Terraform state';
   }
   if (spec.restore) {
-    if ((spec.initialPrimaries ?? spec.primaries) !== spec.primaries || Object.keys(spec.replace).length) {
-      return `restore: every primary of a restored cluster is a founder; leave out initialPrimaries and replace (got initialPrimaries ${spec.initialPrimaries}, replace ${JSON.stringify(spec.replace)})`;
+    // Replaced primaries (a later replace or recovery) join the restored cluster instead of being restored.
+    if ((spec.initialPrimaries ?? spec.primaries) !== spec.primaries) {
+      return `restore: every primary of a restored cluster is a founder; leave out initialPrimaries (got initialPrimaries ${spec.initialPrimaries}, primaries ${spec.primaries})`;
     }
   }
   return undefined;

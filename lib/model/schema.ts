@@ -75,6 +75,20 @@ export const specSchema = z.strictObject({
         .max(999, { error: 'must be at most 999' }),
     )
     .default({}),
+  recoveries: z
+    .array(
+      z.strictObject({
+        from: z
+          .int({ error: 'must be a primary number 1 to 9' })
+          .min(1, { error: 'must be a primary number 1 to 9' })
+          .max(9, { error: 'must be a primary number 1 to 9' }),
+        rejoined: z.record(
+          z.string().regex(/^[1-9]$/, { error: 'keys must be primary numbers 1 to 9' }),
+          z.int({ error: 'must be a whole generation number, 1 or more' }).min(1, { error: 'must be a whole generation number, 1 or more' }),
+        ),
+      }),
+    )
+    .default([]),
   secondaries: z.int({ error: 'must be a whole number, 0 or more' }).min(0, { error: 'must be 0 or more' }).default(DEFAULTS.secondaries),
   image: z.string().min(1, { error: 'must not be empty' }).default(DEFAULTS.image),
   token: z
@@ -142,7 +156,16 @@ export const specSchema = z.strictObject({
         .optional(),
     })
     .optional(),
-  restore: z.strictObject({ snapshot: z.string({ error: 'must be the path of a snapshot file' }).min(1, { error: 'must not be empty' }) }).optional(),
+  restore: z
+    .strictObject({
+      snapshot: z.string({ error: 'must be the path of a snapshot file' }).min(1, { error: 'must not be empty' }),
+      bumpRevision: z
+        .int({ error: 'must be a whole number of revisions, 0 or more' })
+        .min(0, { error: 'must be a whole number of revisions, 0 or more' })
+        .max(Number.MAX_SAFE_INTEGER / 2, { error: 'is too large' })
+        .optional(),
+    })
+    .optional(),
   metrics: z
     .strictObject({
       primaryBase: port().default(DEFAULTS.metricsPrimaryBase),

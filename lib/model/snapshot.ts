@@ -24,6 +24,12 @@ export interface SnapshotInfo {
   readonly hashed: boolean;
   /** SHA-256 of the whole file, as people compare copies (only when asked for: it reads the whole file). */
   readonly sha256?: string;
+  /**
+   * From the `meta` bucket (etcd 3.5 and later write it): the raft index and term of the last entry applied
+   * to this database. A member's data directory can be ahead of its WAL's commit index here, after a kill.
+   */
+  readonly consistentIndex?: number;
+  readonly term?: number;
 }
 
 interface Node {
@@ -96,8 +102,10 @@ export function readSnapshot(path: string, opts: { sha256?: boolean } = {}): Sna
     };
 
     let keyBucket: Buffer | undefined;
+    let metaBucket: Buffer | undefined;
     leaves(page(metas[0].root), (k, v, flags) => {
       if (flags & BUCKET_LEAF && k.toString() === 'key') keyBucket = Buffer.from(v);
+      if (flags & BUCKET_LEAF && k.toString() === 'meta') metaBucket = Buffer.from(v);
     });
     if (!keyBucket) throw not('no "key" bucket');
     let revision = 0;
@@ -106,13 +114,22 @@ export function readSnapshot(path: string, opts: { sha256?: boolean } = {}): Sna
       if (k.length >= 8) revision = Math.max(revision, Number(k.readBigUInt64BE(0)));
     });
 
+    const meta: { consistentIndex?: number; term?: number } = {};
+    if (metaBucket) {
+      leaves(bucketRoot(metaBucket), (k, v) => {
+        const name = k.toString();
+        if (v.length === 8 && name === 'consistent_index') meta.consistentIndex = Number(v.readBigUInt64BE(0));
+        if (v.length === 8 && name === 'term') meta.term = Number(v.readBigUInt64BE(0));
+      });
+    }
+
     let sha256: string | undefined;
     if (opts.sha256) {
       const hash = createHash('sha256');
       for (let off = 0; off < size; off += 1 << 20) hash.update(readAt(off, Math.min(1 << 20, size - off)));
       sha256 = hash.digest('hex');
     }
-    return { revision, bytes: size, hashed: size % 512 === 32, ...(sha256 ? { sha256 } : {}) };
+    return { revision, bytes: size, hashed: size % 512 === 32, ...(sha256 ? { sha256 } : {}), ...meta };
   } finally {
     closeSync(fd);
   }

@@ -1,7 +1,7 @@
 /**
  * Validation, the one entry point: the schema (each field), then the cross-field rules, with every problem
  * turned into a `SpecError` whose message is one line naming the field and the value received. A spec that
- * passes is recorded with its facts (`facts.ts`) and handed on frozen; handed in again, it is returned as it is.
+ * passes is recorded with its facts (`facts.ts`); handed in again unchanged, it is returned as it is.
  */
 import { resolve } from 'node:path';
 import { decide, isValidated, recordValidated } from './facts';
@@ -57,6 +57,6 @@ function withPathsFrom<S extends ClusterSpec>(spec: S, dir: string | undefined):
   return {
     ...spec,
     ...(spec.tls ? { tls: { ...spec.tls, dir: near(spec.tls.dir) } } : {}),
-    ...(spec.restore ? { restore: { snapshot: near(spec.restore.snapshot) } } : {}),
+    ...(spec.restore ? { restore: { ...spec.restore, snapshot: near(spec.restore.snapshot) } } : {}),
   };
 }

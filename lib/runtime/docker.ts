@@ -8,10 +8,15 @@
  *   (and old member ID) to the joiner.
  * - `etcd-cluster backups` runs `etcd-backup list` in the backup container.
  * - `etcd-cluster pki rotate-ca` reads which CA each container trusts and which CA issued its certificates.
+ * - `etcd-cluster recover` looks at the primaries' containers and volumes, reads a stopped member's data
+ *   (through a container that is created on its volume and never started: Docker's archive endpoint, or
+ *   `docker cp` over ssh), stops and starts containers, and runs one-off containers on a member's volume.
+ * - `etcd-cluster network create|remove` (network.ts) makes and removes the cluster's network.
  */
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { DockerHostError } from './errors';
+import { untarFirst } from './member-data';
 
 export { DockerHostError } from './errors';
 
@@ -25,10 +30,10 @@ export interface DockerHost {
   readonly sshOpts?: string[];
 }
 
-type HttpTarget = { socketPath: string } | { host: string; port: number };
+export type HttpTarget = { socketPath: string } | { host: string; port: number };
 
 /** How to reach a Docker host's API over HTTP, or its CLI over ssh. */
-function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; where: string } | { ssh: string[]; where: string } {
+export function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; where: string } | { ssh: string[]; where: string } {
   const where = d.host || env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   if (where.startsWith('unix://')) return { http: { socketPath: where.slice('unix://'.length) }, where };
   if (where.startsWith('tcp://') || where.startsWith('http://')) {
@@ -43,7 +48,14 @@ function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; wh
 }
 
 /** One HTTP call to the Engine API: the status and the raw body. */
-function call(target: HttpTarget, where: string, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<{ status: number; data: Buffer }> {
+export function call(
+  target: HttpTarget,
+  where: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+): Promise<{ status: number; data: Buffer }> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(
@@ -60,11 +72,28 @@ function call(target: HttpTarget, where: string, method: string, path: string, b
   });
 }
 
-function ssh(args: string[], where: string): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * The words of a command as one argument for ssh, each quoted for the remote shell: ssh joins its command
+ * words with spaces and hands them to that shell, which would split `--format '{{.Name}} {{.CreatedAt}}'`.
+ */
+export const remote = (...words: string[]): string => words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+
+/** One command over ssh (the remote `docker` CLI): its exit code and output; only a failure to run ssh at all throws. */
+export function ssh(args: string[], where: string, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile('ssh', args, { timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile('ssh', args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new DockerHostError(`${where}: ${(stderr || err.message).trim().split('\n')[0]}`));
       resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** ssh with binary output (a tar stream), compressed on the way: a WAL file is mostly preallocated zeros. */
+function sshBuffer(args: string[], where: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile('ssh', ['-C', ...args], { timeout: 600_000, maxBuffer: 16 << 30, encoding: 'buffer' }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(new DockerHostError(`${where}: ${(stderr.toString() || err.message).trim().split('\n')[0]}`));
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr: stderr.toString() });
     });
   });
 }
@@ -78,7 +107,7 @@ export async function findVolume(
 ): Promise<VolumeInfo | undefined> {
   const t = targetOf({ host, sshOpts }, env);
   if ('ssh' in t) {
-    const r = await ssh([...t.ssh, 'docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', name], t.where);
+    const r = await ssh([...t.ssh, remote('docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', name)], t.where);
     if (r.code === 0) {
       const [n, ...rest] = r.stdout.trim().split(' ');
       return { name: n, createdAt: rest.join(' ') };
@@ -106,7 +135,7 @@ export async function execIn(
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const t = targetOf(d, env);
   if ('ssh' in t) {
-    const r = await ssh([...t.ssh, 'docker', 'exec', container, ...cmd], t.where);
+    const r = await ssh([...t.ssh, remote('docker', 'exec', container, ...cmd)], t.where);
     if (/No such container|is not running/.test(r.stderr)) throw new DockerHostError(`${t.where}: container ${container}: ${r.stderr.trim().split('\n')[0]}`);
     return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
   }
@@ -132,7 +161,7 @@ export async function execIn(
   return { exitCode: (JSON.parse(info.data.toString()) as { ExitCode: number }).ExitCode, stdout, stderr };
 }
 
-function jsonMessage(data: Buffer): string {
+export function jsonMessage(data: Buffer): string {
   try {
     return (JSON.parse(data.toString()) as { message?: string }).message ?? data.toString().trim();
   } catch {
@@ -140,11 +169,164 @@ function jsonMessage(data: Buffer): string {
   }
 }
 
-/** The first file of a tar archive (what Docker's archive endpoint and `docker cp ... -` return for one file). */
-export function firstFileOfTar(tar: Buffer): Buffer {
-  if (tar.length < 512) throw new Error('not a tar archive');
-  const size = parseInt(tar.subarray(124, 136).toString('ascii').replace(/\0.*$/, '').trim() || '0', 8);
-  return tar.subarray(512, 512 + size);
+/** What `recover` needs to know of a container. */
+export interface ContainerInfo {
+  readonly id: string;
+  readonly running: boolean;
+  /** Docker's state: running, exited, restarting, paused, ... */
+  readonly status: string;
+  /** The image ID it was created from. */
+  readonly image: string;
+}
+
+/** A one-off container: no network, one volume, a command (never restarted). */
+export interface OneOff {
+  readonly name: string;
+  readonly image: string;
+  readonly cmd: string[];
+  readonly volume: string;
+  readonly mountPath: string;
+  readonly labels: Record<string, string>;
+}
+
+const firstLine = (text: string) => text.trim().split('\n')[0];
+
+/**
+ * The container operations of `etcd-cluster recover` on one Docker host, over the Engine API (unix://,
+ * tcp://) or the remote `docker` CLI (ssh://), as the provider reaches that host.
+ */
+export class DockerEngine {
+  private readonly t: ReturnType<typeof targetOf>;
+
+  constructor(d: DockerHost = {}, env: NodeJS.ProcessEnv = process.env) {
+    this.t = targetOf(d, env);
+  }
+
+  get where(): string {
+    return this.t.where;
+  }
+
+  private async api(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<{ status: number; data: Buffer }> {
+    if (!('http' in this.t)) throw new Error('not an HTTP Docker host');
+    return call(this.t.http, this.t.where, method, path, body, timeoutMs);
+  }
+
+  private async cli(args: string[], timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }> {
+    if (!('ssh' in this.t)) throw new Error('not an ssh Docker host');
+    return ssh([...this.t.ssh, 'docker', ...args], this.t.where, timeoutMs);
+  }
+
+  private fail(what: string, detail: string): never {
+    throw new DockerHostError(`${this.t.where}: ${what}: ${firstLine(detail)}`);
+  }
+
+  /** The container of this name, or undefined when there is none. */
+  async container(name: string): Promise<ContainerInfo | undefined> {
+    let raw: { Id: string; Image: string; State: { Running: boolean; Status: string } };
+    if ('ssh' in this.t) {
+      const r = await this.cli(['container', 'inspect', '--format', '{{json .}}', name]);
+      if (r.code !== 0) {
+        if (/no such (object|container)/i.test(r.stderr)) return undefined;
+        this.fail(`container ${name}`, r.stderr);
+      }
+      raw = JSON.parse(r.stdout);
+    } else {
+      const r = await this.api('GET', `/containers/${encodeURIComponent(name)}/json`);
+      if (r.status === 404) return undefined;
+      if (r.status !== 200) this.fail(`container ${name}`, jsonMessage(r.data));
+      raw = JSON.parse(r.data.toString());
+    }
+    return { id: raw.Id, running: raw.State.Running, status: raw.State.Status, image: raw.Image };
+  }
+
+  /** Stops a container (SIGTERM, then SIGKILL after `graceSeconds`); a stopped one is left as it is. */
+  async stop(name: string, graceSeconds = 30): Promise<void> {
+    if ('ssh' in this.t) {
+      const r = await this.cli(['stop', '-t', String(graceSeconds), name], (graceSeconds + 30) * 1000);
+      if (r.code !== 0) this.fail(`stopping ${name}`, r.stderr);
+      return;
+    }
+    const r = await this.api('POST', `/containers/${encodeURIComponent(name)}/stop?t=${graceSeconds}`, undefined, (graceSeconds + 30) * 1000);
+    if (r.status !== 204 && r.status !== 304) this.fail(`stopping ${name}`, jsonMessage(r.data));
+  }
+
+  async start(name: string): Promise<void> {
+    if ('ssh' in this.t) {
+      const r = await this.cli(['start', name]);
+      if (r.code !== 0) this.fail(`starting ${name}`, r.stderr);
+      return;
+    }
+    const r = await this.api('POST', `/containers/${encodeURIComponent(name)}/start`);
+    if (r.status !== 204 && r.status !== 304) this.fail(`starting ${name}`, jsonMessage(r.data));
+  }
+
+  /** Removes a container (and nothing of its volumes); none of that name is fine. */
+  async remove(name: string): Promise<void> {
+    if ('ssh' in this.t) {
+      const r = await this.cli(['rm', '-f', name]);
+      if (r.code !== 0 && !/no such container/i.test(r.stderr)) this.fail(`removing ${name}`, r.stderr);
+      return;
+    }
+    const r = await this.api('DELETE', `/containers/${encodeURIComponent(name)}?force=true`);
+    if (r.status !== 204 && r.status !== 404) this.fail(`removing ${name}`, jsonMessage(r.data));
+  }
+
+  /** Creates (does not start) a one-off container: no network, the volume mounted. */
+  async create(c: OneOff): Promise<void> {
+    if ('ssh' in this.t) {
+      const labels = Object.entries(c.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+      const r = await this.cli(['create', '--name', c.name, '--network', 'none', '-v', `${c.volume}:${c.mountPath}`, ...labels, c.image, ...c.cmd]);
+      if (r.code !== 0) this.fail(`creating ${c.name}`, r.stderr);
+      return;
+    }
+    const r = await this.api('POST', `/containers/create?name=${encodeURIComponent(c.name)}`, {
+      Image: c.image,
+      Cmd: c.cmd,
+      Labels: c.labels,
+      HostConfig: { NetworkMode: 'none', Binds: [`${c.volume}:${c.mountPath}`] },
+    });
+    if (r.status !== 201) this.fail(`creating ${c.name}`, jsonMessage(r.data));
+  }
+
+  /** A tar of a path inside a container (which need not be running). */
+  async archive(container: string, path: string): Promise<Buffer> {
+    if ('ssh' in this.t) {
+      const r = await sshBuffer([...this.t.ssh, 'docker', 'cp', `${container}:${path}`, '-'], this.t.where);
+      if (r.code !== 0) this.fail(`reading ${path} of ${container}`, r.stderr);
+      return r.stdout;
+    }
+    const r = await this.api('GET', `/containers/${encodeURIComponent(container)}/archive?path=${encodeURIComponent(path)}`, undefined, 600_000);
+    if (r.status === 404) throw new DockerHostError(`${this.t.where}: ${container} has no ${path}`);
+    if (r.status !== 200) this.fail(`reading ${path} of ${container}`, jsonMessage(r.data));
+    return r.data;
+  }
+
+  /** The last lines a container wrote (stdout and stderr). */
+  async logs(name: string, tail = 20): Promise<string> {
+    if ('ssh' in this.t) {
+      const r = await this.cli(['logs', '--tail', String(tail), name]);
+      return `${r.stdout}${r.stderr}`;
+    }
+    const r = await this.api('GET', `/containers/${encodeURIComponent(name)}/logs?stdout=1&stderr=1&tail=${tail}`);
+    return demux(r.data).join('');
+  }
+}
+
+/** Docker's multiplexed stream (8-byte frame headers) as text; a TTY stream as it is. */
+function demux(data: Buffer): [string, string] {
+  let stdout = '';
+  let stderr = '';
+  if (data.length >= 8 && data[0] <= 2 && data[1] === 0 && data[2] === 0 && data[3] === 0) {
+    for (let i = 0; i + 8 <= data.length;) {
+      const size = data.readUInt32BE(i + 4);
+      const text = data.subarray(i + 8, i + 8 + size).toString('utf8');
+      if (data[i] === 2) stderr += text;
+      else stdout += text;
+      i += 8 + size;
+    }
+    return [stdout, stderr];
+  }
+  return [data.toString('utf8'), ''];
 }
 
 /**
@@ -163,7 +345,7 @@ export async function readFilesIn(
   if ('ssh' in t) {
     for (const path of paths) {
       const r = await sshBuffer([...t.ssh, 'docker', 'cp', `${container}:${path}`, '-'], t.where);
-      if (r.code === 0) files[path] = firstFileOfTar(r.stdout).toString('utf8');
+      if (r.code === 0) files[path] = untarFirst(r.stdout).toString('utf8');
       else if (/No such container/i.test(r.stderr)) return { absent: true };
       else if (/Could not find the file|No such file/i.test(r.stderr)) files[path] = null;
       else throw new DockerHostError(`${t.where}: container ${container}: ${r.stderr.trim().split('\n')[0]}`);
@@ -177,16 +359,7 @@ export async function readFilesIn(
     const r = await call(t.http, t.where, 'GET', `/containers/${encodeURIComponent(container)}/archive?path=${encodeURIComponent(path)}`);
     if (r.status === 404) files[path] = null;
     else if (r.status !== 200) throw new DockerHostError(`${t.where}: container ${container}: ${path}: ${jsonMessage(r.data)}`);
-    else files[path] = firstFileOfTar(r.data).toString('utf8');
+    else files[path] = untarFirst(r.data).toString('utf8');
   }
   return { absent: false, files };
-}
-
-function sshBuffer(args: string[], where: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile('ssh', args, { timeout: 60_000, maxBuffer: 64 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(new DockerHostError(`${where}: ${(stderr.toString() || err.message).trim().split('\n')[0]}`));
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr: stderr.toString() });
-    });
-  });
 }

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
 import { Etcd3, type IOptions } from 'etcd3';
+import { InvalidRequest } from './errors';
 
 export interface ConnectOptions {
   /** Dial timeout and per-call deadline, in milliseconds. @default 2000 */
@@ -23,7 +24,7 @@ export function credentialsFrom(tls: NonNullable<ConnectOptions['tls']>): IOptio
     try {
       return readFileSync(path);
     } catch {
-      throw new Error(`cannot read ${path} (TLS material; see tls.dir)`);
+      throw new InvalidRequest(`cannot read ${path} (TLS material; see tls.dir)`);
     }
   };
   return { rootCertificate: read(tls.ca), certChain: read(tls.cert), privateKey: read(tls.key) };

@@ -8,7 +8,8 @@
  * full apply does the rest (secondaries, hooks, the verify hook).
  *
  * It refuses what is unsafe before touching anything: a voter that does not answer, a learner pending, an
- * etcd version jump of more than one minor release, a downgrade. A member that does not come back in time
+ * etcd version jump of more than one minor release, a downgrade. Then it shows what the plan changes and the
+ * order of the members, and asks (`confirm`) before the first apply. A member that does not come back in time
  * stops the rollout (the others untouched, on the old version); the stop is recorded in the stack
  * directory, and running it again after a fix continues: that member may then be the one down.
  */
@@ -16,7 +17,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Expectation } from '../contract';
-import { ClusterUnreachable, MembershipError } from './errors';
+import { ClusterUnreachable, InvalidRequest, MembershipError, NotConfirmed, TerraformFailed } from './errors';
 import { hex } from './live';
 import { retryUntil } from './retry';
 import { withSession, type SessionOptions } from './session';
@@ -41,12 +42,27 @@ export interface RolloutResult {
   readonly steps: RolloutStep[];
 }
 
+/** What a rollout will change, shown before it asks. */
+export interface RolloutPlan {
+  readonly cluster: string;
+  readonly dir: string;
+  /** Every resource the plan changes, in the plan's order. */
+  readonly changes: readonly { readonly address: string; readonly action: PlannedAction }[];
+  /** The primaries rolled one at a time, in the order they go now (a member left down first, the leader last). */
+  readonly order: readonly { readonly member: string; readonly role: RolloutStep['role'] }[];
+}
+
+/** What Terraform does to a resource: `forget` removes it from the state and leaves it (a `removed` block). */
+export type PlannedAction = 'replace' | 'update' | 'create' | 'destroy' | 'forget';
+
 export interface RolloutOptions extends SessionOptions {
   /** The stack directory Terraform runs in (cdk.tf.json). */
   readonly dir: string;
   /** How long one member may take to answer again and catch up, in milliseconds. */
   readonly memberTimeoutMs: number;
   readonly say: (line: string) => void;
+  /** Shown the plan once it is safe to go on; nothing is applied unless it returns true. Absent: no question. */
+  readonly confirm?: (plan: RolloutPlan) => Promise<boolean>;
 }
 
 interface Change {
@@ -105,23 +121,24 @@ export function versionCheck(target: Expectation['target'], liveVersions: string
 
 export async function rollout(e: Expectation, opts: RolloutOptions): Promise<RolloutResult> {
   const { dir, say } = opts;
-  if (!existsSync(join(dir, 'cdk.tf.json'))) throw new MembershipError(`${dir} holds no cdk.tf.json (run cdktf synth first)`);
+  if (!existsSync(join(dir, 'cdk.tf.json'))) throw new InvalidRequest(`${dir} holds no cdk.tf.json (run cdktf synth first)`);
   const statePath = join(dir, STATE_FILE);
   const resumed = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { stoppedAt?: string }) : {};
 
   if (!existsSync(join(dir, '.terraform'))) {
     say('terraform init');
     const init = await terraform(dir, ['init', '-input=false']);
-    if (init.code !== 0) throw new MembershipError(`terraform init failed:\n${lastLines(init.output)}`);
+    if (init.code !== 0) throw new TerraformFailed(`terraform init failed:\n${lastLines(init.output)}`);
   }
   say('planning the whole stack');
   const planFile = join(dir, '.etcd-cluster-rollout.tfplan');
   try {
     const plan = await terraform(dir, ['plan', '-input=false', `-out=${planFile}`]);
-    if (plan.code !== 0) throw new MembershipError(`terraform plan failed:\n${lastLines(plan.output)}`);
+    if (plan.code !== 0) throw new TerraformFailed(`terraform plan failed:\n${lastLines(plan.output)}`);
     const show = await terraform(dir, ['show', '-json', planFile]);
-    if (show.code !== 0) throw new MembershipError(`terraform show failed:\n${lastLines(show.output)}`);
-    const changes = primaryChanges(e, JSON.parse(show.stdout));
+    if (show.code !== 0) throw new TerraformFailed(`terraform show failed:\n${lastLines(show.output)}`);
+    const planned = JSON.parse(show.stdout) as PlanJson;
+    const changes = primaryChanges(e, planned);
 
     // Safety first: the live cluster as it is now.
     const live = await primaryStates(e, opts);
@@ -145,6 +162,20 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
     if (changes.length && check.note) say(check.note);
     const { from, to } = check;
 
+    const all = plannedChanges(planned);
+    if (opts.confirm && all.length) {
+      const leaderNow = live.find((m) => m.leader)?.name;
+      const rankNow = (name: string) => (allowedDown.includes(name) ? 0 : name === leaderNow ? 2 : 1);
+      const order = [...changes]
+        .sort((a, b) => rankNow(a.name) - rankNow(b.name))
+        .map((c) => ({
+          member: c.name,
+          role: allowedDown.includes(c.name) ? ('down' as const) : c.name === leaderNow ? ('leader' as const) : ('follower' as const),
+        }));
+      if (!(await opts.confirm({ cluster: e.target.cluster, dir, changes: all, order })))
+        throw new NotConfirmed(`${e.target.cluster}: not confirmed; nothing changed`);
+    }
+
     // A member left down by a stopped rollout first of all, then followers, the leader last (asked again
     // before each step: leadership may move while members restart).
     const remaining = [...changes];
@@ -161,7 +192,7 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
       writeFileSync(statePath, JSON.stringify({ stoppedAt: c.name, at: new Date().toISOString() }));
       const applied = await terraform(dir, ['apply', '-input=false', '-auto-approve', `-target=${c.address}`]);
       if (applied.code !== 0)
-        throw new MembershipError(`rollout stopped at ${c.name}: terraform apply failed; the other members are untouched:\n${lastLines(applied.output)}`);
+        throw new TerraformFailed(`rollout stopped at ${c.name}: terraform apply failed; the other members are untouched:\n${lastLines(applied.output)}`);
       await waitCaughtUp(e, c.name, opts);
       const seconds = Math.round((Date.now() - started) / 100) / 10;
       steps.push({ member: c.name, role, address: c.address, action: c.action, seconds });
@@ -169,7 +200,7 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
     }
     say('applying the rest of the stack');
     const rest = await terraform(dir, ['apply', '-input=false', '-auto-approve']);
-    if (rest.code !== 0) throw new MembershipError(`the final apply failed (every primary was rolled):\n${lastLines(rest.output)}`);
+    if (rest.code !== 0) throw new TerraformFailed(`the final apply failed (every primary was rolled):\n${lastLines(rest.output)}`);
     rmSync(statePath, { force: true });
     return { cluster: e.target.cluster, ...(from ? { from } : {}), ...(to ? { to } : {}), steps };
   } finally {
@@ -177,13 +208,29 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
   }
 }
 
+/** What `terraform show -json` says of a plan, as far as the rollout reads it. */
+interface PlanJson {
+  resource_changes?: { address: string; type: string; change: { actions: string[]; before?: { name?: string } | null; after?: { name?: string } | null } }[];
+}
+
+/** Every resource the plan changes (reads and no-ops left out). */
+export function plannedChanges(plan: PlanJson): { address: string; action: PlannedAction }[] {
+  const of: Record<string, PlannedAction> = {
+    'delete,create': 'replace',
+    'create,delete': 'replace',
+    update: 'update',
+    create: 'create',
+    delete: 'destroy',
+    forget: 'forget',
+  };
+  return (plan.resource_changes ?? []).flatMap((r) => {
+    const action = of[r.change.actions.join(',')];
+    return action ? [{ address: r.address, action }] : [];
+  });
+}
+
 /** The primaries' containers the plan replaces or updates, by member name. */
-function primaryChanges(
-  e: Expectation,
-  plan: {
-    resource_changes?: { address: string; type: string; change: { actions: string[]; before?: { name?: string } | null; after?: { name?: string } | null } }[];
-  },
-): Change[] {
+function primaryChanges(e: Expectation, plan: PlanJson): Change[] {
   const names = new Set(e.target.primaries.map((p) => p.name));
   return (plan.resource_changes ?? []).flatMap((r): Change[] => {
     if (r.type !== 'docker_container') return [];

@@ -19,7 +19,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import type { Target } from '../contract';
-import { ClusterUnreachable, MembershipError } from './errors';
+import { ClusterUnreachable, InvalidRequest, MembershipError } from './errors';
 import { connect, errorText } from './etcd-client';
 import { hex, type LiveMember, type MemberStatus } from './live';
 
@@ -96,7 +96,7 @@ export class ClusterSession {
     let c = this.clients.get(key);
     if (!c) {
       const auth = this.target.auth;
-      if (auth && login && this.opts.password === undefined) throw new Error(`the root password is needed: set ${auth.passwordEnv}`);
+      if (auth && login && this.opts.password === undefined) throw new InvalidRequest(`the root password is needed: set ${auth.passwordEnv}`);
       c = connect(endpoint, {
         timeoutMs,
         tls: this.target.tls,
@@ -107,9 +107,9 @@ export class ClusterSession {
     return c;
   }
 
-  /** One member's status, as it reports it. */
-  async status(endpoint: string): Promise<MemberStatus> {
-    const s = await this.client(endpoint).maintenance.status();
+  /** One member's status, as it reports it (it needs no login: `{ login: false }` asks without one). */
+  async status(endpoint: string, opts: ClientOptions = {}): Promise<MemberStatus> {
+    const s = await this.client(endpoint, opts).maintenance.status();
     return {
       memberId: s.header.member_id,
       clusterId: s.header.cluster_id,
@@ -127,9 +127,12 @@ export class ClusterSession {
     };
   }
 
-  /** The member list as this endpoint has it; linearizable asks the leader through it. */
-  async memberList(endpoint: string, linearizable = false): Promise<LiveMember[]> {
-    const r = await this.client(endpoint).cluster.memberList({ linearizable });
+  /**
+   * The member list as this endpoint has it; linearizable asks the leader through it. It needs no login:
+   * `{ login: false }` asks without one (a login goes through raft, so without a quorum it fails).
+   */
+  async memberList(endpoint: string, linearizable = false, opts: ClientOptions = {}): Promise<LiveMember[]> {
+    const r = await this.client(endpoint, opts).cluster.memberList({ linearizable });
     return r.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner }));
   }
 
@@ -149,15 +152,7 @@ export class ClusterSession {
 
   /** Every primary's status; throws when one does not answer (ClusterUnreachable when none does). */
   async statusOfAll(): Promise<(PrimaryView & { status: MemberStatus })[]> {
-    const all = await Promise.all(
-      this.target.primaries.map(async (primary): Promise<PrimaryView> => {
-        try {
-          return { primary, status: await this.status(primary.endpoint) };
-        } catch (err) {
-          return { primary, error: errorText(err) };
-        }
-      }),
-    );
+    const all = await Promise.all(this.target.primaries.map((p) => this.statusView(p)));
     const down = all.filter((v) => !v.status);
     if (down.length === all.length) throw this.unreachable(down);
     if (down.length) {
@@ -173,25 +168,12 @@ export class ClusterSession {
   async anyPrimary(opts: { leaderFirst?: boolean } = {}): Promise<{ primary: SessionPrimary; status: MemberStatus; client: Etcd3 }> {
     const views: PrimaryView[] = [];
     if (opts.leaderFirst) {
-      views.push(
-        ...(await Promise.all(
-          this.target.primaries.map(async (primary): Promise<PrimaryView> => {
-            try {
-              return { primary, status: await this.status(primary.endpoint) };
-            } catch (err) {
-              return { primary, error: errorText(err) };
-            }
-          }),
-        )),
-      );
+      views.push(...(await Promise.all(this.target.primaries.map((p) => this.statusView(p)))));
     } else {
       for (const primary of this.target.primaries) {
-        try {
-          views.push({ primary, status: await this.status(primary.endpoint) });
-          break;
-        } catch (err) {
-          views.push({ primary, error: errorText(err) });
-        }
+        const v = await this.statusView(primary);
+        views.push(v);
+        if (v.status) break;
       }
     }
     const answered = views.filter((v) => v.status);
@@ -235,6 +217,15 @@ export class ClusterSession {
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+  }
+
+  /** One primary's status, or why it did not answer. */
+  private async statusView(primary: SessionPrimary): Promise<PrimaryView> {
+    try {
+      return { primary, status: await this.status(primary.endpoint) };
+    } catch (err) {
+      return { primary, error: errorText(err) };
+    }
   }
 
   private unreachable(views: PrimaryView[]): ClusterUnreachable {

@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Expectation } from '../contract';
 import { readSnapshot } from '../model/snapshot';
 import { execIn } from './docker';
-import { ClusterUnreachable, DockerHostError, TargetExists } from './errors';
+import { ClusterUnreachable, DockerHostError, InvalidRequest, TargetExists } from './errors';
 import { ClusterSession, type SessionOptions } from './session';
 
 export interface SavedSnapshot {
@@ -84,7 +84,7 @@ export interface BackupEntry {
 
 /** What the backup container has taken, oldest first. */
 export async function listBackups(e: Expectation): Promise<BackupEntry[]> {
-  if (!e.backup) throw new DockerHostError(`cluster ${e.target.cluster} has no backup container (add backup to its spec)`);
+  if (!e.backup) throw new InvalidRequest(`cluster ${e.target.cluster} has no backup container (add backup to its spec)`);
   const r = await execIn(e.backup.container, ['/usr/local/bin/etcd-backup', 'list', '--dir=/backups'], {
     host: e.backup.docker?.host,
     sshOpts: e.backup.docker?.sshOpts,

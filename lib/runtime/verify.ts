@@ -5,6 +5,8 @@
 import { EtcdRoleExistsError, EtcdUserExistsError } from 'etcd3';
 import type { Expectation } from '../contract';
 import { errorText } from './etcd-client';
+import { etcdCause } from './etcd-errors';
+import { ClusterUnreachable, InvalidRequest, MembershipError } from './errors';
 import { judge, type JudgeOptions, type Verdict } from './judge';
 import { observe, type ObserveOptions } from './observe';
 import { retryUntil } from './retry';
@@ -56,8 +58,10 @@ export async function enableAuth(e: Expectation, opts: VerifyOptions & { passwor
   try {
     return await retryUntil(() => enableAuthOnce(e, opts), { timeoutMs: opts.timeoutMs, retryError: (err) => !(err instanceof AuthRefused) });
   } catch (err) {
-    if (err instanceof AuthRefused) throw new Error(err.message);
-    throw new Error(`auth: could not enable authentication: ${errorText(err)}`);
+    // A refused login is the password's fault (its environment variable); else the cluster did not answer, or refused.
+    if (err instanceof AuthRefused) throw new InvalidRequest(err.message);
+    const message = `auth: could not enable authentication: ${errorText(err)}`;
+    throw etcdCause(err) === 'unreachable' ? new ClusterUnreachable(message) : new MembershipError(message);
   }
 }
 

@@ -2,12 +2,14 @@
  * One cluster under test: synthesizes the repository's stack for a spec, deploys it with real Terraform and
  * the real Docker provider, and tears everything down, even after a failure.
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Etcd3 } from 'etcd3';
 import { connect } from '../../lib/runtime/etcd-client';
 import type { ExpectationMessage } from '../../lib/contract';
 import { buildTopology, expectationOf, LABEL_CLUSTER, validateSpec, type EtcdClusterProps, type Topology } from '../../lib/model';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as YAML from 'yaml';
+import { join, resolve } from 'node:path';
 import { REPO_ROOT, run, scratchDir, synthStackToDir, type RunResult, type TfJson } from '../helpers/synth';
 import { Deployment, type Action } from './deployment';
 import type { DockerApi } from './docker-api';
@@ -99,19 +101,50 @@ export class TestCluster {
 
   /**
    * `etcd-cluster rollout` of the spec with these changes (kept for later applies), as a user runs it on the
-   * synthesized stack: the real CLI, Terraform in the deployment's directory.
+   * synthesized stack: the real CLI, Terraform in the deployment's directory. It shows the plan and asks
+   * first; a script answers with `--yes`, which this passes unless `yes` is false (then, with no terminal
+   * here, it refuses and changes nothing).
    */
-  async rollout(changes: Overrides = {}, args: string[] = []): Promise<RunResult> {
+  async rollout(changes: Overrides = {}, args: string[] = [], { yes = true }: { yes?: boolean } = {}): Promise<RunResult> {
     this.props = { ...this.props, ...changes };
     this.deployment.write(this.synth());
     await this.deployment.init();
-    const r = await run(process.execPath, [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'rollout', '--stack', this.deployment.dir, ...args], {
+    const cli = [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'rollout', '--stack', this.deployment.dir, ...(yes ? ['--yes'] : []), ...args];
+    const r = await run(process.execPath, cli, {
       env: this.deployment.env,
       timeoutMs: 1_800_000,
     });
     this.say(`etcd-cluster rollout exited ${r.code}:\n${r.stderr.trim()}`);
     await this.deployment.refresh();
     return r;
+  }
+
+  /**
+   * `etcd-cluster recover`, as a user runs it with the spec in a file: the spec written as YAML into the
+   * work directory, the real CLI with `--stack` (the deployment's directory) and `--spec`, and `--synth`
+   * re-synthesizing the stack from the changed spec. The spec as recover left it is kept for later applies.
+   */
+  async recover(
+    args: string[] = [],
+    env: NodeJS.ProcessEnv = {},
+    onStderr?: (stderr: string, child: ChildProcess) => void,
+  ): Promise<RunResult & { spec: string }> {
+    const specFile = join(this.workDir, 'cluster.yaml');
+    if (!existsSync(specFile)) writeFileSync(specFile, YAML.stringify(this.props));
+    await this.deployment.init();
+    const synth = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPO_ROOT, 'test', 'harness', 'synth-spec.js'))} ${JSON.stringify(specFile)} ${JSON.stringify(this.deployment.dir)}`;
+    const r = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'recover', '--stack', this.deployment.dir, '--spec', specFile, '--synth', synth, ...args],
+      { env: { ...this.deployment.env, ...env }, timeoutMs: 1_800_000, onStderr },
+    );
+    this.say(`etcd-cluster recover ${args.join(' ')} exited ${r.code}:\n${r.stderr.trim()}`);
+    const spec = readFileSync(specFile, 'utf8');
+    const props = YAML.parse(spec) as EtcdClusterProps;
+    // A restored snapshot is named relative to the spec file.
+    this.props = props.restore ? { ...props, restore: { ...props.restore, snapshot: resolve(this.workDir, props.restore.snapshot) } } : props;
+    await this.deployment.refresh();
+    return { ...r, spec };
   }
 
   /** The machine's Docker engine. */

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App, Testing } from 'cdktf';
 import type { EtcdClusterProps } from '../../lib/model';
@@ -75,14 +75,24 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command to completion and collects its output; never throws on a non-zero exit. */
-export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+/**
+ * Runs a command to completion and collects its output; never throws on a non-zero exit. `onStderr` sees
+ * stderr so far as it comes, with the process (to signal it at a given point).
+ */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (stderr: string, child: ChildProcess) => void } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      opts.onStderr?.(stderr, child);
+    });
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
     child.on('error', reject);
     child.on('close', (code) => {
@@ -104,4 +114,19 @@ export async function cdktfSynth(specText: string | null, specName = 'cluster.ya
     timeoutMs: 120_000,
   });
   return { ...result, outDir, specPath };
+}
+
+/**
+ * What a checkout of this repository holds that its cdktf app (cdktf.json, main.ts and what it imports) and
+ * the stack's hooks (the package's own bin/ and dist/, found from the stack directory through package.json)
+ * use; node_modules is linked, not copied.
+ */
+const CHECKOUT = ['cdktf.json', 'package.json', 'tsconfig.json', 'main.ts', 'index.ts', 'lib', 'constructs', 'stacks', 'scripts/run-ts.js', 'bin', 'dist'];
+
+/** A second checkout of this repository at `dir` (made), as far as synthesizing and deploying its stack goes. */
+export function copyCheckout(dir: string): string {
+  mkdirSync(join(dir, 'scripts'), { recursive: true });
+  for (const f of CHECKOUT) cpSync(join(REPO_ROOT, f), join(dir, f), { recursive: true });
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
 }

@@ -53,7 +53,10 @@ describeEngine('npx cdktf deploy and destroy of the repository cluster.yaml', ()
     expect(out).toContain(`cluster ${name}: matches the spec`);
 
     const verify = await npx(['--no-install', 'etcd-cluster', 'verify', '--timeout', '30']);
-    expect(verify.stderr).toContain('etcd-cluster: using the spec cluster.yaml');
+    // With no flags: ./cluster.yaml, as the stack cdktf deployed declares it.
+    expect(verify.stderr).toContain(`etcd-cluster: using the stack cdktf.out/stacks/${name} of the spec cluster.yaml`);
+    // The state is where cdktf always kept it, named relative to the stack directory.
+    expect(stateFiles.filter(existsSync)).toContain(stateFiles[0]);
     expect(verify.code).toBe(0);
 
     const outputs = await run(TERRAFORM, ['output', '-json'], { cwd: join(REPO_ROOT, 'cdktf.out', 'stacks', name), env: ENV });

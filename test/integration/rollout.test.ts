@@ -5,7 +5,9 @@
  * quorum of primaries running, member IDs stay, followers go first and the leader last, and nothing is left
  * to apply. A rollout to an image that cannot start stops at the first member with the others untouched,
  * and running it again after the fix continues. A 3.4 -> 3.5 upgrade keeps every key; a voter down, a
- * pending learner, a jump of two minor releases and a downgrade are refused before anything changes.
+ * pending learner, a jump of two minor releases and a downgrade are refused before anything changes. Before
+ * it applies anything it shows the plan and the order of the members and asks: without a terminal and
+ * without --yes it refuses (exit code 2) with nothing changed.
  */
 import { ETCD_34_IMAGE, TEST_IMAGE } from '../harness/env';
 import { describeEngine } from '../harness/describe-engine';
@@ -21,7 +23,7 @@ interface Rolled {
   cluster: string;
   from?: string;
   to?: string;
-  steps: { member: string; role: string; action: string; seconds: number }[];
+  steps: { member: string; role: string; address: string; action: string; seconds: number }[];
 }
 
 /** Counts running primary containers every 200 ms; the lowest count seen is what a rollout must keep at a quorum. */
@@ -93,6 +95,13 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
     const rolled = JSON.parse(r.stdout) as Rolled;
     expect([rolled.from, rolled.to]).toEqual(['3.5.21', '3.6.16']);
     expect(rolled.steps.map((s) => s.role)).toEqual(['follower', 'follower', 'leader']);
+    // The plan it showed before the first apply: every resource it changes, then the order it rolled in.
+    expect(r.stderr).toMatch(new RegExp(`^the plan of \\S+ for ${cluster.name}:\\nACTION {4}RESOURCE\\n`, 'm'));
+    for (const s of rolled.steps) expect(r.stderr).toMatch(new RegExp(`^replace   ${s.address.replace(/[.[\]]/g, '\\$&')}$`, 'm'));
+    expect(r.stderr).toMatch(/^\d+ to replace, \d+ to update, \d+ to create, 0 to destroy$/m);
+    expect(r.stderr).toContain(
+      `primaries one at a time, each back and caught up before the next: ${rolled.steps.map((s) => `${s.member} (${s.role})`).join(', ')}; then one apply of the rest\n`,
+    );
     expect(rolled.steps.every((s) => s.action === 'replace')).toBe(true);
     cluster.say(`quorum sampler: lowest ${sampler.lowest} of 3 primaries running over ${sampler.samples} samples`);
     expect(sampler.samples).toBeGreaterThan(10);
@@ -174,10 +183,10 @@ describeEngine('an etcd 3.4 cluster', () => {
   });
   afterAll(async () => cluster && (await cluster.teardown()));
 
-  const unchanged = async (attempt: () => Promise<{ code: number; stderr: string }>, message: RegExp) => {
+  const unchanged = async (attempt: () => Promise<{ code: number; stderr: string }>, message: RegExp, code = 1) => {
     const before = await Promise.all(cluster.topology.primaries.map(async (p) => (await cluster.docker.inspect('containers', p.name)).Id));
     const r = await attempt();
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(await Promise.all(cluster.topology.primaries.map(async (p) => (await cluster.docker.inspect('containers', p.name)).Id))).toEqual(before);
   };
@@ -211,6 +220,16 @@ describeEngine('an etcd 3.4 cluster', () => {
       await c.cluster.memberRemove({ ID: added.member.ID });
       c.close();
     }
+  });
+
+  test('without a terminal and without --yes: the plan is shown, then refused with exit code 2, nothing changed', async () => {
+    await unchanged(
+      () => cluster.rollout({ image: TEST_IMAGE }, [], { yes: false }),
+      new RegExp(
+        `\\d+ to replace, .*\\nprimaries one at a time, .*; then one apply of the rest\\netcd-cluster: ${cluster.name}: there is no terminal to ask for confirmation; pass --yes to roll out \\(nothing changed\\)\\n$`,
+      ),
+      2,
+    );
   });
 
   test('3.4 -> 3.5 keeps every key; going back to 3.4 is refused', async () => {

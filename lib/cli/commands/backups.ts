@@ -13,6 +13,7 @@ const COLUMNS: Column<BackupEntry>[] = [
 export default defineCommand({
   path: ['backups'],
   description: "list the snapshots the cluster's backup container has taken (spec: backup)",
+  needs: ['backup'],
   async run(ctx) {
     const e = await ctx.cluster();
     const { listBackups } = await import('../../runtime/snapshot');

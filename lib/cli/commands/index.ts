@@ -9,10 +9,12 @@ import compact from './compact';
 import defrag from './defrag';
 import { memberAdd, memberPromote, memberRemove } from './member';
 import members from './members';
+import { networkCreate, networkRemove } from './network';
 import pki from './pki';
 import pkiRenew from './pki-renew';
 import { rotateDropOld, rotateReissue, rotateTrustNew } from './pki-rotate-ca';
 import pkiStatus from './pki-status';
+import recover from './recover';
 import rollout from './rollout';
 import scrapeConfig from './scrape-config';
 import { snapshotSave, snapshotStatus } from './snapshot';
@@ -29,12 +31,15 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   alarmDisarm,
   scrapeConfig,
   rollout,
+  recover,
   snapshotSave,
   snapshotStatus,
   backups,
   memberAdd,
   memberPromote,
   memberRemove,
+  networkCreate,
+  networkRemove,
   pki,
   pkiStatus,
   pkiRenew,

@@ -22,15 +22,17 @@ async function prepare(
   const { liveTrust, pkiOfSpec } = await import('../pki-make');
   const { notRolledOut, outOfOrder, readPkiState } = await import('../../model/pki-rotation');
   const { PkiError } = await import('../../model/pki');
-  const { MembershipError } = await import('../../runtime/errors');
+  const { DockerHostError, MembershipError } = await import('../../runtime/errors');
   const { dir, topology } = await pkiOfSpec(opts.spec, opts.out, cwd);
   const state = readPkiState(dir);
   const order = outOfOrder(command, state.phase);
   if (order) throw new PkiError(order);
   if (command !== 'trust-new') {
     progress(`reading what each container of ${topology.name} trusts and presents`);
-    const why = notRolledOut(command, await liveTrust(topology, state));
-    if (why) throw new MembershipError(why);
+    const live = await liveTrust(topology, state);
+    const why = notRolledOut(command, live);
+    // A container whose files could not be read: its Docker host failed (exit 4), not the cluster's state.
+    if (why) throw live.some((l) => l.state === 'unreadable') ? new DockerHostError(why) : new MembershipError(why);
   }
   return { dir, topology, state };
 }

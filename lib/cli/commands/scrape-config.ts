@@ -1,7 +1,6 @@
 /** `etcd-cluster scrape-config`: a Prometheus scrape configuration for the members' metrics endpoints. */
 import type { Expectation } from '../../contract';
 import { defineCommand } from '../command';
-import { InputError } from '../errors';
 
 /** One scrape job per cluster: the primaries and the secondaries as two target groups, labelled. */
 export function scrapeConfig(e: Expectation): {
@@ -21,10 +20,9 @@ export function scrapeConfig(e: Expectation): {
 export default defineCommand({
   path: ['scrape-config'],
   description: 'print a Prometheus scrape configuration for the metrics endpoints (spec: metrics)',
+  needs: ['metrics'],
   async run(ctx) {
     const e = await ctx.cluster();
-    if (![...e.target.primaries, ...e.secondaries].some((m) => m.metrics))
-      throw new InputError(`cluster ${e.target.cluster} has no metrics endpoints; add a metrics section to its spec`);
     const config = { scrape_configs: [scrapeConfig(e)] };
     const YAML = await import('yaml');
     ctx.printer.document(

@@ -52,12 +52,12 @@ export function backupOf(ctx: ClusterContext, primaries: PrimaryNode[]): BackupN
 }
 
 /** The snapshot of a restore, read at synthesis: it must be one, and its revision is what the cluster will serve at least. */
-export function restoreOf(ctx: ClusterContext): { snapshot: string; revision: number; hashed: boolean; bytes: number } | undefined {
+export function restoreOf(ctx: ClusterContext): { snapshot: string; revision: number; hashed: boolean; bytes: number; bumpRevision: number } | undefined {
   const r = ctx.spec.restore;
   if (!r) return undefined;
   try {
     const info = readSnapshot(r.snapshot);
-    return { snapshot: r.snapshot, revision: info.revision, hashed: info.hashed, bytes: info.bytes };
+    return { snapshot: r.snapshot, revision: info.revision, hashed: info.hashed, bytes: info.bytes, bumpRevision: r.bumpRevision ?? 0 };
   } catch (e) {
     if (e instanceof SnapshotError) throw new SpecError(`restore.snapshot: ${e.message}`);
     throw e;
@@ -73,7 +73,7 @@ export function restoreStepOf(
   ctx: ClusterContext,
   p: { name: string; peerUrl: string },
   initialCluster: string,
-  snap: { snapshot: string; revision: number; hashed: boolean; bytes: number },
+  snap: { snapshot: string; revision: number; hashed: boolean; bytes: number; bumpRevision: number },
 ): RestoreStep {
   const token = `${ctx.token}-restored-${createHash('sha256').update(`${ctx.name}:${snap.revision}:${snap.bytes}`).digest('hex').slice(0, 8)}`;
   return {
@@ -90,6 +90,8 @@ export function restoreStepOf(
       `--data-dir=${DATA_DIR}`,
       // A snapshot without etcd's appended hash (a database file copied by hand) cannot be checked.
       ...(snap.hashed ? [] : ['--skip-hash-check']),
+      // Revisions continue above anything the old cluster served after the snapshot; etcd requires both.
+      ...(snap.bumpRevision ? [`--bump-revision=${snap.bumpRevision}`, '--mark-compacted'] : []),
     ],
     upload: { file: RESTORE_FILE, source: snap.snapshot, permissions: '0644' },
   };

@@ -106,14 +106,31 @@ export function primariesOf(ctx: ClusterContext): Primaries {
   const healthcheck = healthcheckOf(etcdctlHealth(ctx, CLIENT_PORT), HEALTHCHECK_INTERVAL.primary);
   const restore = restoreOf(ctx);
   const slotOf = (k: number) => ctx.place.primaries[k].slot;
+  /** `<name>=<peer url>` of these primary numbers, in order; an undeclared one as on one host (etcd reads it only once, at the first start). */
+  const clusterOfNumbers = (numbers: number[]) =>
+    [...new Set(numbers)]
+      .sort((a, b) => a - b)
+      .map((i) => {
+        const n = primaryName(name, i);
+        return `${n}=${i <= reach.length ? reach[i - 1].peerUrl : `${scheme}://${n}:${PEER_PORT}`}`;
+      })
+      .join(',');
+  /** The recovery in which primary i rejoined at this generation, if it did (the newest record wins). */
+  const rejoinedIn = (i: number, generation: number) => [...spec.recoveries].reverse().find((r) => r.rejoined[String(i)] === generation);
 
   const primaries = names.map((n, k): PrimaryNode => {
     const { port, peerPort, peerUrl, clientUrl, hostClientUrl, host } = reach[k];
     const generation = spec.replace[String(k + 1)] ?? 0;
     const joins = k + 1 > initialCount || generation > 0;
     // etcd admits a joiner only when --initial-cluster lists exactly the members it finds: primaries 1..i
-    // while growing, every primary when one is replaced.
-    const joinCluster = generation > 0 ? clusterOf(names.length) : clusterOf(k + 1);
+    // while growing, every primary when one is replaced, and after a recovery (which rebuilt the cluster
+    // from one survivor, the others rejoining in order) the survivor and the primaries numbered below it.
+    const recovery = generation > 0 ? rejoinedIn(k + 1, generation) : undefined;
+    const joinCluster = recovery
+      ? clusterOfNumbers([recovery.from, ...Array.from({ length: k + 1 }, (_, j) => j + 1)])
+      : generation > 0
+        ? clusterOf(names.length)
+        : clusterOf(k + 1);
     return {
       role: 'primary',
       index: k + 1,
@@ -148,7 +165,8 @@ export function primariesOf(ctx: ClusterContext): Primaries {
       aliases: [n, ctx.discovery.primaries],
       resources: { ...spec.resources },
       ...(peerPort ? { peerPort } : {}),
-      ...(restore ? { restore: restoreStepOf(ctx, { name: n, peerUrl }, initialCluster, restore) } : {}),
+      // A replaced primary joins the restored cluster through the membership path instead.
+      ...(restore && generation === 0 ? { restore: restoreStepOf(ctx, { name: n, peerUrl }, initialCluster, restore) } : {}),
       hostClientUrl,
       healthcheck,
       stopGraceSeconds: STOP_GRACE_SECONDS,
@@ -157,5 +175,9 @@ export function primariesOf(ctx: ClusterContext): Primaries {
       uploads: nodeUploads(ctx, n),
     };
   });
-  return { primaries, initialCluster, ...(restore ? { restore: { snapshot: restore.snapshot, revision: restore.revision } } : {}) };
+  return {
+    primaries,
+    initialCluster,
+    ...(restore ? { restore: { snapshot: restore.snapshot, revision: restore.revision + restore.bumpRevision } } : {}),
+  };
 }

@@ -1,0 +1,378 @@
+/**
+ * Issue 24: `etcd-cluster recover` for a cluster that lost its quorum, on the real provider, as a user runs
+ * it with the spec in a file. A 3+2 cluster under a writer loses two primaries with their volumes: writes
+ * stop, recover rebuilds it from the survivor (stopped half-way once, then resumed), every write the
+ * survivor held is there, the writer goes on through a secondary, verify passes and the next plan is empty;
+ * interrupted (SIGINT) while the survivor's one-off run is up, it removes that container and exits 130.
+ * Five primaries with mutual TLS lose three while the two survivors differ: the more advanced one is chosen,
+ * the lagging one is refused unless the loss is accepted. With no survivor left, the newest snapshot of the backup container
+ * is restored with a revision bump. Each refusal: one line, nothing changed; exit code 1 when the cluster's state
+ * refuses it (a quorum, another operation in progress, a survivor that cannot be read), 2 when it was not
+ * confirmed; 4 when Terraform or the synth command failed.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as YAML from 'yaml';
+import { describeEngine } from '../harness/describe-engine';
+import { eventually, TestCluster } from '../harness/test-cluster';
+import { Writer } from '../harness/writer';
+import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
+import { verifyCluster } from '../../lib/runtime/verify';
+
+jest.setTimeout(900_000);
+
+const STATE_FILE = '.etcd-cluster-recover.json';
+
+/** Removes a primary's container and its data volume, as a host that died takes them. */
+async function lose(cluster: TestCluster, index: number): Promise<void> {
+  const p = cluster.topology.primaries[index - 1];
+  await cluster.docker.removeContainer(p.name);
+  await cluster.docker.removeVolume(p.volume);
+}
+
+async function memberIds(cluster: TestCluster, via = 0): Promise<Record<string, string>> {
+  const c = cluster.client(cluster.topology.primaries[via].hostClientUrl);
+  try {
+    return Object.fromEntries((await c.cluster.memberList({ linearizable: true })).members.map((m) => [m.name, `${m.ID}${m.isLearner ? ' (learner)' : ''}`]));
+  } finally {
+    c.close();
+  }
+}
+
+/** The keys under a prefix one member holds, read from it alone (serializable: no quorum needed). */
+async function keysOn(cluster: TestCluster, index: number, prefix: string): Promise<string[]> {
+  const c = cluster.client(cluster.topology.primaries[index - 1].hostClientUrl);
+  try {
+    return (await c.getAll().prefix(prefix).serializable(true).keys()).map(String);
+  } finally {
+    c.close();
+  }
+}
+
+/** Writes n numbered keys through primary 1, each retried for a while (the client tries once); returns the last revision. */
+async function putAll(cluster: TestCluster, prefix: string, n: number): Promise<number> {
+  const c = cluster.client(cluster.topology.primaries[0].hostClientUrl);
+  let revision = 0;
+  try {
+    for (let i = 0; i < n; i++) {
+      const r = await eventually(
+        async () =>
+          c
+            .put(`${prefix}${String(i).padStart(4, '0')}`)
+            .value(String(i))
+            .exec(),
+        10_000,
+      );
+      revision = Number(r.header.revision);
+    }
+    return revision;
+  } finally {
+    c.close();
+  }
+}
+
+const planIsEmpty = async (cluster: TestCluster) => (await cluster.deployment.plan()).code;
+
+describeEngine('recover: 3+2 under a writer loses two primaries with their volumes', () => {
+  let cluster: TestCluster;
+  let writer: Writer;
+  let writerClient: ReturnType<TestCluster['client']>;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.create('rec3', { primaries: 3, secondaries: 2 });
+    await cluster.apply();
+    // Through a secondary (a grpc-proxy), which is never replaced: it must carry the writer again afterwards.
+    writerClient = cluster.client(cluster.topology.secondaries[0].hostClientUrl);
+    writer = new Writer(writerClient, '/it/rec3/').start();
+  });
+  afterAll(async () => {
+    await writer?.stop();
+    writerClient?.close();
+    await cluster?.teardown();
+  });
+
+  test('a cluster with its quorum is refused: use replace', async () => {
+    await eventually(async () => expect(writer.acknowledged.length).toBeGreaterThan(20));
+    const r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(
+      new RegExp(
+        `^etcd-cluster: refusing to recover ${cluster.name}: it has a quorum \\(3 of 3 primaries answer, .*\\); to rebuild a failed primary use replace`,
+      ),
+    );
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+  });
+
+  test('stopped before anything changed, and the quorum came back meanwhile: refused, the spec as it was', async () => {
+    // Two primaries hang (paused): no quorum, their data still there. The synthesis fails, so recover stops
+    // with the spec changed and the cluster untouched; the two come back; run again, it refuses.
+    const [, p2, p3] = cluster.topology.primaries;
+    const specFile = join(cluster.workDir, 'cluster.yaml');
+    writeFileSync(specFile, YAML.stringify(cluster.spec));
+    const original = YAML.stringify(cluster.spec);
+    await cluster.docker.pause(p2.name);
+    await cluster.docker.pause(p3.name);
+    let r;
+    try {
+      r = await cluster.recover(['--yes', '--synth', 'false']);
+    } finally {
+      await cluster.docker.unpause(p2.name);
+      await cluster.docker.unpause(p3.name);
+    }
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(/synthesizing failed \(false\), nothing in the cluster changed yet/);
+    expect(r.spec).not.toBe(original);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(true);
+    r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(
+      new RegExp(
+        `^etcd-cluster: refusing to recover ${cluster.name}: it has a quorum again \\(a linearizable read through .*\\); nothing in the cluster changed, .*cluster.yaml is as it was before and the stack is synthesized from it again$`,
+      ),
+    );
+    expect(r.spec).toBe(original);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+    // The stack names the members' own volumes again.
+    expect(readFileSync(join(cluster.deployment.dir, 'cdk.tf.json'), 'utf8')).not.toContain('-data-r1');
+  });
+
+  test('recover rebuilds it from the survivor; stopped half-way it resumes; nothing the survivor held is lost', async () => {
+    const survivor = cluster.topology.primaries[0];
+    const idBefore = (await memberIds(cluster))[survivor.name];
+    await lose(cluster, 2);
+    await lose(cluster, 3);
+    // Writes stop: no acknowledgement for two seconds.
+    await eventually(async () => {
+      const count = writer.acknowledged.length;
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(writer.acknowledged.length).toBe(count);
+    }, 30_000);
+    const held = await keysOn(cluster, 1, '/it/rec3/');
+    expect(held.length).toBeGreaterThan(20);
+
+    // Refusals that change nothing: another recovery running (a live process holds the lock), a rollout in progress.
+    const lockFile = join(cluster.deployment.dir, '.etcd-cluster-recover.lock');
+    writeFileSync(lockFile, String(process.pid));
+    let r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`etcd-cluster: refusing to recover ${cluster.name}: another recovery of it is in progress (process ${process.pid}`);
+    writeFileSync(lockFile, '999999999');
+    const rolloutFile = join(cluster.deployment.dir, '.etcd-cluster-rollout.json');
+    writeFileSync(rolloutFile, JSON.stringify({ stoppedAt: survivor.name }));
+    r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`etcd-cluster: refusing to recover ${cluster.name}: a rollout is in progress (stopped at ${survivor.name}`);
+    const { rmSync } = await import('node:fs');
+    rmSync(rolloutFile);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+
+    // Ctrl-C while the survivor's one-off --force-new-cluster run is up: that container is stopped and removed,
+    // the lock released, exit code 130; the recovery stays recorded.
+    const oneOff = `${survivor.name}-recover`;
+    let interrupted = false;
+    r = await cluster.recover(['--yes'], {}, (stderr, child) => {
+      if (interrupted || !stderr.includes(`restarting ${survivor.name} once as a one-member cluster`)) return;
+      interrupted = true;
+      void eventually(async () => expect((await cluster.docker.inspect('containers', oneOff))?.State?.Running).toBe(true), 20_000)
+        .catch(() => undefined)
+        .then(() => child.kill('SIGINT'));
+    });
+    expect(interrupted).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted \(SIGINT\): finishing \d+ steps? in flight first/);
+    expect(r.stderr.trim().split('\n').pop()).toBe(
+      `recover stopped; the recovery is recorded in ${join(cluster.deployment.dir, STATE_FILE)}: run etcd-cluster recover again to continue`,
+    );
+    expect(await cluster.docker.inspect('containers', oneOff)).toBeUndefined();
+    expect(existsSync(lockFile)).toBe(false);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(true);
+
+    // Stopped half-way: Terraform cannot run. The survivor is rebuilt as a one-member cluster, then the apply fails.
+    r = await cluster.recover(['--yes'], { TERRAFORM_BINARY_NAME: 'false' });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`resuming the recovery of ${cluster.name}`);
+    expect(r.stderr).toContain(`restarting ${survivor.name} once as a one-member cluster`);
+    expect(r.stderr).toMatch(/terraform init failed; run etcd-cluster recover again after a fix to continue/);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(true);
+    expect(await memberIds(cluster)).toEqual({ [survivor.name]: idBefore });
+
+    // Run again: it resumes and finishes.
+    r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`resuming the recovery of ${cluster.name}`);
+    expect(r.stdout).toContain(`${cluster.name}: recovered from ${survivor.name}`);
+    expect(r.stdout).toMatch(new RegExp(`${survivor.name}\\s+answers\\s+\\d+\\s+\\d+\\s+\\d+\\s+recover from here`));
+    expect(r.stderr).toMatch(new RegExp(`added ${cluster.name}-primary-2 as a learner`));
+    expect(r.stderr).toMatch(new RegExp(`promoted ${cluster.name}-primary-3 to a voting member`));
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+
+    // What the spec records: the next generation of each rejoined primary, and the recovery.
+    expect(YAML.parse(r.spec)).toMatchObject({ replace: { 2: 1, 3: 1 }, recoveries: [{ from: 1, rejoined: { 2: 1, 3: 1 } }] });
+    const ids = await memberIds(cluster);
+    expect(Object.keys(ids).sort()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
+    expect(ids[survivor.name]).toBe(idBefore);
+
+    // Every key the survivor held is there.
+    const after = new Set(await keysOn(cluster, 2, '/it/rec3/'));
+    expect(held.filter((k) => !after.has(k))).toEqual([]);
+  });
+
+  test('verify passes, the next plan is empty, and the writer goes on through the secondary', async () => {
+    const report = await verifyCluster(cluster.expectation, { timeoutMs: 60_000 });
+    expect(report.problems).toEqual([]);
+    expect(await planIsEmpty(cluster)).toBe(0);
+    const before = writer.acknowledged.length;
+    await eventually(async () => expect(writer.acknowledged.length).toBeGreaterThan(before + 50), 60_000);
+    const acknowledgedAfter = writer.acknowledged.slice(before);
+    const result = await writer.finish(cluster.client());
+    cluster.say(result.summary);
+    const lost = new Set(result.lost);
+    expect(acknowledgedAfter.filter((k) => lost.has(k))).toEqual([]);
+  });
+});
+
+describeEngine('recover: 5 primaries with TLS lose 3 while the two survivors differ', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    // With mutual TLS: the survivor's one-off run has no certificates (and needs none: no network, no peers).
+    const pki = join(scratchDir('pki'), 'pki');
+    cluster = await TestCluster.create('rec5', { primaries: 5, tls: { dir: pki } });
+    const specFile = join(pki, '..', 'cluster.json');
+    writeFileSync(specFile, JSON.stringify(cluster.spec));
+    const made = await run(process.execPath, [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'pki', '--spec', specFile]);
+    expect(made.code).toBe(0);
+    await cluster.apply();
+  });
+  afterAll(async () => {
+    await cluster?.teardown();
+  });
+
+  test('the more advanced survivor is chosen; the lagging one only with --accept-loss', async () => {
+    const [p1, , , , p5] = cluster.topology.primaries;
+    const lagging = await putAll(cluster, '/it/rec5/a/', 50);
+    // Primary 5 stops first and lags; then 50 more writes, then three primaries are lost.
+    await cluster.docker.stop(p5.name, 30);
+    const ahead = await putAll(cluster, '/it/rec5/b/', 50);
+    for (const i of [2, 3, 4]) await lose(cluster, i);
+    const specBefore = YAML.stringify(cluster.spec);
+
+    let r = await cluster.recover(['--yes', '--from', p5.name]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(
+      new RegExp(
+        `^etcd-cluster: refusing to recover ${cluster.name} from ${p5.name}: ${p1.name} is ahead of it \\(raft index \\d+ against \\d+, revision ${ahead} against ${lagging}\\): what it holds beyond would be lost; pass --accept-loss to recover from it anyway$`,
+      ),
+    );
+    expect(r.spec).toBe(specBefore);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+
+    // Without --yes and without a terminal to ask on: refused, nothing changed.
+    r = await cluster.recover([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').pop()).toBe(
+      `etcd-cluster: ${cluster.name}: there is no terminal to ask for confirmation; pass --yes to recover (nothing changed)`,
+    );
+    expect(r.spec).toBe(specBefore);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+
+    r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`${p1.name}\\s+answers\\s+\\d+\\s+\\d+\\s+${ahead}\\s+recover from here`));
+    expect(r.stdout).toMatch(new RegExp(`${p5.name}\\s+stopped\\s+\\d+\\s+\\d+\\s+${lagging}\\s+-`));
+    expect(YAML.parse(r.spec)).toMatchObject({ replace: { 2: 1, 3: 1, 4: 1, 5: 1 }, recoveries: [{ from: 1, rejoined: { 2: 1, 3: 1, 4: 1, 5: 1 } }] });
+    expect((await keysOn(cluster, 5, '/it/rec5/b/')).length).toBe(50);
+    const report = await verifyCluster(cluster.expectation, { timeoutMs: 60_000 });
+    expect(report.problems).toEqual([]);
+    expect(await planIsEmpty(cluster)).toBe(0);
+  });
+});
+
+describeEngine('recover: no survivor left, from the newest snapshot of the backup container', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.create('recb', { primaries: 3, backup: { every: '2s', keep: 3 } });
+    await cluster.apply();
+  });
+  afterAll(async () => {
+    await cluster?.teardown();
+  });
+
+  test('unreadable data and a missing snapshot are refused; then the newest backup is restored with a revision bump', async () => {
+    await putAll(cluster, '/it/recb/', 30);
+    const c = cluster.client();
+    const revision = Number((await c.get('/it/recb/0029').exec()).header.revision);
+    c.close();
+    // A snapshot taken after the writes.
+    const backup = `${cluster.name}-backup`;
+    await eventually(async () => {
+      const list = await cluster.docker.exec(backup, ['/usr/local/bin/etcd-backup', 'list', '--dir=/backups']);
+      const newest = (JSON.parse(list.output) as { revision: number }[]).map((b) => b.revision);
+      expect(Math.max(0, ...newest)).toBeGreaterThanOrEqual(revision);
+    }, 30_000);
+
+    await lose(cluster, 2);
+    await lose(cluster, 3);
+    // Primary 1 stops and its database is overwritten: its data cannot be read.
+    const p1 = cluster.topology.primaries[0];
+    await cluster.docker.stop(p1.name, 30);
+    await cluster.docker.putArchive(p1.name, '/var/lib/etcd/data/member/snap', tarOf('db', Buffer.alloc(8192, 7)));
+    let r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(
+      new RegExp(
+        `^etcd-cluster: refusing to recover ${cluster.name}: the data of ${p1.name} cannot be read \\(volume ${p1.volume}: member/snap/db: not an etcd database \\(no bbolt database header\\)\\); it may be the most advanced survivor`,
+      ),
+    );
+
+    // No survivor, and the backup container stopped: no snapshot either.
+    await lose(cluster, 1);
+    await cluster.docker.stop(backup, 30);
+    r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toBe(
+      `etcd-cluster: refusing to recover ${cluster.name}: no primary has data left and there is no snapshot (no backup container with a snapshot; name a file with --snapshot)`,
+    );
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+
+    await cluster.docker.start(backup);
+    r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${cluster.name}: recovered from the snapshot`);
+    const spec = YAML.parse(r.spec) as { restore: { snapshot: string; bumpRevision: number } };
+    expect(spec.restore.bumpRevision).toBe(1_000_000_000);
+    expect(existsSync(join(cluster.workDir, spec.restore.snapshot))).toBe(true);
+    const after = cluster.client();
+    try {
+      expect((await after.getAll().prefix('/it/recb/').keys()).length).toBe(30);
+      const now = Number((await after.get('/it/recb/0000').exec()).header.revision);
+      expect(now).toBeGreaterThan(1_000_000_000);
+    } finally {
+      after.close();
+    }
+    const report = await verifyCluster(cluster.expectation, { timeoutMs: 60_000 });
+    expect(report.problems).toEqual([]);
+    expect(await planIsEmpty(cluster)).toBe(0);
+  });
+});
+
+/** A tar holding one file. */
+function tarOf(name: string, data: Buffer): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(name, 0);
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
+  header.write('00000000000\0', 136);
+  header.write('        ', 148);
+  header.write('0', 156);
+  header.write('ustar\0', 257);
+  header.write('00', 263);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
+  return Buffer.concat([header, data, pad, Buffer.alloc(1024)]);
+}
