@@ -12,6 +12,8 @@ interface Followed {
   readonly id: string;
   readonly chunks: Buffer[];
   readonly req: ClientRequest;
+  /** When its log stream ended (the container stopped), in ms since the epoch. */
+  ended?: number;
 }
 
 export class LogWatch {
@@ -35,12 +37,14 @@ export class LogWatch {
     for (const c of all.filter((x) => x.Labels?.[LABEL_CLUSTER] === this.cluster)) {
       if (this.followed.has(c.Id)) continue;
       const chunks: Buffer[] = [];
-      const req = request({ socketPath: this.docker.socketPath, method: 'GET', path: `/containers/${c.Id}/logs?follow=1&stdout=1&stderr=1` }, (res) =>
-        res.on('data', (d: Buffer) => chunks.push(d)),
-      );
+      const req = request({ socketPath: this.docker.socketPath, method: 'GET', path: `/containers/${c.Id}/logs?follow=1&stdout=1&stderr=1` }, (res) => {
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => (f.ended = Date.now()));
+      });
       req.on('error', () => undefined);
       req.end();
-      this.followed.set(c.Id, { name: String(c.Names?.[0] ?? c.Id).replace(/^\//, ''), id: c.Id, chunks, req });
+      const f: Followed = { name: String(c.Names?.[0] ?? c.Id).replace(/^\//, ''), id: c.Id, chunks, req };
+      this.followed.set(c.Id, f);
     }
   }
 
@@ -53,6 +57,11 @@ export class LogWatch {
   /** How many containers were followed (each replacement is one more). */
   get containers(): number {
     return this.followed.size;
+  }
+
+  /** When the log stream of the container with this ID (12 digits or more) ended, i.e. it stopped; undefined while it runs. */
+  endedAt(id: string): number | undefined {
+    return [...this.followed.values()].find((f) => f.id.startsWith(id))?.ended;
   }
 
   /** Every line logged so far that matches, as `<container> <ID, 12 digits>: <line>`. */

@@ -263,12 +263,18 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
     expect(sampler.lowest).toBeGreaterThanOrEqual(2);
     // 4 at the start, and 4 more for each of the four rollouts.
     expect(logs.containers).toBeGreaterThanOrEqual(4 * 5);
-    // A member being stopped for its replacement closes its peer listener, which cancels the name lookup
-    // of a peer connection that arrived in that moment: etcd logs that as a rejected connection ("lookup
-    // ... operation was canceled"). That is the member leaving, not a certificate refused; it must come
-    // from a container the rollout replaced. Any other refusal (an unknown CA, a bad or expired
-    // certificate, a name that does not match) fails here.
-    const leaving = (l: string) => /operation was canceled/.test(l) && !runningAtEnd.has(/^\S+ ([0-9a-f]{12}):/.exec(l)![1]);
+    // A member being stopped for its replacement closes its peer listener and connections, which ends a
+    // peer connection that arrived in that moment: etcd logs it as a rejected connection, with the name
+    // lookup of its peer check canceled ("operation was canceled") or its read cut ("use of closed network
+    // connection"). That is the member leaving, not a certificate refused: it must come from a container
+    // the rollout replaced, in the last 30 s before that container stopped. Any other refusal (an unknown
+    // CA, a bad or expired certificate, a name that does not match) fails here.
+    const leaving = (l: string) => {
+      const [, id, json] = /^\S+ ([0-9a-f]{12}): (.*)$/.exec(l)!;
+      const ended = logs.endedAt(id);
+      const at = Date.parse((/"ts":"([^"]+)"/.exec(json) ?? [])[1] ?? '');
+      return /operation was canceled|use of closed network connection/.test(json) && !runningAtEnd.has(id) && !!ended && at <= ended && at >= ended - 30_000;
+    };
     cluster.say(`TLS refusals by members being stopped: ${refusedWhileRolling!.filter(leaving).length}`);
     expect(refusedWhileRolling!.filter((l) => !leaving(l))).toEqual([]);
   });
