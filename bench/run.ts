@@ -3,7 +3,7 @@
  * nothing here passes or fails on time. Deploys go through real Terraform and the real Docker provider, as
  * users deploy; everything talks only to 127.0.0.1 and to containers of the local engine.
  *
- * Usage: npm run bench [-- --runs 5] [-- --only verify,deploy,synth,diff,scaling,rollout,throughput,recover]
+ * Usage: npm run bench [-- --runs 5] [-- --only verify,deploy,synth,diff,scaling,rollout,upgrade,throughput,recover]
  *
  * This file is the runner; each target is a module of its own (bench/<target>.ts), what they share is in
  * bench/shared.ts. A new target: one module exporting `(bench: Bench) => Promise<void>`, and one entry below.
@@ -21,6 +21,7 @@ import { benchScaling } from './scaling';
 import { f, log, type Bench } from './shared';
 import { benchSynth } from './synth';
 import { benchThroughput } from './throughput';
+import { benchUpgrade } from './upgrade';
 import { benchVerify } from './verify';
 
 /** The targets, in the order they run (a name is what `--only` selects). */
@@ -31,6 +32,7 @@ const TARGETS: Record<string, (bench: Bench) => Promise<void>> = {
   diff: benchDiff,
   scaling: benchScaling,
   rollout: benchRollout,
+  upgrade: benchUpgrade,
   throughput: benchThroughput,
   recover: benchRecover,
 };

@@ -29,7 +29,10 @@ export interface VerifyHookResources extends IConstruct {
  * The post-apply hook: a built-in `terraform_data` resource whose local-exec provisioner runs
  * `etcd-cluster verify`. It is replaced, and so runs again, when the membership changes, a primary is
  * replaced by spec, or Terraform changes any member's container; a failed verification fails the apply and
- * taints the resource, so the next apply retries it.
+ * taints the resource, so the next apply retries it. Its destroy-time provisioner runs `etcd-cluster
+ * upgrade-check` whenever Terraform replaces or destroys it, before any container it depends on: a change
+ * of the primaries' image off etcd's upgrade path (a minor release in one apply included) fails the apply
+ * there, before a primary is touched.
  */
 export class VerifyHook extends Construct implements VerifyHookResources {
   public readonly resource: DataResource;
@@ -47,6 +50,15 @@ export class VerifyHook extends Construct implements VerifyHookResources {
           type: 'local-exec',
           // With RBAC, the same run first turns authentication on (idempotent), then verifies as root.
           command: `${props.command} verify${props.expectation.target.auth ? ' --enable-auth' : ''} --timeout ${props.timeoutSeconds}`,
+          environment: { [EXPECTATION_ENV]: '${jsonencode(self.input)}' },
+        },
+        {
+          // Before Terraform replaces any primary's container (this hook depends on them all, and Terraform
+          // destroys dependents first): a new image off etcd's upgrade path fails the apply here. See
+          // lib/runtime/upgrade-check.ts.
+          type: 'local-exec',
+          when: 'destroy',
+          command: `${props.command} upgrade-check`,
           environment: { [EXPECTATION_ENV]: '${jsonencode(self.input)}' },
         },
       ],

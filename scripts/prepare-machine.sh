@@ -97,9 +97,16 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
 fi
 say "image $IMAGE is ready"
 
-# etcd releases users deploy, built from the Go module proxy into images laid out like the official ones.
-# 3.5.21 is the spec's default image: tagged with its official name too (only when no image of that name
-# is here), so that the repository's cluster.yaml deploys on this machine as it would anywhere else.
+# etcd releases users deploy, built from the Go module proxy into images laid out like the official ones,
+# each also tagged with its official name (only when no image of that name is here), so that a spec naming
+# it deploys on this machine as it would anywhere else:
+# - 3.6.16, the spec's default image (the newest 3.6 patch the proxy serves);
+# - 3.5.35, the newest 3.5 patch the proxy serves (it builds here): etcd's documented hop before 3.6
+#   (3.5 -> 3.6 needs 3.5.26 or later), for the upgrade walk 3.4 -> 3.5 -> 3.6;
+# - 3.5.21, the default image of 0.2.0 and earlier, which deployed clusters still run (and a 3.5 below the
+#   3.6 floor, for the rollout's refusal).
+bash scripts/etcd-image.sh 3.6.16 --official-tag
+bash scripts/etcd-image.sh 3.5.35 --official-tag
 bash scripts/etcd-image.sh 3.5.21 --official-tag
 
 # A toolbox image for the tests (busybox: nslookup, wget) on a cluster's network.
@@ -122,6 +129,3 @@ say "image $TOOLBOX is ready"
 
 # The backup container's image (spec `backup`), built from tools/etcd-backup.
 bash scripts/backup-image.sh
-
-# The next minor release, for the rolling-upgrade tests (3.5 -> 3.6).
-bash scripts/etcd-image.sh 3.6.16

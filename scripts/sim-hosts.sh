@@ -26,7 +26,7 @@ set -euo pipefail
 
 STATE_ROOT=/run/cdktf-etcd-sim
 DATA_ROOT=/var/lib/cdktf-etcd-sim
-IMAGE="${ETCD_TEST_IMAGE:-cdktf-etcd-cluster/etcd:3.5.21-local}"
+IMAGE="${ETCD_TEST_IMAGE:-cdktf-etcd-cluster/etcd:3.6.16-local}"
 
 die() { printf 'sim-hosts: %s\n' "$*" >&2; exit 2; }
 say() { printf 'sim-hosts: %s\n' "$*" >&2; }

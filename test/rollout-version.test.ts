@@ -29,14 +29,17 @@ test("application secondaries with a higher version tag do not make the primarie
   expect(versionCheck(e.target, ['3.4.23', '3.4.23', '3.4.23'])).toEqual({ from: '3.4.23', to: '3.5.21', problem: undefined });
 });
 
-test('the primaries one minor release ahead pass; two ahead and a downgrade are refused, from the lowest live version', () => {
+test("one minor release ahead from the hop's floor passes; below the floor, two ahead and a downgrade are refused, from the lowest live version", () => {
   const { e } = walletStack('cdktf-etcd-cluster/etcd:3.6.16-local');
-  expect(versionCheck(e.target, ['3.5.21', '3.5.21', '3.5.21']).problem).toBeUndefined();
+  expect(versionCheck(e.target, ['3.5.35', '3.5.35', '3.5.35']).problem).toBeUndefined();
+  expect(versionCheck(e.target, ['3.5.35', '3.5.21', '3.5.35']).problem).toBe(
+    'refusing to upgrade wallet from etcd 3.5.21 to 3.6.16: etcd 3.6 needs every member on 3.5.26 or later; first 3.5.21 -> the newest 3.5 patch (3.5.26 or later), then 3.6.16',
+  );
   expect(versionCheck(e.target, ['3.6.16', '3.4.23', '3.5.21']).problem).toBe(
-    'refusing to upgrade from etcd 3.4.23 to 3.6.16: etcd upgrades one minor release at a time (3.4 -> 3.5 first)',
+    'refusing to upgrade wallet from etcd 3.4.23 to 3.6.16: etcd upgrades one minor release at a time; first 3.4 -> 3.5 (the newest 3.5 patch: 3.6 needs 3.5.26 or later)',
   );
   const back = walletStack('gcr.io/etcd-development/etcd:v3.5.21').e;
-  expect(versionCheck(back.target, ['3.6.16', '3.6.16', '3.6.16']).problem).toMatch(/^refusing to roll back from etcd 3\.6\.16 to 3\.5\.21: /);
+  expect(versionCheck(back.target, ['3.6.16', '3.6.16', '3.6.16']).problem).toMatch(/^refusing to roll wallet back from etcd 3\.6\.16 to 3\.5\.21: /);
 });
 
 test('an image whose tag names no version is said, not checked', () => {

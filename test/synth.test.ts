@@ -80,7 +80,7 @@ describe('synthesized resources', () => {
     }
   });
 
-  test('the hook depends on every member and carries the expectation', () => {
+  test('the hook depends on every member and carries the expectation; replacing it first runs the upgrade check', () => {
     const hook = all.get([...all.keys()].find((k) => k.startsWith('terraform_data.cluster_verify'))!)!;
     expect((hook.depends_on as string[]).sort()).toEqual([
       'docker_container.cluster_secondary-1_container_63642251',
@@ -97,7 +97,17 @@ describe('synthesized resources', () => {
           environment: { ETCD_CLUSTER_EXPECTED: '${jsonencode(self.input)}' },
         },
       },
+      {
+        // Terraform destroys a resource's dependents first: this runs before any member's container is replaced.
+        'local-exec': {
+          when: 'destroy',
+          command: `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))' upgrade-check`,
+          environment: { ETCD_CLUSTER_EXPECTED: '${jsonencode(self.input)}' },
+        },
+      },
     ]);
+    const triggers = (hook.lifecycle as { replace_triggered_by: string[] }).replace_triggered_by.map((a) => a.replace(/_[0-9A-F]{8}$/, ''));
+    expect(triggers).toEqual(expect.arrayContaining(['docker_container.cluster_primary-1_container', 'docker_container.cluster_primary-3_container']));
   });
 
   test('with auth, the hook enables authentication first and no password is synthesized', () => {

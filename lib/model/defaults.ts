@@ -7,8 +7,8 @@ export const DEFAULTS = {
   primaries: 3,
   /** Stateless etcd clients. */
   secondaries: 0,
-  /** The official image of a current etcd 3.5 release. */
-  image: 'gcr.io/etcd-development/etcd:v3.5.21',
+  /** The official image of the newest etcd 3.6 release (3.6.16). */
+  image: 'gcr.io/etcd-development/etcd:v3.6.16',
   /** `--initial-cluster-token`: one deterministic token per cluster (a node with another never joins). */
   token: (name: string) => `${name}-etcd-cluster`,
   /** Host address client ports are published on: loopback, so nothing is exposed by default. */

@@ -49,7 +49,7 @@ export interface EtcdClusterProps {
   /**
    * Image of the primaries (and of the default secondaries): an etcd image with `/usr/local/bin/etcd`
    * and `/usr/local/bin/etcdctl`.
-   * @default 'gcr.io/etcd-development/etcd:v3.5.21'
+   * @default 'gcr.io/etcd-development/etcd:v3.6.16'
    */
   readonly image?: string;
   /**

@@ -12,6 +12,8 @@
  *   (through a container that is created on its volume and never started: Docker's archive endpoint, or
  *   `docker cp` over ssh), stops and starts containers, and runs one-off containers on a member's volume.
  * - `etcd-cluster network create|remove` (network.ts) makes and removes the cluster's network.
+ * - `etcd-cluster rollout`, before etcd 3.5 -> 3.6, runs `etcdutl check v2store` in a one-off container of
+ *   the image each primary runs, on its volume mounted read-only (v2store.ts).
  */
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
@@ -187,6 +189,10 @@ export interface OneOff {
   readonly volume: string;
   readonly mountPath: string;
   readonly labels: Record<string, string>;
+  /** Mount the volume read-only: the container cannot change what is on it. @default false */
+  readonly readOnly?: boolean;
+  /** Replaces the image's entrypoint (the command is then its arguments). */
+  readonly entrypoint?: string;
 }
 
 const firstLine = (text: string) => text.trim().split('\n')[0];
@@ -273,17 +279,20 @@ export class DockerEngine {
 
   /** Creates (does not start) a one-off container: no network, the volume mounted. */
   async create(c: OneOff): Promise<void> {
+    const bind = `${c.volume}:${c.mountPath}${c.readOnly ? ':ro' : ''}`;
     if ('ssh' in this.t) {
       const labels = Object.entries(c.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-      const r = await this.cli(['create', '--name', c.name, '--network', 'none', '-v', `${c.volume}:${c.mountPath}`, ...labels, c.image, ...c.cmd]);
+      const entrypoint = c.entrypoint ? ['--entrypoint', c.entrypoint] : [];
+      const r = await this.cli(['create', '--name', c.name, '--network', 'none', '-v', bind, ...labels, ...entrypoint, c.image, ...c.cmd]);
       if (r.code !== 0) this.fail(`creating ${c.name}`, r.stderr);
       return;
     }
     const r = await this.api('POST', `/containers/create?name=${encodeURIComponent(c.name)}`, {
       Image: c.image,
+      ...(c.entrypoint ? { Entrypoint: [c.entrypoint] } : {}),
       Cmd: c.cmd,
       Labels: c.labels,
-      HostConfig: { NetworkMode: 'none', Binds: [`${c.volume}:${c.mountPath}`] },
+      HostConfig: { NetworkMode: 'none', Binds: [bind] },
     });
     if (r.status !== 201) this.fail(`creating ${c.name}`, jsonMessage(r.data));
   }
@@ -299,6 +308,18 @@ export class DockerEngine {
     if (r.status === 404) throw new DockerHostError(`${this.t.where}: ${container} has no ${path}`);
     if (r.status !== 200) this.fail(`reading ${path} of ${container}`, jsonMessage(r.data));
     return r.data;
+  }
+
+  /** Waits until a started container exits; its exit code. */
+  async wait(name: string, timeoutMs = 120_000): Promise<number> {
+    if ('ssh' in this.t) {
+      const r = await this.cli(['wait', name], timeoutMs);
+      if (r.code !== 0) this.fail(`waiting for ${name}`, r.stderr);
+      return Number(r.stdout.trim());
+    }
+    const r = await this.api('POST', `/containers/${encodeURIComponent(name)}/wait`, undefined, timeoutMs);
+    if (r.status !== 200) this.fail(`waiting for ${name}`, jsonMessage(r.data));
+    return (JSON.parse(r.data.toString()) as { StatusCode: number }).StatusCode;
   }
 
   /** The last lines a container wrote (stdout and stderr). */

@@ -49,8 +49,16 @@ async function requireHealthyVoters(s: ClusterSession, op: MemberOp, list: LiveM
           }
         }),
       );
-      pending = silent;
-      return silent;
+      // A voter removed meanwhile (shrinking 3 -> 1 removes two members in one apply, and a removed member
+      // stops at once) is no voter any more: only those still in the member list count.
+      const still = silent.length
+        ? await s.members().then(
+            ({ list: now }) => silent.filter((m) => now.some((x) => x.ID === m.ID)),
+            () => silent,
+          )
+        : silent;
+      pending = still;
+      return still;
     },
     { timeoutMs: VOTER_GRACE_MS, initialDelayMs: 1000, maxDelayMs: 1000, retryResult: (silent) => silent.length > 0 },
   );

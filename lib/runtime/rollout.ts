@@ -7,9 +7,12 @@
  * and has caught up with the leader before the next. At most one voter is down at any moment. Last, one
  * full apply does the rest (secondaries, hooks, the verify hook).
  *
- * It refuses what is unsafe before touching anything: a voter that does not answer, a learner pending, an
- * etcd version jump of more than one minor release, a downgrade. Then it shows what the plan changes and the
- * order of the members, and asks (`confirm`) before the first apply. A member that does not come back in time
+ * It refuses what is unsafe before touching anything: a voter that does not answer, a learner pending, and
+ * an etcd version change off etcd's documented path (upgrade-path.ts: a downgrade, more than one minor
+ * release, a minor release from below that hop's floor); before etcd 3.5 -> 3.6 it runs `etcdutl check
+ * v2store` on every primary's data (v2store.ts) and refuses custom v2 data, with etcd's reason. Then it
+ * shows what the plan changes and the order of the members, and asks (`confirm`) before the first apply.
+ * A member that does not come back in time
  * stops the rollout (the others untouched, on the old version); the stop is recorded in the stack
  * directory, and running it again after a fix continues: that member may then be the one down.
  */
@@ -21,6 +24,8 @@ import { ClusterUnreachable, InvalidRequest, MembershipError, NotConfirmed, Terr
 import { hex } from './live';
 import { retryUntil } from './retry';
 import { withSession, type SessionOptions } from './session';
+import { compareVersions, formatVersion, needsV2StoreCheck, parseVersion, upgradeProblem, type Version } from './upgrade-path';
+import { checkV2Store, v2StoreProblem } from './v2store';
 
 /** The Terraform binary: cdktf's own variable names another (e.g. `tofu`). */
 const TERRAFORM = () => process.env.TERRAFORM_BINARY_NAME || 'terraform';
@@ -63,6 +68,8 @@ export interface RolloutOptions extends SessionOptions {
   readonly say: (line: string) => void;
   /** Shown the plan once it is safe to go on; nothing is applied unless it returns true. Absent: no question. */
   readonly confirm?: (plan: RolloutPlan) => Promise<boolean>;
+  /** Skip `etcdutl check v2store` before 3.5 -> 3.6 (for images without etcdutl, checked by hand). */
+  readonly skipV2StoreCheck?: boolean;
 }
 
 interface Change {
@@ -81,20 +88,6 @@ function terraform(dir: string, args: string[], timeoutMs = 1_800_000): Promise<
 
 const lastLines = (text: string, n = 20) => text.trim().split('\n').slice(-n).join('\n');
 
-const semver = (v: string) => v.split('.').map(Number) as [number, number, number];
-const cmp = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
-
-/** Refuses an upgrade path etcd does not support: a downgrade, or more than one minor release at once. */
-export function upgradeProblem(from: string, to: [number, number, number]): string | undefined {
-  const f = semver(from);
-  const target = to.join('.');
-  if (cmp(to, f) < 0)
-    return `refusing to roll back from etcd ${from} to ${target}: etcd does not support downgrades this way (restore a snapshot into a new cluster instead)`;
-  if (to[0] !== f[0] || to[1] > f[1] + 1)
-    return `refusing to upgrade from etcd ${from} to ${target}: etcd upgrades one minor release at a time (${f[0]}.${f[1]} -> ${f[0]}.${f[1] + 1} first)`;
-  return undefined;
-}
-
 export interface VersionCheck {
   /** The lowest etcd version the live primaries run. */
   readonly from?: string;
@@ -111,9 +104,13 @@ export interface VersionCheck {
  * primaries' image (the target's, decided by the model; the secondaries' images are not etcd's).
  */
 export function versionCheck(target: Expectation['target'], liveVersions: string[]): VersionCheck {
-  const from = [...new Set(liveVersions)].sort((a, b) => cmp(semver(a), semver(b)))[0];
+  const from = liveVersions
+    .map(parseVersion)
+    .filter((v): v is Version => v !== undefined)
+    .sort(compareVersions)
+    .map(formatVersion)[0];
   const to = target.image?.version ?? undefined;
-  if (from && to) return { from, to, problem: upgradeProblem(from, semver(to)) };
+  if (from && to) return { from, to, problem: upgradeProblem({ cluster: target.cluster, from, to }) };
   if (from && !to)
     return { from, note: `the primaries' image (${target.image?.ref ?? 'not recorded in this stack'}) names no etcd version; the upgrade path is not checked` };
   return { ...(to ? { to } : {}) };
@@ -161,6 +158,16 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
     if (changes.length && check.problem) throw new MembershipError(check.problem);
     if (changes.length && check.note) say(check.note);
     const { from, to } = check;
+    if (changes.length && from && to && needsV2StoreCheck(from, to)) {
+      if (opts.skipV2StoreCheck) say(`etcdutl check v2store skipped (--skip-v2store-check): etcd ${to} does not start on custom v2 data`);
+      else {
+        say(`checking every primary's data for custom v2 content (etcdutl check v2store, read-only), as etcd's 3.5 -> 3.6 guide asks`);
+        const results = await checkV2Store(e.target.primaries.map((p) => ({ cluster: e.target.cluster, name: p.name, volume: p.volume, docker: p.docker })));
+        for (const r of results) say(`${r.member}: ${r.verdict === 'clean' ? r.reason : `${r.verdict}: ${r.reason}`}`);
+        const problem = v2StoreProblem(e.target.cluster, from, to, results);
+        if (problem) throw new MembershipError(problem);
+      }
+    }
 
     const all = plannedChanges(planned);
     if (opts.confirm && all.length) {

@@ -107,6 +107,27 @@ export class DockerApi {
     return kind === 'volumes' ? (res.Volumes ?? []) : res;
   }
 
+  /**
+   * What Docker holds of one cluster (its objects carry `label=<cluster>`), as sorted lines: `container
+   * <name>`, `volume <name>`, `network <name>`.
+   */
+  async objectsOf(label: string, cluster: string): Promise<string[]> {
+    const mine = (x: { Labels?: Record<string, string> | null }) => x.Labels?.[label] === cluster;
+    return [
+      ...(await this.listByLabel('containers', label)).filter(mine).map((c) => `container ${String(c.Names[0]).replace(/^\//, '')}`),
+      ...(await this.listByLabel('volumes', label)).filter(mine).map((v) => `volume ${v.Name}`),
+      ...(await this.listByLabel('networks', label)).filter(mine).map((n) => `network ${n.Name}`),
+    ].sort();
+  }
+
+  /** Removes what Docker holds of one cluster: its containers, then its volumes and networks. */
+  async removeObjectsOf(label: string, cluster: string): Promise<void> {
+    const mine = (x: { Labels?: Record<string, string> | null }) => x.Labels?.[label] === cluster;
+    for (const c of (await this.listByLabel('containers', label)).filter(mine)) await this.removeContainer(c.Id);
+    for (const v of (await this.listByLabel('volumes', label)).filter(mine)) await this.removeVolume(v.Name);
+    for (const n of (await this.listByLabel('networks', label)).filter(mine)) await this.removeNetwork(n.Id);
+  }
+
   async stop(name: string, timeoutS = 10): Promise<void> {
     await this.call('POST', `/containers/${encodeURIComponent(name)}/stop?t=${timeoutS}`, undefined, (timeoutS + 30) * 1000);
   }

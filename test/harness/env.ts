@@ -9,10 +9,16 @@ import { join } from 'node:path';
 import { DEFAULTS } from '../../lib/model/defaults';
 import { DockerApi } from './docker-api';
 
-/** The etcd release users deploy by default (the spec's image is 3.5.21), built by scripts/prepare-machine.sh. */
-export const TEST_IMAGE = process.env.ETCD_TEST_IMAGE ?? 'cdktf-etcd-cluster/etcd:3.5.21-local';
-/** Debian's etcd 3.4.23, for upgrades from 3.4. */
+/** The etcd release users deploy by default (the spec's image is 3.6.16), built by scripts/prepare-machine.sh. */
+export const TEST_IMAGE = process.env.ETCD_TEST_IMAGE ?? 'cdktf-etcd-cluster/etcd:3.6.16-local';
+/** Debian's etcd 3.4.23, for upgrades from 3.4 (end of life). */
 export const ETCD_34_IMAGE = 'cdktf-etcd-cluster/etcd:3.4.23-local';
+/** The newest etcd 3.5 patch the Go module proxy serves (and that builds here): the hop before 3.6. */
+export const ETCD_35_IMAGE = 'cdktf-etcd-cluster/etcd:3.5.35-local';
+/** etcd 3.5.21, the default image of 0.2.0 and earlier: below the 3.5.26 that 3.5 -> 3.6 needs. */
+export const ETCD_3521_IMAGE = 'cdktf-etcd-cluster/etcd:3.5.21-local';
+/** etcd 3.6.16, the default image, by its own tag (`TEST_IMAGE` may be overridden). */
+export const ETCD_36_IMAGE = 'cdktf-etcd-cluster/etcd:3.6.16-local';
 /** Cluster names of test runs start with this, so that a sweep can find leftovers of crashed runs. */
 export const TEST_NAME_PREFIX = 'it';
 /** Set by the global setup when there is no engine outside CI: the integration suites are then skipped. */

@@ -23,14 +23,7 @@ const strip = (text: string) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''); // e
 
 describeEngine('npx cdktf deploy and destroy of the repository cluster.yaml', () => {
   const docker = new DockerApi();
-  const mine = async () => {
-    const labelled = (labels: Record<string, string> | null | undefined) => labels?.[LABEL_CLUSTER] === name;
-    return [
-      ...(await docker.listByLabel('containers', LABEL_CLUSTER)).filter((c) => labelled(c.Labels)).map((c) => `container ${c.Names[0]}`),
-      ...(await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((v) => labelled(v.Labels)).map((v) => `volume ${v.Name}`),
-      ...(await docker.listByLabel('networks', LABEL_CLUSTER)).filter((n) => labelled(n.Labels)).map((n) => `network ${n.Name}`),
-    ];
-  };
+  const mine = () => docker.objectsOf(LABEL_CLUSTER, name);
 
   beforeAll(async () => {
     // This deploys the repository's own cluster: never on top of one somebody deployed by hand.

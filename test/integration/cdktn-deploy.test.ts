@@ -156,14 +156,7 @@ describeCdktn('a cdktn project deploys cdktn-etcd-cluster with cdktn synth, depl
   const stackDir = (stack: string) => join(project, 'cdktf.out', 'stacks', stack);
   const stackOf = (stack: string) => JSON.parse(readFileSync(join(stackDir(stack), 'cdk.tf.json'), 'utf8')) as TfJson;
   const installed = join(project, 'node_modules', 'cdktn-etcd-cluster');
-  const mine = async () => {
-    const labelled = (labels: Record<string, string> | null | undefined) => labels?.[LABEL_CLUSTER] === name;
-    return [
-      ...(await docker.listByLabel('containers', LABEL_CLUSTER)).filter((c) => labelled(c.Labels)).map((c) => `container ${c.Names[0]}`),
-      ...(await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((v) => labelled(v.Labels)).map((v) => `volume ${v.Name}`),
-      ...(await docker.listByLabel('networks', LABEL_CLUSTER)).filter((n) => labelled(n.Labels)).map((n) => `network ${n.Name}`),
-    ];
-  };
+  const mine = () => docker.objectsOf(LABEL_CLUSTER, name);
 
   beforeAll(async () => {
     if (nodeTooOld) {

@@ -29,14 +29,7 @@ describeEngine('a checkout deployed with cdktf, then moved', () => {
   let at = before;
   const npx = (args: string[]) => run('npx', args, { cwd: at, env: ENV, timeoutMs: 600_000 });
   const out = (r: { stdout: string; stderr: string }) => strip(r.stdout + r.stderr);
-  const mine = async () => {
-    const labelled = (labels: Record<string, string> | null | undefined) => labels?.[LABEL_CLUSTER] === name;
-    return [
-      ...(await docker.listByLabel('containers', LABEL_CLUSTER)).filter((c) => labelled(c.Labels)).map((c) => `container ${c.Names[0]}`),
-      ...(await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((v) => labelled(v.Labels)).map((v) => `volume ${v.Name}`),
-      ...(await docker.listByLabel('networks', LABEL_CLUSTER)).filter((n) => labelled(n.Labels)).map((n) => `network ${n.Name}`),
-    ];
-  };
+  const mine = () => docker.objectsOf(LABEL_CLUSTER, name);
 
   beforeAll(async () => {
     copyCheckout(before);
@@ -45,10 +38,7 @@ describeEngine('a checkout deployed with cdktf, then moved', () => {
   });
   afterAll(async () => {
     if ((await mine()).length) await npx(['cdktf', 'destroy', '--auto-approve', name]);
-    for (const c of (await docker.listByLabel('containers', LABEL_CLUSTER)).filter((x) => x.Labels?.[LABEL_CLUSTER] === name))
-      await docker.removeContainer(c.Id);
-    for (const v of (await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((x) => x.Labels?.[LABEL_CLUSTER] === name)) await docker.removeVolume(v.Name);
-    for (const n of (await docker.listByLabel('networks', LABEL_CLUSTER)).filter((x) => x.Labels?.[LABEL_CLUSTER] === name)) await docker.removeNetwork(n.Id);
+    await docker.removeObjectsOf(LABEL_CLUSTER, name);
     rmSync(root, { recursive: true, force: true });
   });
 

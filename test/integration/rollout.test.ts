@@ -1,72 +1,29 @@
 /**
  * Issue 15: a change to every primary, rolled out one member at a time with `etcd-cluster rollout` on the
- * real provider. A 3+2 cluster under a writer is rolled to another etcd release (3.5.21 -> 3.6.16) and to
- * another flag value: no acknowledged write is lost, at no sampled moment (every 200 ms) are fewer than a
- * quorum of primaries running, member IDs stay, followers go first and the leader last, and nothing is left
- * to apply. A rollout to an image that cannot start stops at the first member with the others untouched,
- * and running it again after the fix continues. A 3.4 -> 3.5 upgrade keeps every key; a voter down, a
- * pending learner, a jump of two minor releases and a downgrade are refused before anything changes. Before
- * it applies anything it shows the plan and the order of the members and asks: without a terminal and
- * without --yes it refuses (exit code 2) with nothing changed.
+ * real provider. A 3+2 cluster under a writer is rolled to another flag value: no acknowledged write is
+ * lost, at no sampled moment (every 200 ms) are fewer than a quorum of primaries running, member IDs stay,
+ * followers go first and the leader last, and nothing is left to apply. A rollout to an image that cannot
+ * start stops at the first member with the others untouched, and running it again after the fix continues.
+ *
+ * Issue 25: refusals before anything changes, on a cluster of etcd 3.5.21 (the default image of 0.2.0 and
+ * earlier): a voter down, a pending learner, 3.5.21 -> 3.6.16 (below the 3.5.26 that 3.6 needs) by rollout
+ * and by the plain apply a spec without `image` makes after upgrading this library (the upgrade check the
+ * verify hook runs before Terraform replaces any primary), and
+ * a downgrade; and on etcd 3.5.35 with v2 enabled, custom v2 data found by etcdutl check v2store. The
+ * upgrades themselves, 3.4 -> 3.5 -> 3.6, are walked by etcd-upgrade.test.ts. Before it applies anything,
+ * rollout shows the plan and the order of the members and asks: without a terminal and without --yes it
+ * refuses (exit code 2) with nothing changed.
  */
-import { ETCD_34_IMAGE, TEST_IMAGE } from '../harness/env';
+import { ApplyFailed } from '../harness/deployment';
+import { ETCD_34_IMAGE, ETCD_3521_IMAGE, ETCD_35_IMAGE, ETCD_36_IMAGE, TEST_IMAGE } from '../harness/env';
 import { describeEngine } from '../harness/describe-engine';
+import { memberIds, primaryContainerIds, QuorumSampler, type Rolled } from '../harness/rollout';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
 import { verifyCluster } from '../../lib/runtime/verify';
 
 jest.setTimeout(1_800_000);
-const ETCD_36_IMAGE = 'cdktf-etcd-cluster/etcd:3.6.16-local';
 const BROKEN_IMAGE = 'cdktf-etcd-cluster/etcd:broken';
-
-interface Rolled {
-  cluster: string;
-  from?: string;
-  to?: string;
-  steps: { member: string; role: string; address: string; action: string; seconds: number }[];
-}
-
-/** Counts running primary containers every 200 ms; the lowest count seen is what a rollout must keep at a quorum. */
-class QuorumSampler {
-  lowest = Number.POSITIVE_INFINITY;
-  samples = 0;
-  private timer?: NodeJS.Timeout;
-  constructor(private readonly cluster: TestCluster) {}
-  start(): this {
-    this.timer = setInterval(async () => {
-      const states = await Promise.all(this.cluster.topology.primaries.map((p) => this.cluster.docker.inspect('containers', p.name).catch(() => undefined)));
-      const running = states.filter((s) => s?.State?.Running && !s.State.Restarting).length;
-      this.lowest = Math.min(this.lowest, running);
-      this.samples++;
-    }, 200);
-    return this;
-  }
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
-
-async function memberIds(cluster: TestCluster): Promise<Record<string, string>> {
-  const c = cluster.client();
-  try {
-    return Object.fromEntries((await c.cluster.memberList({ linearizable: true })).members.map((m) => [m.name, m.ID]));
-  } finally {
-    c.close();
-  }
-}
-
-async function versions(cluster: TestCluster): Promise<string[]> {
-  return Promise.all(
-    cluster.topology.primaries.map(async (p) => {
-      const c = cluster.client(p.hostClientUrl);
-      try {
-        return (await c.maintenance.status()).version;
-      } finally {
-        c.close();
-      }
-    }),
-  );
-}
 
 describeEngine('rolling changes through a live 3+2 cluster under a writer', () => {
   let cluster: TestCluster;
@@ -87,14 +44,17 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
     await cluster?.teardown();
   });
 
-  test('to the next etcd minor release: one member at a time, followers first, quorum kept throughout', async () => {
+  test('to another flag value: one member at a time, followers first, quorum kept throughout; the flag reaches every member', async () => {
     const sampler = new QuorumSampler(cluster).start();
-    const r = await cluster.rollout({ image: ETCD_36_IMAGE }, ['--json']);
+    const r = await cluster.rollout({ etcd: { extraFlags: ['--snapshot-count=5000'] } }, ['--json']);
     sampler.stop();
     expect(r.code).toBe(0);
     const rolled = JSON.parse(r.stdout) as Rolled;
-    expect([rolled.from, rolled.to]).toEqual(['3.5.21', '3.6.16']);
-    expect(rolled.steps.map((s) => s.role)).toEqual(['follower', 'follower', 'leader']);
+    expect(rolled.steps.map((s) => [s.role, s.action])).toEqual([
+      ['follower', 'replace'],
+      ['follower', 'replace'],
+      ['leader', 'replace'],
+    ]);
     // The plan it showed before the first apply: every resource it changes, then the order it rolled in.
     expect(r.stderr).toMatch(new RegExp(`^the plan of \\S+ for ${cluster.name}:\\nACTION {4}RESOURCE\\n`, 'm'));
     for (const s of rolled.steps) expect(r.stderr).toMatch(new RegExp(`^replace   ${s.address.replace(/[.[\]]/g, '\\$&')}$`, 'm'));
@@ -102,22 +62,8 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
     expect(r.stderr).toContain(
       `primaries one at a time, each back and caught up before the next: ${rolled.steps.map((s) => `${s.member} (${s.role})`).join(', ')}; then one apply of the rest\n`,
     );
-    expect(rolled.steps.every((s) => s.action === 'replace')).toBe(true);
     cluster.say(`quorum sampler: lowest ${sampler.lowest} of 3 primaries running over ${sampler.samples} samples`);
     expect(sampler.samples).toBeGreaterThan(10);
-    expect(sampler.lowest).toBeGreaterThanOrEqual(2);
-    expect(await versions(cluster)).toEqual(['3.6.16', '3.6.16', '3.6.16']);
-    expect(await memberIds(cluster)).toEqual(ids);
-    expect((await cluster.deployment.plan()).code).toBe(0);
-    expect((await verifyCluster(cluster.expectation, { timeoutMs: 60_000 })).problems).toEqual([]);
-  });
-
-  test('to another flag value: the same, and the flag reaches every member', async () => {
-    const sampler = new QuorumSampler(cluster).start();
-    const r = await cluster.rollout({ etcd: { extraFlags: ['--snapshot-count=5000'] } }, ['--json']);
-    sampler.stop();
-    expect(r.code).toBe(0);
-    expect((JSON.parse(r.stdout) as Rolled).steps).toHaveLength(3);
     expect(sampler.lowest).toBeGreaterThanOrEqual(2);
     for (const p of cluster.topology.primaries) expect((await cluster.docker.inspect('containers', p.name)).Config.Cmd).toContain('--snapshot-count=5000');
     expect(await memberIds(cluster)).toEqual(ids);
@@ -129,7 +75,7 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
     const before = Object.fromEntries(
       await Promise.all(cluster.topology.primaries.map(async (p) => [p.name, (await cluster.docker.inspect('containers', p.name)).Id])),
     );
-    const working = (await cluster.docker.inspect('images', ETCD_36_IMAGE)).Id;
+    const working = (await cluster.docker.inspect('images', TEST_IMAGE)).Id;
     const stopped = await cluster.rollout({ image: BROKEN_IMAGE }, ['--timeout', '20']);
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toMatch(/rollout stopped: \S+-primary-\d did not come back healthy within 20s/);
@@ -140,7 +86,7 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
       expect([p.name, live.Id, live.Image]).toEqual([p.name, before[p.name], working]);
     }
     // The fix: back to the release that works. The member left down is rolled first.
-    const fixed = await cluster.rollout({ image: ETCD_36_IMAGE }, ['--json']);
+    const fixed = await cluster.rollout({ image: TEST_IMAGE }, ['--json']);
     expect(fixed.code).toBe(0);
     const rolled = JSON.parse(fixed.stdout) as Rolled;
     // Always three steps, the member left down first. The stopped rollout replaced the image resource (the
@@ -168,41 +114,36 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
   });
 });
 
-describeEngine('an etcd 3.4 cluster', () => {
+describeEngine('an etcd 3.5.21 cluster (the default image of 0.2.0 and earlier): refusals before anything changes', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await TestCluster.create('roll34', { primaries: 3, secondaries: 0, image: ETCD_34_IMAGE });
+    cluster = await TestCluster.create('roll3521', { primaries: 3, secondaries: 0, image: ETCD_3521_IMAGE });
     await cluster.apply();
     const c = cluster.client();
     try {
-      for (let i = 0; i < 200; i++) await c.put(`/it/roll34/${String(i).padStart(3, '0')}`).value(`v${i}`);
+      for (let i = 0; i < 200; i++) await c.put(`/it/roll3521/${String(i).padStart(3, '0')}`).value(`v${i}`);
     } finally {
       c.close();
     }
   });
   afterAll(async () => cluster && (await cluster.teardown()));
 
-  const unchanged = async (attempt: () => Promise<{ code: number; stderr: string }>, message: RegExp, code = 1) => {
-    const before = await Promise.all(cluster.topology.primaries.map(async (p) => (await cluster.docker.inspect('containers', p.name)).Id));
+  /** The attempt fails with this line, and no primary's container changed. */
+  const unchanged = async (attempt: () => Promise<{ code: number; stderr: string }>, message: string | RegExp, code = 1) => {
+    const before = await primaryContainerIds(cluster);
     const r = await attempt();
     expect(r.code).toBe(code);
-    expect(r.stderr).toMatch(message);
-    expect(await Promise.all(cluster.topology.primaries.map(async (p) => (await cluster.docker.inspect('containers', p.name)).Id))).toEqual(before);
+    if (typeof message === 'string') expect(r.stderr).toContain(`etcd-cluster: ${message}\n`);
+    else expect(r.stderr).toMatch(message);
+    expect(await primaryContainerIds(cluster)).toEqual(before);
   };
-
-  test('a jump of two minor releases (3.4 -> 3.6) is refused before anything changes', async () => {
-    await unchanged(
-      () => cluster.rollout({ image: ETCD_36_IMAGE }),
-      /refusing to upgrade from etcd 3\.4\.23 to 3\.6\.16: etcd upgrades one minor release at a time \(3\.4 -> 3\.5 first\)/,
-    );
-  });
 
   test('a voter that does not answer is refused before anything changes', async () => {
     const down = cluster.topology.primaries[1];
     await cluster.docker.pause(down.name);
     try {
-      await unchanged(() => cluster.rollout({ image: TEST_IMAGE }), new RegExp(`refusing to roll out: voter ${down.name} does not answer`));
+      await unchanged(() => cluster.rollout({ image: ETCD_35_IMAGE }), new RegExp(`refusing to roll out: voter ${down.name} does not answer`));
     } finally {
       await cluster.docker.unpause(down.name);
     }
@@ -213,7 +154,7 @@ describeEngine('an etcd 3.4 cluster', () => {
     const added = await eventually(() => c.cluster.memberAdd({ peerURLs: ['http://learner-ghost:2380'], isLearner: true }), 30_000, 500);
     try {
       await unchanged(
-        () => cluster.rollout({ image: TEST_IMAGE }),
+        () => cluster.rollout({ image: ETCD_35_IMAGE }),
         /refusing to roll out: learner \(unstarted [0-9a-f]+\) is pending; promote or remove it first/,
       );
     } finally {
@@ -222,27 +163,84 @@ describeEngine('an etcd 3.4 cluster', () => {
     }
   });
 
+  test('3.5.21 -> 3.6.16 by rollout is refused: 3.6 needs 3.5.26 or later, the newest 3.5 patch first', async () => {
+    await unchanged(
+      () => cluster.rollout({ image: ETCD_36_IMAGE }),
+      `refusing to upgrade ${cluster.name} from etcd 3.5.21 to 3.6.16: etcd 3.6 needs every member on 3.5.26 or later; first 3.5.21 -> the newest 3.5 patch (3.5.26 or later), then 3.6.16`,
+    );
+  });
+
+  test('3.5.21 -> 3.6.16 by a plain apply (the next deploy of a spec without image) is refused by the upgrade check before any container changes', async () => {
+    const before = await primaryContainerIds(cluster);
+    const image = (await cluster.docker.inspect('images', ETCD_3521_IMAGE)).Id;
+    const failure = await cluster.apply({ image: ETCD_36_IMAGE }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(ApplyFailed);
+    expect((failure as ApplyFailed).output).toContain(
+      `etcd-cluster: refusing to upgrade ${cluster.name} from etcd 3.5.21 to 3.6.16: etcd 3.6 needs every member on 3.5.26 or later; first 3.5.21 -> the newest 3.5 patch (3.5.26 or later) with etcd-cluster rollout, then 3.6.16`,
+    );
+    expect(await primaryContainerIds(cluster)).toEqual(before);
+    for (const p of cluster.topology.primaries) expect((await cluster.docker.inspect('containers', p.name)).Image).toBe(image);
+    // Pinning the image it runs is the way back: the refused apply changed nothing, so nothing is left to do.
+    const actions = await cluster.apply({ image: ETCD_3521_IMAGE });
+    expect(actions.filter((a) => a.kind !== 'keep')).toEqual([]);
+    expect(await primaryContainerIds(cluster)).toEqual(before);
+    expect((await cluster.deployment.plan()).code).toBe(0);
+  });
+
+  test('a downgrade (3.5.21 -> 3.4.23) is refused; every key is still there', async () => {
+    await unchanged(
+      () => cluster.rollout({ image: ETCD_34_IMAGE }),
+      `refusing to roll ${cluster.name} back from etcd 3.5.21 to 3.4.23: etcd does not support downgrades this way (restore a snapshot into a new cluster instead)`,
+    );
+    const c = cluster.client();
+    try {
+      expect(await c.getAll().prefix('/it/roll3521/').keys()).toHaveLength(200);
+    } finally {
+      c.close();
+    }
+  });
+
   test('without a terminal and without --yes: the plan is shown, then refused with exit code 2, nothing changed', async () => {
     await unchanged(
-      () => cluster.rollout({ image: TEST_IMAGE }, [], { yes: false }),
+      () => cluster.rollout({ image: ETCD_35_IMAGE }, [], { yes: false }),
       new RegExp(
         `\\d+ to replace, .*\\nprimaries one at a time, .*; then one apply of the rest\\netcd-cluster: ${cluster.name}: there is no terminal to ask for confirmation; pass --yes to roll out \\(nothing changed\\)\\n$`,
       ),
       2,
     );
   });
+});
 
-  test('3.4 -> 3.5 keeps every key; going back to 3.4 is refused', async () => {
-    const r = await cluster.rollout({ image: TEST_IMAGE }, ['--json']);
-    expect(r.code).toBe(0);
-    expect(await versions(cluster)).toEqual(['3.5.21', '3.5.21', '3.5.21']);
-    const c = cluster.client();
-    try {
-      expect(await c.getAll().prefix('/it/roll34/').keys()).toHaveLength(200);
-    } finally {
-      c.close();
-    }
-    await unchanged(() => cluster.rollout({ image: ETCD_34_IMAGE }), /refusing to roll back from etcd 3\.5\.21 to 3\.4\.23: etcd does not support downgrades/);
+describeEngine("etcd 3.5.35 with v2 enabled and a v2 key written: 3.6 is refused with etcd's reason", () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.create('v2store', { primaries: 1, secondaries: 0, image: ETCD_35_IMAGE, etcd: { extraFlags: ['--enable-v2=true'] } });
+    await cluster.apply();
+    // A write through etcd's v2 HTTP API, as an application of the v2 era made it.
+    const url = `${cluster.topology.primaries[0].hostClientUrl}/v2/keys/legacy/app`;
+    const r = await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'value=v1' });
+    expect(r.status).toBe(201);
+  });
+  afterAll(async () => cluster && (await cluster.teardown()));
+
+  test('rollout to 3.6.16 runs etcdutl check v2store on the data, read-only, and refuses before anything changes', async () => {
+    const p = cluster.topology.primaries[0];
+    const before = await primaryContainerIds(cluster);
+    const r = await cluster.rollout({ image: ETCD_36_IMAGE });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${p.name}: custom: detected custom v2 content in WAL records\n`);
+    expect(r.stderr).toContain(
+      `etcd-cluster: refusing to upgrade ${cluster.name} from etcd 3.5.35 to 3.6.16: etcdutl check v2store on ${p.name}'s data: detected custom v2 content in WAL records; etcd 3.6 does not start on custom v2 data: remove it first (etcd's 3.5 -> 3.6 upgrade guide, "V2 Store")\n`,
+    );
+    expect(await primaryContainerIds(cluster)).toEqual(before);
+    // The check's one-off container is gone, and the member still serves the v2 key it found.
+    expect(await cluster.docker.inspect('containers', `${p.name}-v2store-check`)).toBeUndefined();
+    const got = (await (await fetch(`${p.hostClientUrl}/v2/keys/legacy/app`)).json()) as { node?: { value?: string } };
+    expect(got.node?.value).toBe('v1');
   });
 });
 

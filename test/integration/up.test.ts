@@ -56,14 +56,7 @@ describeEngine('bash scripts/up.sh in a fresh copy of the repository', () => {
   const root = mkdtempSync(join(tmpdir(), 'cdktf-etcd-up-'));
   const copy = join(root, 'cdktf-etcd-cluster');
   let name: string;
-  const mine = async () => {
-    const labelled = (labels: Record<string, string> | null | undefined) => labels?.[LABEL_CLUSTER] === name;
-    return [
-      ...(await docker.listByLabel('containers', LABEL_CLUSTER)).filter((c) => labelled(c.Labels)).map((c) => `container ${c.Names[0].slice(1)}`),
-      ...(await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((v) => labelled(v.Labels)).map((v) => `volume ${v.Name}`),
-      ...(await docker.listByLabel('networks', LABEL_CLUSTER)).filter((n) => labelled(n.Labels)).map((n) => `network ${n.Name}`),
-    ].sort();
-  };
+  const mine = () => docker.objectsOf(LABEL_CLUSTER, name);
 
   beforeAll(async () => {
     // The repository as a clone has it: tracked files and new ones not ignored, nothing built or installed.
@@ -94,10 +87,7 @@ describeEngine('bash scripts/up.sh in a fresh copy of the repository', () => {
       });
     }
     if (name) {
-      for (const c of (await docker.listByLabel('containers', LABEL_CLUSTER)).filter((x) => x.Labels?.[LABEL_CLUSTER] === name))
-        await docker.removeContainer(c.Id);
-      for (const v of (await docker.listByLabel('volumes', LABEL_CLUSTER)).filter((x) => x.Labels?.[LABEL_CLUSTER] === name)) await docker.removeVolume(v.Name);
-      for (const n of (await docker.listByLabel('networks', LABEL_CLUSTER)).filter((x) => x.Labels?.[LABEL_CLUSTER] === name)) await docker.removeNetwork(n.Id);
+      await docker.removeObjectsOf(LABEL_CLUSTER, name);
     }
     rmSync(root, { recursive: true, force: true });
   });

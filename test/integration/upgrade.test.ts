@@ -1,7 +1,8 @@
 /**
  * Issue 23: upgrading the library under a deployed cluster. The hooks' input changed (contract version 2,
  * one target), so a cluster deployed by release 0.2.0 sees its hooks updated once by the next plan, and
- * nothing else: no container, volume, network or image. What 0.2.0 synthesized comes from a committed
+ * nothing else: no container, volume, network or image (the network resource is forgotten and the same
+ * network adopted by the network step of issue 27, which the plan creates). What 0.2.0 synthesized comes from a committed
  * fixture (test/helpers/fixture-stack.ts says why and how it was made), deployed as users have it; the hooks
  * of that deploy already run this release's CLI on version-1 input, as after an `npm update` without synth.
  *
@@ -16,6 +17,7 @@ import { v020Stack } from '../helpers/fixture-stack';
 import { REPO_ROOT, run } from '../helpers/synth';
 import { join } from 'node:path';
 import { verifyCluster } from '../../lib/runtime/verify';
+import { etcdVersionOfImage } from '../../lib/model/expectation';
 
 jest.setTimeout(900_000);
 
@@ -58,7 +60,12 @@ describeEngine('a cluster deployed by 0.2.0, planned with this release', () => {
     );
     // Every change is a hook (terraform_data); none touches a docker_* resource.
     expect(changes(planned.actions).filter((a) => !a.address.startsWith('terraform_data.'))).toEqual([]);
-    expect(planned.actions.filter((a) => a.address.startsWith('docker_')).length).toBeGreaterThanOrEqual(3 + 2 + 3 + 2);
+    // The containers, volumes and image are kept; the docker_network resource of 0.2.0 is forgotten (a
+    // `removed` block, destroy = false) and the same Docker network is adopted by the network step (issue 27):
+    // the Docker objects are the same after the apply (below).
+    expect(planned.actions.filter((a) => a.address.startsWith('docker_') && a.kind === 'keep').length).toBeGreaterThanOrEqual(3 + 2 + 3 + 1);
+    expect(planned.actions.filter((a) => a.address.startsWith('docker_network.'))).toEqual([]);
+    expect(addressesOf(planned.actions, 'create')).toEqual(['terraform_data.cluster_network_id', 'terraform_data.cluster_network_step']);
     // The hooks' input changed: the three member records and the verify hook are updated in place.
     expect(addressesOf(planned.actions, 'update')).toEqual([
       'terraform_data.cluster_primary-1_member',
@@ -81,7 +88,8 @@ describeEngine('a cluster deployed by 0.2.0, planned with this release', () => {
     expect(views.map((v) => v.name)).toEqual(cluster.topology.primaries.map((p) => p.name));
     expect(views.filter((v) => v.status.isLeader)).toHaveLength(1);
     expect(new Set(views.map((v) => v.status.raftTerm)).size).toBe(1);
-    expect(views.map((v) => v.status.version)).toEqual(['3.5.21', '3.5.21', '3.5.21']);
+    const version = etcdVersionOfImage(TEST_IMAGE);
+    expect(views.map((v) => v.status.version)).toEqual([version, version, version]);
 
     expect((await cluster.deployment.plan()).code).toBe(0);
   });

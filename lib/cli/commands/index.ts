@@ -19,6 +19,7 @@ import rollout from './rollout';
 import scrapeConfig from './scrape-config';
 import { snapshotSave, snapshotStatus } from './snapshot';
 import status from './status';
+import upgradeCheck from './upgrade-check';
 import verify from './verify';
 
 export const COMMANDS: readonly CommandSpec<never>[] = [
@@ -32,6 +33,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   scrapeConfig,
   rollout,
   recover,
+  upgradeCheck,
   snapshotSave,
   snapshotStatus,
   backups,

@@ -30,12 +30,17 @@ function showPlan(err: (text: string) => void, plan: RolloutPlan, cwd: string): 
   );
 }
 
-export default defineCommand({
+export default defineCommand<{ skipV2storeCheck?: boolean }>({
   path: ['rollout'],
   description:
     'apply a synthesized stack whose primaries change one member at a time: followers first, the leader last, each back and caught up before the next; shows the plan and asks first',
   timeout: { seconds: 120, description: 'how long each member may take to come back and catch up' },
   confirms: true,
+  options: (cmd) =>
+    cmd.option(
+      '--skip-v2store-check',
+      "before etcd 3.5 -> 3.6, do not run etcdutl check v2store on the primaries' data (for images without etcdutl; check it yourself)",
+    ),
   async run(ctx) {
     const { dir, expectation: e } = await ctx.stack();
     const { rollout } = await import('../../runtime/rollout');
@@ -43,6 +48,7 @@ export default defineCommand({
       dir,
       memberTimeoutMs: ctx.opts.timeout! * 1000,
       password: ctx.password(e.target),
+      skipV2StoreCheck: !!ctx.opts.skipV2storeCheck,
       say: ctx.progress,
       confirm: async (plan) => {
         showPlan(ctx.io.err, plan, ctx.io.cwd ?? process.cwd());

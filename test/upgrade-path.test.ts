@@ -1,0 +1,125 @@
+/**
+ * etcd's documented upgrade path as the rollout and the upgrade check apply it (lib/runtime/upgrade-path.ts):
+ * every refusal's exact line, and what goes ahead.
+ */
+import { needsV2StoreCheck, parseVersion, upgradeProblem, versionOfImage } from '../lib/runtime/upgrade-path';
+
+describe('versions', () => {
+  test.each([
+    ['gcr.io/etcd-development/etcd:v3.6.16', [3, 6, 16]],
+    ['cdktf-etcd-cluster/etcd:3.5.35-local', [3, 5, 35]],
+    ['quay.io/coreos/etcd:v3.4.23-arm64', [3, 4, 23]],
+    ['registry.local:5000/etcd:v3.5.26', [3, 5, 26]],
+    ['registry.local:5000/etcd', undefined],
+    ['etcd:latest', undefined],
+    ['etcd', undefined],
+    ['etcd:v3.6.16@sha256:0123abcd', [3, 6, 16]],
+  ])('the tag of %s names %j', (image, version) => {
+    expect(versionOfImage(image)).toEqual(version);
+  });
+
+  test('as etcd reports them', () => {
+    expect(parseVersion('3.5.21')).toEqual([3, 5, 21]);
+    expect(parseVersion('not a version')).toBeUndefined();
+  });
+});
+
+describe('what goes ahead', () => {
+  test.each([
+    ['3.5.21', '3.5.21', 'rollout'],
+    ['3.5.21', '3.5.35', 'rollout'],
+    ['3.5.21', '3.5.35', 'apply'],
+    ['3.4.23', '3.5.35', 'rollout'],
+    ['3.5.26', '3.6.16', 'rollout'],
+    ['3.5.35', '3.6.0', 'rollout'],
+    ['3.6.11', '3.7.3', 'rollout'],
+    ['3.6.15', '3.6.16', 'apply'],
+  ] as const)('%s -> %s by %s', (from, to, via) => {
+    expect(upgradeProblem({ cluster: 'demo', from, to, via })).toBeUndefined();
+  });
+
+  test('a version that is not one (a tag like latest) is not judged', () => {
+    expect(upgradeProblem({ cluster: 'demo', from: '3.5.21', to: 'latest' })).toBeUndefined();
+  });
+});
+
+describe('every refusal, one line naming the hop to make first', () => {
+  test.each([
+    [
+      'below the 3.5 -> 3.6 floor',
+      { from: '3.5.21', to: '3.6.16' },
+      'refusing to upgrade demo from etcd 3.5.21 to 3.6.16: etcd 3.6 needs every member on 3.5.26 or later; first 3.5.21 -> the newest 3.5 patch (3.5.26 or later), then 3.6.16',
+    ],
+    [
+      'just below it',
+      { from: '3.5.25', to: '3.6.0' },
+      'refusing to upgrade demo from etcd 3.5.25 to 3.6.0: etcd 3.6 needs every member on 3.5.26 or later; first 3.5.25 -> the newest 3.5 patch (3.5.26 or later), then 3.6.0',
+    ],
+    [
+      'below the 3.6 -> 3.7 floor',
+      { from: '3.6.10', to: '3.7.3' },
+      'refusing to upgrade demo from etcd 3.6.10 to 3.7.3: etcd 3.7 needs every member on 3.6.11 or later; first 3.6.10 -> the newest 3.6 patch (3.6.11 or later), then 3.7.3',
+    ],
+    [
+      'two minor releases at once',
+      { from: '3.4.23', to: '3.6.16' },
+      'refusing to upgrade demo from etcd 3.4.23 to 3.6.16: etcd upgrades one minor release at a time; first 3.4 -> 3.5 (the newest 3.5 patch: 3.6 needs 3.5.26 or later)',
+    ],
+    [
+      'two minor releases from below the next floor',
+      { from: '3.5.21', to: '3.7.3' },
+      'refusing to upgrade demo from etcd 3.5.21 to 3.7.3: etcd upgrades one minor release at a time; first 3.5.21 -> the newest 3.5 patch (3.5.26 or later)',
+    ],
+    [
+      'a new major release',
+      { from: '3.6.16', to: '4.0.0' },
+      'refusing to upgrade demo from etcd 3.6.16 to 4.0.0: etcd upgrades one minor release at a time; first 3.6 -> 3.7 (the newest 3.7 patch)',
+    ],
+    [
+      'a downgrade',
+      { from: '3.5.21', to: '3.4.23' },
+      'refusing to roll demo back from etcd 3.5.21 to 3.4.23: etcd does not support downgrades this way (restore a snapshot into a new cluster instead)',
+    ],
+    [
+      'a patch downgrade',
+      { from: '3.6.16', to: '3.6.15' },
+      'refusing to roll demo back from etcd 3.6.16 to 3.6.15: etcd does not support downgrades this way (restore a snapshot into a new cluster instead)',
+    ],
+  ])('%s (rollout)', (_what, step, message) => {
+    expect(upgradeProblem({ cluster: 'demo', ...step })).toBe(message);
+  });
+
+  test.each([
+    [
+      'a minor release in one apply, from the floor',
+      { from: '3.5.35', to: '3.6.16' },
+      "refusing to upgrade demo from etcd 3.5.35 to 3.6.16 in one apply, which would restart every primary at once: run etcd-cluster rollout (one member at a time, as etcd's upgrade guide asks)",
+    ],
+    [
+      'the previous default to the new one (what a spec without image does)',
+      { from: '3.5.21', to: '3.6.16' },
+      'refusing to upgrade demo from etcd 3.5.21 to 3.6.16: etcd 3.6 needs every member on 3.5.26 or later; first 3.5.21 -> the newest 3.5 patch (3.5.26 or later) with etcd-cluster rollout, then 3.6.16',
+    ],
+    [
+      'two minor releases',
+      { from: '3.4.23', to: '3.6.16' },
+      'refusing to upgrade demo from etcd 3.4.23 to 3.6.16: etcd upgrades one minor release at a time; first 3.4 -> 3.5 (the newest 3.5 patch: 3.6 needs 3.5.26 or later) with etcd-cluster rollout',
+    ],
+    [
+      'a downgrade',
+      { from: '3.6.16', to: '3.5.35' },
+      'refusing to roll demo back from etcd 3.6.16 to 3.5.35: etcd does not support downgrades this way (restore a snapshot into a new cluster instead)',
+    ],
+  ])('%s (one apply)', (_what, step, message) => {
+    expect(upgradeProblem({ cluster: 'demo', via: 'apply', ...step })).toBe(message);
+  });
+});
+
+test('etcdutl check v2store is asked for before 3.5 -> 3.6 only', () => {
+  expect(needsV2StoreCheck('3.5.35', '3.6.16')).toBe(true);
+  expect(needsV2StoreCheck('3.5.26', '3.6.0')).toBe(true);
+  expect(needsV2StoreCheck('3.4.23', '3.5.35')).toBe(false);
+  expect(needsV2StoreCheck('3.6.11', '3.7.3')).toBe(false);
+  expect(needsV2StoreCheck('3.5.21', '3.5.35')).toBe(false);
+  expect(needsV2StoreCheck('3.6.16', '3.6.16')).toBe(false);
+});
