@@ -102,6 +102,9 @@ export function register(program: Command, spec: CommandSpec<unknown>, io: CliIo
   let parent = program;
   for (const word of spec.path.slice(0, -1)) {
     parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word).description(spec.groupDescription ?? '');
+    // A command that is also a group (`pki`, and `pki renew`): its own options count only before the verb,
+    // so that `pki renew --spec x` gives --spec to renew (the program enables the same).
+    parent.enablePositionalOptions();
   }
   let cmd = parent.command(spec.path[spec.path.length - 1]).description(spec.description);
   for (const [name, description] of spec.arguments ?? []) cmd = cmd.argument(name, description);

@@ -23,7 +23,8 @@ export const EXIT = {
 export const EXIT_CODES_HELP = `
 Exit codes (the same for every command):
   0  the cluster matches its expectation, or the command did what it was asked
-  1  the cluster answered and differs, or refused a change in its current state (a report or one line says what)
+  1  the cluster answered and differs, or refused a change in its current state (a report or one line says what),
+     or a certificate of the cluster has expired (known without any member answering)
   2  bad input: a flag, the spec or a section a command needs missing from it, the stack, an environment
      variable; or a change not confirmed (no terminal and no --yes). One line says which; nothing changed
   3  the cluster could not be reached: no member answered
@@ -36,3 +37,12 @@ Which cluster (every command that takes --stack, --spec and --cluster):
   (what cdktf deploy applied last), else the spec itself, else the one stack under cdktf.out/stacks.
   --cluster <name> picks among several clusters of a stack. A choice made by default is said on stderr.
 `;
+
+/**
+ * The exit code of a verifier's report: 0 when it matches; 1 when the cluster answered and differs, or a
+ * certificate has expired (known without any member answering); 3 when nothing could be checked.
+ */
+export function exitOfReport(r: { ok: boolean; reachable: boolean; certificates?: readonly { state: string }[] }): number {
+  if (r.ok) return EXIT.OK;
+  return r.reachable || r.certificates?.some((c) => c.state === 'expired') ? EXIT.MISMATCH : EXIT.UNAVAILABLE;
+}

@@ -40,6 +40,7 @@ export async function runCli(argv: string[], io: CliIo, commands: readonly Comma
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: () => undefined, outputError: () => undefined })
     .showSuggestionAfterError(false)
+    .enablePositionalOptions()
     .version(packageVersion(), '-V, --version', 'print the version of cdktf-etcd-cluster')
     .addHelpText('after', EXIT_CODES_HELP);
   for (const spec of commands) register(program, spec as CommandSpec<unknown>, io, (code) => (exitCode = code));

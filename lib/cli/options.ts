@@ -11,6 +11,18 @@ export function seconds(value: string): number {
   return n;
 }
 
+/** `--warn-days`: whole days, 0 to 3650. */
+export function days(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 3650) throw new InvalidArgumentError(`expected whole days from 0 to 3650, got "${value}"`);
+  return n;
+}
+
+/** `--warn-days`, for the commands that show certificates (verify, members). */
+export function warnDaysOption(cmd: Command): Command {
+  return cmd.option('--warn-days <days>', "warn when a certificate expires within this many days (default: the spec's tls.expiryWarningDays, 30)", days);
+}
+
 /** The options every command that works on a cluster takes; sources.ts has the one rule that reads them. */
 export interface SourceOptions {
   readonly stack?: string;

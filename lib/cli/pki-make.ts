@@ -1,13 +1,43 @@
 /**
- * `etcd-cluster pki`: makes the CA and certificates of a TLS cluster with @peculiar/x509 (no hand-written
- * ASN.1). Kept apart from lib/model/pki.ts so that synthesis never loads the X.509 library.
+ * `etcd-cluster pki`, `pki renew` and `pki rotate-ca`: make the CA and certificates of a TLS cluster with
+ * @peculiar/x509 (no hand-written ASN.1). Kept apart from lib/model/pki.ts so that synthesis never loads the
+ * X.509 library. Private keys are written 0600, and every command writes its files under temporary names
+ * first and renames them into place at the end: a failure leaves the directory as it was.
  */
 import 'reflect-metadata';
-import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { CA_CERT, CA_KEY, certFile, CLIENT_CN, CLIENT_NAME, keyFile, PkiError, type PkiNode, UPSTREAM_NAME } from '../model/pki';
+import {
+  CA_CERT,
+  CA_KEY,
+  CA_NEW_CERT,
+  CA_NEW_KEY,
+  CA_OLD_CERT,
+  CA_OLD_KEY,
+  certFile,
+  CLIENT_CN,
+  CLIENT_NAME,
+  issuedBy,
+  keyFile,
+  pemCertificates,
+  PkiError,
+  type PkiNode,
+  UPSTREAM_NAME,
+} from '../model/pki';
+import {
+  liveTrustOf,
+  outOfOrder,
+  pkiContainersOf,
+  readPkiState,
+  type ContainerFiles,
+  type LiveTrust,
+  type PkiState,
+  type RotationCommand,
+} from '../model/pki-rotation';
+import type { Topology } from '../model/topology';
+import { InputError } from './errors';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -40,79 +70,261 @@ export interface PkiResult {
   readonly kept: string[];
 }
 
+const DAY_MS = 86_400_000;
+
+/** A CA that can sign: its certificate and private key. */
+export interface SigningCa {
+  readonly cert: x509.X509Certificate;
+  readonly key: CryptoKey;
+}
+
+/** A leaf certificate to make: its file stem, Common Name and the names it covers. */
+export interface Leaf {
+  readonly file: string;
+  readonly cn: string;
+  readonly dns: string[];
+  readonly ips: string[];
+}
+
+/** Every leaf of a cluster: one per node, the verifier's (`client`), the grpc-proxies' (`upstream`, no CN). */
+export function leavesOf(nodes: PkiNode[]): Leaf[] {
+  return [
+    ...nodes.map((n) => ({ file: n.name, cn: n.name, dns: [n.name, ...(n.dns ?? []), 'localhost'], ips: ['127.0.0.1', ...n.ips] })),
+    { file: CLIENT_NAME, cn: CLIENT_CN, dns: [], ips: [] },
+    { file: UPSTREAM_NAME, cn: '', dns: [], ips: [] },
+  ];
+}
+
+/** Files to write into a directory: all under temporary names first, then renamed into place. */
+class Pending {
+  private readonly files: { name: string; content: string; mode: number }[] = [];
+  constructor(private readonly dir: string) {}
+  add(name: string, content: string, mode = 0o644): void {
+    this.files.push({ name, content, mode });
+  }
+  commit(): string[] {
+    const tmp = (name: string) => join(this.dir, `.${name}.${process.pid}.tmp`);
+    try {
+      for (const f of this.files) writeFileSync(tmp(f.name), f.content, { mode: f.mode });
+    } catch (e) {
+      for (const f of this.files) rmSync(tmp(f.name), { force: true });
+      throw e;
+    }
+    for (const f of this.files) renameSync(tmp(f.name), join(this.dir, f.name));
+    return this.files.map((f) => f.name);
+  }
+}
+
+/** A new self-signed CA, valid for `days`. */
+async function makeCa(name: string, days: number): Promise<SigningCa> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + days * DAY_MS),
+    signingAlgorithm: ALG,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { cert, key: keys.privateKey };
+}
+
+/** A leaf certificate and its new key from this CA, as PEM texts. */
+export async function issueLeaf(ca: SigningCa, leaf: Leaf, validity: { notBefore?: Date; notAfter: Date }): Promise<{ cert: string; key: string }> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const names = [...leaf.dns.map((value) => ({ type: 'dns' as const, value })), ...[...new Set(leaf.ips)].map((value) => ({ type: 'ip' as const, value }))];
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: leaf.cn ? `CN=${leaf.cn}` : '',
+    issuer: ca.cert.subject,
+    notBefore: validity.notBefore ?? new Date(Date.now() - 60_000),
+    notAfter: validity.notAfter,
+    signingAlgorithm: ALG,
+    publicKey: keys.publicKey,
+    signingKey: ca.key,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      ...(names.length ? [new x509.SubjectAlternativeNameExtension(names)] : []),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
+    ],
+  });
+  return { cert: cert.toString('pem') + '\n', key: await exportKey(keys.privateKey) };
+}
+
+/** The CA that issues now: of the certificates in `ca.crt` (one, or two during a rollover), the one `ca.key` belongs to. */
+export async function issuingCa(dir: string, certName = CA_CERT, keyName = CA_KEY): Promise<SigningCa> {
+  const keyPem = readFileSync(join(dir, keyName), 'utf8');
+  const owner = createPrivateKey(keyPem);
+  const pem = pemCertificates(readFileSync(join(dir, certName), 'utf8')).find((c) => {
+    try {
+      return new X509Certificate(c).checkPrivateKey(owner);
+    } catch {
+      return false;
+    }
+  });
+  if (!pem) throw new PkiError(`${join(dir, keyName)} belongs to none of the CA certificates in ${join(dir, certName)}`);
+  return { cert: new x509.X509Certificate(pem), key: await importKey(keyPem) };
+}
+
 /** Makes what is missing in `dir`: the CA, then a certificate per node and the verifier's. */
 export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Promise<PkiResult> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const created: string[] = [];
   const kept: string[] = [];
-  const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(Date.now() + days * 86_400_000);
-
-  let caCert: x509.X509Certificate;
-  let caKey: CryptoKey;
   const caCertPath = join(dir, CA_CERT);
   const caKeyPath = join(dir, CA_KEY);
+  let ca: SigningCa;
   if (existsSync(caCertPath) && existsSync(caKeyPath)) {
-    caCert = new x509.X509Certificate(readFileSync(caCertPath, 'utf8'));
-    caKey = await importKey(readFileSync(caKeyPath, 'utf8'));
+    ca = await issuingCa(dir);
     kept.push(CA_CERT);
   } else if (existsSync(caCertPath) || existsSync(caKeyPath)) {
     throw new PkiError(`${dir}: has only one of ${CA_CERT} and ${CA_KEY}; restore the other or remove both to start a new CA`);
   } else {
-    const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-    caCert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial(),
-      name: 'CN=cdktf-etcd-cluster CA',
-      notBefore,
-      notAfter: new Date(Date.now() + 2 * days * 86_400_000),
-      signingAlgorithm: ALG,
-      keys,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ],
-    });
-    caKey = keys.privateKey;
-    writeFileSync(caKeyPath, await exportKey(caKey), { mode: 0o600 });
-    writeFileSync(caCertPath, caCert.toString('pem') + '\n');
+    ca = await makeCa('CN=cdktf-etcd-cluster CA', 2 * days);
+    const pending = new Pending(dir);
+    pending.add(CA_KEY, await exportKey(ca.key), 0o600);
+    pending.add(CA_CERT, ca.cert.toString('pem') + '\n');
+    pending.commit();
     created.push(CA_CERT);
   }
-
-  const leaves = [
-    ...nodes.map((n) => ({ file: n.name, cn: n.name, dns: [n.name, ...(n.dns ?? []), 'localhost'], ips: ['127.0.0.1', ...n.ips] })),
-    { file: CLIENT_NAME, cn: CLIENT_CN, dns: [], ips: [] },
-    { file: UPSTREAM_NAME, cn: '', dns: [], ips: [] },
-  ];
-  for (const leaf of leaves) {
-    const certPath = join(dir, certFile(leaf.file));
-    const keyPath = join(dir, keyFile(leaf.file));
-    if (existsSync(certPath) && existsSync(keyPath)) {
+  const notAfter = new Date(Date.now() + days * DAY_MS);
+  for (const leaf of leavesOf(nodes)) {
+    if (existsSync(join(dir, certFile(leaf.file))) && existsSync(join(dir, keyFile(leaf.file)))) {
       kept.push(certFile(leaf.file));
       continue;
     }
-    const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-    const names = [...leaf.dns.map((value) => ({ type: 'dns' as const, value })), ...[...new Set(leaf.ips)].map((value) => ({ type: 'ip' as const, value }))];
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(),
-      subject: leaf.cn ? `CN=${leaf.cn}` : '',
-      issuer: caCert.subject,
-      notBefore,
-      notAfter,
-      signingAlgorithm: ALG,
-      publicKey: keys.publicKey,
-      signingKey: caKey,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        ...(names.length ? [new x509.SubjectAlternativeNameExtension(names)] : []),
-        await x509.AuthorityKeyIdentifierExtension.create(caCert),
-      ],
-    });
-    writeFileSync(keyPath, await exportKey(keys.privateKey), { mode: 0o600 });
-    writeFileSync(certPath, cert.toString('pem') + '\n');
+    const made = await issueLeaf(ca, leaf, { notAfter });
+    const pending = new Pending(dir);
+    pending.add(keyFile(leaf.file), made.key, 0o600);
+    pending.add(certFile(leaf.file), made.cert);
+    pending.commit();
     created.push(certFile(leaf.file));
   }
   return { created, kept };
+}
+
+/** New certificates and keys for every node, the verifier and the proxies, from the CA that issues now; written together. */
+async function reissueAll(dir: string, ca: SigningCa, nodes: PkiNode[], days: number, pending: Pending): Promise<string[]> {
+  const notAfter = new Date(Date.now() + days * DAY_MS);
+  const files: string[] = [];
+  for (const leaf of leavesOf(nodes)) {
+    const made = await issueLeaf(ca, leaf, { notAfter });
+    pending.add(keyFile(leaf.file), made.key, 0o600);
+    pending.add(certFile(leaf.file), made.cert);
+    files.push(certFile(leaf.file));
+  }
+  return files;
+}
+
+/**
+ * `pki renew`: new certificates and keys for every node, the verifier and the proxies, from the CA that
+ * issues now (the CA is kept; in a rollover, the phase's). Returns the certificates renewed.
+ */
+export async function renewPki(dir: string, nodes: PkiNode[], days = 825): Promise<string[]> {
+  readPkiState(dir); // a directory that fits no phase is refused, with what does not fit
+  const pending = new Pending(dir);
+  const renewed = await reissueAll(dir, await issuingCa(dir), nodes, days, pending);
+  pending.commit();
+  return renewed;
+}
+
+function refuseOutOfOrder(dir: string, command: RotationCommand): void {
+  const why = outOfOrder(command, readPkiState(dir).phase);
+  if (why) throw new PkiError(why);
+}
+
+/** `pki rotate-ca trust-new` (phase 0 -> 1): a new CA, trusted next to the old one; it issues nothing yet. */
+export async function trustNewCa(dir: string, days = 1650): Promise<{ files: string[]; subject: string }> {
+  refuseOutOfOrder(dir, 'trust-new');
+  const old = readFileSync(join(dir, CA_CERT), 'utf8');
+  const subject = `CN=cdktf-etcd-cluster CA ${new Date().toISOString().slice(0, 10)} ${serial().slice(0, 8)}`;
+  const ca = await makeCa(subject, days);
+  const pending = new Pending(dir);
+  pending.add(CA_NEW_KEY, await exportKey(ca.key), 0o600);
+  pending.add(CA_NEW_CERT, ca.cert.toString('pem') + '\n');
+  pending.add(CA_CERT, pemCertificates(old).join('') + ca.cert.toString('pem') + '\n');
+  return { files: pending.commit(), subject };
+}
+
+/**
+ * `pki rotate-ca reissue` (phase 1 -> 2): every certificate anew from the new CA, which becomes the issuing
+ * one (`ca.key`); the old CA is kept as `ca-old.crt`/`ca-old.key` and stays trusted. The caller has checked
+ * that every container trusts the new CA.
+ */
+export async function reissueFromNewCa(dir: string, nodes: PkiNode[], days = 825): Promise<string[]> {
+  refuseOutOfOrder(dir, 'reissue');
+  const state = readPkiState(dir);
+  const pending = new Pending(dir);
+  const renewed = await reissueAll(dir, await issuingCa(dir, CA_NEW_CERT, CA_NEW_KEY), nodes, days, pending);
+  pending.add(CA_OLD_CERT, state.issuing.toString());
+  pending.add(CA_OLD_KEY, readFileSync(join(dir, CA_KEY), 'utf8'), 0o600);
+  pending.add(CA_KEY, readFileSync(join(dir, CA_NEW_KEY), 'utf8'), 0o600);
+  pending.commit();
+  rmSync(join(dir, CA_NEW_KEY));
+  rmSync(join(dir, CA_NEW_CERT));
+  return renewed;
+}
+
+/**
+ * `pki rotate-ca drop-old` (phase 2 -> 0): `ca.crt` holds the new CA alone; the old CA's key is deleted
+ * (its certificate stays as `ca-old.crt`, so that `pki status` can name containers that still trust it).
+ * Refused while a certificate of the cluster in the directory is still from the old CA.
+ */
+export async function dropOldCa(dir: string, nodes: PkiNode[]): Promise<string[]> {
+  refuseOutOfOrder(dir, 'drop-old');
+  const state = readPkiState(dir);
+  for (const leaf of leavesOf(nodes)) {
+    const path = join(dir, certFile(leaf.file));
+    if (!existsSync(path)) continue;
+    if (!issuedBy(new X509Certificate(readFileSync(path)), state.issuing)) {
+      throw new PkiError(`pki rotate-ca drop-old: ${path} is not from the new CA; run etcd-cluster pki renew --spec <spec>, roll it out, then drop-old`);
+    }
+  }
+  const pending = new Pending(dir);
+  pending.add(CA_CERT, state.issuing.toString());
+  const files = pending.commit();
+  rmSync(join(dir, CA_OLD_KEY));
+  return files;
+}
+
+// --- What the pki commands share ------------------------------------------------------------------------
+
+/**
+ * The PKI directory and the topology a `pki` command works on: the spec's, its tls.dir or `--out` (relative
+ * to the working directory). One line when the spec has neither.
+ */
+export async function pkiOfSpec(specFile: string | undefined, out: string | undefined, cwd: string): Promise<{ dir: string; topology: Topology }> {
+  if (!specFile) throw new InputError('--spec: give the cluster spec (its tls.dir is the PKI directory unless --out names another)');
+  const { buildTopology, DEFAULTS, loadSpecFile } = await import('../model');
+  // As given when it names the same file from here, so its errors name the spec as the user wrote it.
+  const spec = loadSpecFile(resolve(cwd, specFile) === resolve(specFile) ? specFile : resolve(cwd, specFile));
+  const dir = out ? resolve(cwd, out) : spec.tls?.dir;
+  if (!dir) throw new InputError(`${specFile}: has no tls.dir; add one, or pass --out <dir>`);
+  return { dir, topology: buildTopology({ ...spec, tls: { expiryWarningDays: DEFAULTS.expiryWarningDays, ...spec.tls, dir } }) };
+}
+
+/**
+ * What every container of the cluster trusts and presents, read through its Docker host; a container that
+ * cannot be read says why (never throws).
+ */
+export async function liveTrust(topology: Topology, state: PkiState): Promise<LiveTrust[]> {
+  const { readFilesIn } = await import('../runtime/docker');
+  const seen = await Promise.all(
+    pkiContainersOf(topology).map(async (c): Promise<ContainerFiles> => {
+      try {
+        const r = await readFilesIn(c.name, c.files, c.docker ?? {});
+        return r.absent ? { name: c.name, absent: true } : { name: c.name, files: r.files };
+      } catch (e) {
+        return { name: c.name, error: (e as Error).message };
+      }
+    }),
+  );
+  return liveTrustOf(state, seen);
 }

@@ -4,7 +4,7 @@
  * document on stdout). Commands say what to show; how it looks is decided here. Progress goes to stderr
  * and is not a printer's business.
  */
-import type { Report } from '../runtime/verify';
+import type { CertificateReport, Report } from '../runtime/verify';
 
 /** A column of a table: its header and how a row fills it. */
 export interface Column<T> {
@@ -37,10 +37,21 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
-/** The members as etcdctl's `member list -w table` shows them; METRICS and ALARMS only when some member has them. */
+/** A certificate's expiry as a cell: the date and the whole days left (`2028-02-20 (818d)`, `2026-01-02 (expired)`). */
+export function expiryCell(notAfter: string | undefined, daysLeft: number | undefined): string {
+  if (!notAfter) return '-';
+  const date = notAfter.slice(0, 10);
+  return daysLeft === undefined ? date : daysLeft < 0 ? `${date} (expired)` : `${date} (${daysLeft}d)`;
+}
+
+/**
+ * The members as etcdctl's `member list -w table` shows them; METRICS, ALARMS and CERT-EXPIRES (the
+ * certificate each member serves) only when some member has them.
+ */
 export function membersTable(r: Pick<Report, 'members'>): string {
   const withMetrics = r.members.some((m) => m.metrics);
   const withAlarms = r.members.some((m) => m.alarms?.length);
+  const withCerts = r.members.some((m) => m.certificateExpires);
   const header = [
     'NAME',
     'ROLE',
@@ -52,6 +63,7 @@ export function membersTable(r: Pick<Report, 'members'>): string {
     'TTL/INDEX',
     ...(withMetrics ? ['METRICS'] : []),
     ...(withAlarms ? ['ALARMS'] : []),
+    ...(withCerts ? ['CERT-EXPIRES'] : []),
   ];
   const rows = r.members.map((m) => [
     m.name,
@@ -64,15 +76,51 @@ export function membersTable(r: Pick<Report, 'members'>): string {
     m.ttlSeconds !== undefined ? `${m.ttlSeconds}s` : m.raftIndex !== undefined ? `raft ${m.raftIndex}` : '-',
     ...(withMetrics ? [m.metrics ?? '-'] : []),
     ...(withAlarms ? [m.alarms?.join(',') || '-'] : []),
+    ...(withCerts ? [expiryCell(m.certificateExpires, m.certificateDaysLeft)] : []),
   ]);
   return table(header, rows);
+}
+
+const USE_CELL: Record<CertificateReport['use'], string> = {
+  ca: 'CA (trusted by all)',
+  'server-peer': 'server, peer',
+  server: 'server',
+  client: 'client (verifier)',
+  upstream: 'client (grpc-proxies)',
+};
+
+/** Every certificate of a TLS cluster: what it is for, who presents it, when it expires, and where it was seen. */
+export function certificatesTable(certs: readonly CertificateReport[]): string {
+  return table(
+    ['CERTIFICATE', 'USE', 'PRESENTED BY', 'EXPIRES', 'STATE', 'SEEN', 'SUBJECT'],
+    certs.map((c) => [
+      c.file,
+      USE_CELL[c.use],
+      c.members.join(',') || '-',
+      expiryCell(c.notAfter, c.daysLeft),
+      c.state,
+      c.source ?? '-',
+      c.subject ?? c.error ?? '-',
+    ]),
+  );
+}
+
+/** One line on the certificates when all is well: how many, and which expires first. */
+export function certificatesLine(certs: readonly CertificateReport[]): string {
+  const first = certs.filter((c) => c.notAfter).sort((a, b) => Date.parse(a.notAfter!) - Date.parse(b.notAfter!))[0];
+  return `certificates: ${certs.length}${first ? `; the first to expire is ${first.file} on ${first.notAfter!.slice(0, 10)}, in ${first.daysLeft} days` : ''}\n`;
 }
 
 export function summary(r: Report): string {
   const verdict = r.ok ? 'matches the spec' : `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`;
   const lines = [`cluster ${r.cluster}: ${verdict} (${r.attempts} look${r.attempts === 1 ? '' : 's'}, ${(r.elapsedMs / 1000).toFixed(1)}s)`];
   for (const p of r.problems) lines.push(`  - ${p.subject}: ${p.message}`);
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + warningLines(r);
+}
+
+/** Warnings: they do not fail verification, but each is a line of its own. */
+export function warningLines(r: Pick<Report, 'warnings'>): string {
+  return (r.warnings ?? []).map((w) => `warning: ${w.subject}: ${w.message}\n`).join('');
 }
 
 /** One line on stderr while the verifier waits. */
@@ -89,7 +137,14 @@ export class TablePrinter implements Printer {
   constructor(private readonly out: (text: string) => void) {}
 
   report(r: Report, lead: 'verdict' | 'members'): void {
-    this.out(lead === 'verdict' ? summary(r) + (r.ok ? '' : '\n' + membersTable(r)) : membersTable(r) + (r.ok ? '' : '\n' + summary(r)));
+    const certs = r.certificates ?? [];
+    if (lead === 'verdict') {
+      // A deploy's hook prints this: the whole certificate table only when one needs attention.
+      const attention = certs.some((c) => c.state !== 'ok');
+      this.out(summary(r) + (r.ok ? '' : '\n' + membersTable(r)) + (attention ? '\n' + certificatesTable(certs) : certs.length ? certificatesLine(certs) : ''));
+    } else {
+      this.out(membersTable(r) + (certs.length ? '\n' + certificatesTable(certs) : '') + (r.ok ? warningLines(r) : '\n' + summary(r)));
+    }
   }
 
   records<T>(columns: readonly Column<T>[], rows: readonly T[], opts: { heading?: string; empty?: string } = {}): void {

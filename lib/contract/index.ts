@@ -76,6 +76,24 @@ export type Target = z.infer<typeof targetSchema>;
 export type TargetPrimary = z.infer<typeof targetPrimarySchema>;
 export type DockerHost = z.infer<typeof dockerHost>;
 
+/** A certificate file the cluster uses, as `verify` and `members` show its expiry. */
+export const certificateFileSchema = z.object({
+  /** Its file name in the TLS directory: `ca.crt`, `<member>.crt`, `client.crt`, `upstream.crt`. */
+  name: z.string().min(1),
+  /** Where the deploying machine reads it: relative to the stack directory (an asset), or absolute. */
+  path: z.string().min(1),
+  /**
+   * What it is: the CA bundle every member and client trusts (`ca`), a primary's server and peer certificate
+   * (`server-peer`), a secondary's server certificate (`server`), the verifier's client certificate
+   * (`client`, also the backup container's), the grpc-proxies' towards the primaries (`upstream`).
+   */
+  use: z.enum(['ca', 'server-peer', 'server', 'client', 'upstream']),
+  /** The members (or the backup container) that present it; for a server certificate, the one member that serves it. */
+  members: z.array(z.string()),
+});
+
+export type CertificateFile = z.infer<typeof certificateFileSchema>;
+
 export const expectationSchema = z.object({
   kind: z.literal(EXPECTATION_KIND),
   version: z.literal(2),
@@ -98,6 +116,16 @@ export const expectationSchema = z.object({
       reclaimableBytes: z.number().int().positive(),
       defragEvery: z.string().min(1).nullable(),
     })
+    .nullable()
+    .optional(),
+  /**
+   * With TLS, every certificate file the cluster uses and the days before expiry from which `verify` warns;
+   * absent without TLS. Added after 0.2.0 without a new version, since no reader breaks: absent in the
+   * messages of earlier releases (then only the target's CA and client certificate are known), and a
+   * reader that does not know it ignores it (zod drops unknown keys).
+   */
+  certificates: z
+    .object({ warnDays: z.number().int().min(0), files: z.array(certificateFileSchema) })
     .nullable()
     .optional(),
 });
@@ -287,8 +315,16 @@ export function parseMemberOp(text: string | undefined, source: string): MemberO
   return parseWith(memberOpSchema, data, source, 'member');
 }
 
-/** The message with its TLS file paths mapped (relative to the stack directory, or back to absolute). */
-export function withTlsPaths<T extends { readonly target: { readonly tls: Target['tls'] } }>(m: T, map: (path: string) => string): T {
+/** The message with its TLS file paths mapped (relative to the stack directory, or back to absolute), its certificate files' too. */
+export function withTlsPaths<T extends { readonly target: { readonly tls: Target['tls'] }; readonly certificates?: ExpectationMessage['certificates'] }>(
+  m: T,
+  map: (path: string) => string,
+): T {
   const t = m.target.tls;
-  return t ? { ...m, target: { ...m.target, tls: { ca: map(t.ca), cert: map(t.cert), key: map(t.key) } } } : m;
+  const c = m.certificates;
+  return {
+    ...m,
+    ...(t ? { target: { ...m.target, tls: { ca: map(t.ca), cert: map(t.cert), key: map(t.key) } } } : {}),
+    ...(c ? { certificates: { ...c, files: c.files.map((f) => ({ ...f, path: map(f.path) })) } } : {}),
+  };
 }

@@ -61,6 +61,8 @@ export const DEFAULTS = {
   defragEvery: '5m',
   defragQuotaPercent: 80,
   defragReclaimableMiB: 200,
+  /** Days before a certificate expires from which `verify` and `members` warn (certificates last 825 days). */
+  expiryWarningDays: 30,
   /** Environment variable holding the root password of a cluster with auth. */
   passwordEnv: 'ETCD_ROOT_PASSWORD',
 } as const;

@@ -2,7 +2,17 @@
  * What the topology hands to the runtime, in the contract's shapes: the target (the primaries and how to
  * reach them), the expectation the verifier checks, and each primary's member operation.
  */
-import { CONTRACT_VERSION, EXPECTATION_KIND, MEMBER_OP_KIND, type Expectation, type ExpectationMessage, type MemberOpMessage, type Target } from '../contract';
+import {
+  CONTRACT_VERSION,
+  EXPECTATION_KIND,
+  MEMBER_OP_KIND,
+  type CertificateFile,
+  type Expectation,
+  type ExpectationMessage,
+  type MemberOpMessage,
+  type Target,
+} from '../contract';
+import { CA_CERT, certFile, CLIENT_NAME, IN_CONTAINER, UPSTREAM_NAME } from './pki';
 import type { PrimaryNode, Topology } from './topology';
 
 /** The etcd version an image's tag names (`...:v3.5.21`, `...:3.5.21-local`), or null when it names none. */
@@ -51,7 +61,40 @@ export function expectationOf(t: Topology): ExpectationMessage {
     minRevision: t.restore ? String(t.restore.revision) : null,
     backup: t.backup ? { container: t.backup.name, docker: hostOf(t, t.backup) } : null,
     space: { ...t.space },
+    // Only with TLS: a stack without it keeps the hook input it had.
+    ...(t.tls ? { certificates: certificatesOf(t) } : {}),
   };
+}
+
+/**
+ * Every certificate file a TLS cluster uses, and who presents it: the CA bundle, each primary's server and
+ * peer certificate, each secondary's server certificate, the verifier's (and the backup container's) client
+ * certificate, the grpc-proxies' upstream certificate. Only what the cluster delivers: no `upstream.crt`
+ * without grpc-proxies. Null without TLS.
+ */
+export function certificatesOf(t: Topology): ExpectationMessage['certificates'] {
+  if (!t.tls) return null;
+  const delivered = (n: { uploads: { file: string; source: string }[] }, file: string) => n.uploads.find((u) => u.file === file)?.source;
+  const files: CertificateFile[] = [{ name: CA_CERT, path: t.tls.ca, use: 'ca', members: [] }];
+  for (const p of t.primaries) {
+    const path = delivered(p, IN_CONTAINER.cert);
+    if (path) files.push({ name: certFile(p.name), path, use: 'server-peer', members: [p.name] });
+  }
+  for (const s of t.secondaries) {
+    const path = delivered(s, IN_CONTAINER.cert);
+    if (path) files.push({ name: certFile(s.name), path, use: 'server', members: [s.name] });
+  }
+  files.push({ name: certFile(CLIENT_NAME), path: t.tls.clientCert, use: 'client', members: t.backup ? [t.backup.name] : [] });
+  const proxies = t.secondaries.filter((s) => delivered(s, IN_CONTAINER.upstreamCert));
+  if (proxies.length) {
+    files.push({
+      name: certFile(UPSTREAM_NAME),
+      path: delivered(proxies[0], IN_CONTAINER.upstreamCert)!,
+      use: 'upstream',
+      members: proxies.map((s) => s.name),
+    });
+  }
+  return { warnDays: t.tls.expiryWarningDays, files };
 }
 
 /**

@@ -18,3 +18,4 @@ export * from './expectation';
 export * from './synthesis';
 export * from './pki';
 export * from './snapshot';
+export * from './pki-rotation';

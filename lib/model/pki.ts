@@ -7,6 +7,9 @@
  * `<node>.crt` / `<node>.key` pair per primary and secondary (serverAuth and clientAuth; SANs: the
  * container name, `localhost`, 127.0.0.1 and the bind address), `client.crt` / `client.key` for the
  * verifier, and `upstream.crt` / `upstream.key` (no Common Name) for grpc-proxies towards the primaries. Existing files are kept: running it again after scaling adds only what is missing.
+ *
+ * `ca.crt` is what every member and client trusts: one CA certificate, or during a CA rollover (pki-rotation.ts)
+ * a bundle of the old and the new one. `ca.key` is the key of the CA that issues certificates now.
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,6 +17,12 @@ import { join } from 'node:path';
 
 export const CA_CERT = 'ca.crt';
 export const CA_KEY = 'ca.key';
+/** During a CA rollover, phase 1: the new CA, trusted (in `ca.crt`) but not issuing yet. */
+export const CA_NEW_CERT = 'ca-new.crt';
+export const CA_NEW_KEY = 'ca-new.key';
+/** During a CA rollover, phase 2: the old CA, still trusted (in `ca.crt`), no longer issuing; its certificate stays afterwards. */
+export const CA_OLD_CERT = 'ca-old.crt';
+export const CA_OLD_KEY = 'ca-old.key';
 /** File stem of the verifier's certificate and key. */
 export const CLIENT_NAME = 'client';
 /**
@@ -67,6 +76,25 @@ export interface CheckedPki {
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
+/** The certificates of a PEM text, each as its own PEM block, in order: a trust bundle holds several. */
+export function pemCertificates(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)?.map((b) => `${b}\n`) ?? [];
+}
+
+/** The CA certificates of a trust bundle file's content; throws a PkiError naming the file when it holds none. */
+export function caCertificates(data: Buffer | string, path: string): X509Certificate[] {
+  const blocks = pemCertificates(data.toString());
+  try {
+    if (!blocks.length) throw new Error('none');
+    return blocks.map((b) => new X509Certificate(b));
+  } catch {
+    throw new PkiError(`tls.dir: ${path} is not a PEM certificate`);
+  }
+}
+
+/** Whether `ca` issued `cert` (its name and its signature). */
+export const issuedBy = (cert: X509Certificate, ca: X509Certificate) => cert.checkIssued(ca) && cert.verify(ca.publicKey);
+
 /**
  * Checks every file synthesis will deliver: present, issued by the CA, not expired, key matching, and
  * names covering the node. Throws one line naming the file and what is wrong.
@@ -79,13 +107,12 @@ export function checkPki(dir: string, nodes: PkiNode[], now = new Date()): Check
     return { path, data: readFileSync(path) };
   };
   const ca = read(CA_CERT);
-  let caCert: X509Certificate;
-  try {
-    caCert = new X509Certificate(ca.data);
-  } catch {
-    throw new PkiError(`tls.dir: ${ca.path} is not a PEM certificate`);
-  }
-  if (new Date(caCert.validTo) <= now) throw new PkiError(`tls.dir: ${ca.path} expired on ${new Date(caCert.validTo).toISOString()}`);
+  // One CA, or during a CA rollover the old and the new one: a certificate must come from one of them.
+  const cas = caCertificates(ca.data, ca.path);
+  cas.forEach((c, k) => {
+    const which = cas.length > 1 ? ` (CA ${k + 1} of ${cas.length}, ${(c.subject ?? '').replace(/\n/g, ', ')})` : '';
+    if (new Date(c.validTo) <= now) throw new PkiError(`tls.dir: ${ca.path}${which} expired on ${new Date(c.validTo).toISOString()}`);
+  });
 
   const pair = (stem: string, node?: PkiNode): CheckedPair => {
     const c = read(certFile(stem));
@@ -96,7 +123,7 @@ export function checkPki(dir: string, nodes: PkiNode[], now = new Date()): Check
     } catch {
       throw new PkiError(`tls.dir: ${c.path} is not a PEM certificate`);
     }
-    if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) throw new PkiError(`tls.dir: ${c.path} was not issued by ${ca.path}`);
+    if (!cas.some((caCert) => issuedBy(cert, caCert))) throw new PkiError(`tls.dir: ${c.path} was not issued by ${ca.path}`);
     if (new Date(cert.validTo) <= now) throw new PkiError(`tls.dir: ${c.path} expired on ${new Date(cert.validTo).toISOString()}`);
     if (new Date(cert.validFrom) > now) throw new PkiError(`tls.dir: ${c.path} is not valid before ${new Date(cert.validFrom).toISOString()}`);
     try {

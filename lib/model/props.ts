@@ -142,6 +142,13 @@ export interface TlsProps {
    * `client.crt`/`client.key` for the verifier. Relative to the spec file (or, for props, the working directory).
    */
   readonly dir: string;
+  /**
+   * `etcd-cluster verify` (so the post-apply hook) and `members` warn when a certificate of the cluster (the CA,
+   * a member's, the verifier's, the grpc-proxies') expires within this many days; an expired one fails
+   * verification. `--warn-days` overrides it for one run; 0 warns of nothing before expiry.
+   * @default 30
+   */
+  readonly expiryWarningDays?: number;
 }
 
 /** Host ports the members publish (`ports`). */
@@ -364,7 +371,7 @@ export interface ClusterSpec {
     readonly env: Readonly<Record<string, string>>;
   };
   /** Mutual TLS; the directory is absolute after `loadSpecFile`. */
-  readonly tls?: TlsProps;
+  readonly tls?: TlsProps & { readonly expiryWarningDays: number };
   /** etcd RBAC. */
   readonly auth?: Required<AuthProps>;
   /** Docker hosts, with `hosts` in the spec. */

@@ -228,6 +228,11 @@ export const specSchema = z.strictObject({
   tls: z
     .strictObject({
       dir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must not be empty' }),
+      expiryWarningDays: z
+        .int({ error: 'must be a whole number of days' })
+        .min(0, { error: 'must be 0 or more' })
+        .max(3650, { error: 'must be at most 3650' })
+        .default(DEFAULTS.expiryWarningDays),
     })
     .optional(),
   auth: z

@@ -7,6 +7,7 @@
  *   returns an existing volume as if new, so a volume left from a removed member would hand its old data
  *   (and old member ID) to the joiner.
  * - `etcd-cluster backups` runs `etcd-backup list` in the backup container.
+ * - `etcd-cluster pki rotate-ca` reads which CA each container trusts and which CA issued its certificates.
  * - `etcd-cluster recover` looks at the primaries' containers and volumes, reads a stopped member's data
  *   (through a container that is created on its volume and never started: Docker's archive endpoint, or
  *   `docker cp` over ssh), stops and starts containers, and runs one-off containers on a member's volume.
@@ -17,6 +18,7 @@
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { DockerHostError } from './errors';
+import { untarFirst } from './member-data';
 
 export { DockerHostError } from './errors';
 
@@ -346,4 +348,39 @@ function demux(data: Buffer): [string, string] {
     return [stdout, stderr];
   }
   return [data.toString('utf8'), ''];
+}
+
+/**
+ * Files of a container, as text (null for a path it does not have), or `absent` when the host has no
+ * container of that name. Through Docker's archive endpoint (or `docker cp` over ssh), so the container
+ * needs no shell: the etcd images have none. The `pki rotate-ca` phases read what each container trusts.
+ */
+export async function readFilesIn(
+  container: string,
+  paths: readonly string[],
+  d: DockerHost,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ absent: true } | { absent: false; files: Record<string, string | null> }> {
+  const t = targetOf(d, env);
+  const files: Record<string, string | null> = {};
+  if ('ssh' in t) {
+    for (const path of paths) {
+      const r = await sshBuffer([...t.ssh, 'docker', 'cp', `${container}:${path}`, '-'], t.where);
+      if (r.code === 0) files[path] = untarFirst(r.stdout).toString('utf8');
+      else if (/No such container/i.test(r.stderr)) return { absent: true };
+      else if (/Could not find the file|No such file/i.test(r.stderr)) files[path] = null;
+      else throw new DockerHostError(`${t.where}: container ${container}: ${r.stderr.trim().split('\n')[0]}`);
+    }
+    return { absent: false, files };
+  }
+  const inspected = await call(t.http, t.where, 'GET', `/containers/${encodeURIComponent(container)}/json`);
+  if (inspected.status === 404) return { absent: true };
+  if (inspected.status !== 200) throw new DockerHostError(`${t.where}: container ${container}: ${jsonMessage(inspected.data)}`);
+  for (const path of paths) {
+    const r = await call(t.http, t.where, 'GET', `/containers/${encodeURIComponent(container)}/archive?path=${encodeURIComponent(path)}`);
+    if (r.status === 404) files[path] = null;
+    else if (r.status !== 200) throw new DockerHostError(`${t.where}: container ${container}: ${path}: ${jsonMessage(r.data)}`);
+    else files[path] = untarFirst(r.data).toString('utf8');
+  }
+  return { absent: false, files };
 }

@@ -4,7 +4,11 @@
  * observations.
  */
 import type { Expectation } from '../contract';
+import type { CertificatesObservation } from './certificates';
+import { judgeExpiry, type CertificateReport } from './expiry';
 import { hex, type LiveMember } from './live';
+
+export type { CertificateReport } from './expiry';
 
 export type { LiveMember } from './live';
 
@@ -52,6 +56,17 @@ export interface Observation {
   readonly secondaryReads: Record<string, ReadObservation>;
   /** Active alarms (etcd's Alarm GET through a primary of the cluster), or why they could not be read. */
   readonly alarms?: { readonly list: { memberId: string; alarm: string }[] } | { readonly error: string };
+  /** With TLS: the certificate files, and what each member served on a TLS handshake. */
+  readonly certificates?: CertificatesObservation;
+}
+
+/** How to judge what is not a yes or no. */
+export interface JudgeOptions {
+  /**
+   * Warn when a certificate expires within this many days. @default the expectation's (the spec's
+   * `tls.expiryWarningDays`), else 30
+   */
+  readonly warnDays?: number;
 }
 
 /** What to do about an alarm, by its etcd name. */
@@ -79,6 +94,9 @@ export interface MemberReport {
   readonly metrics?: string;
   /** Active etcd alarms of this member (NOSPACE, CORRUPT). */
   readonly alarms?: string[];
+  /** With TLS: when the certificate it serves (else its file) expires, and the whole days left. */
+  readonly certificateExpires?: string;
+  readonly certificateDaysLeft?: number;
 }
 
 export interface Problem {
@@ -96,6 +114,10 @@ export interface Verdict {
   readonly leader?: string;
   readonly members: MemberReport[];
   readonly problems: Problem[];
+  /** What does not fail verification but needs doing: a certificate expiring soon, one renewed but not rolled out. */
+  readonly warnings: Problem[];
+  /** With TLS: every certificate of the cluster and when it expires. */
+  readonly certificates?: CertificateReport[];
 }
 
 /**
@@ -113,7 +135,7 @@ export function consensusOf(primaries: PrimaryObservation[]) {
   return { clusterId, inCluster, reference, live, leaderMember };
 }
 
-export function judge(e: Expectation, o: Observation): Verdict {
+export function judge(e: Expectation, o: Observation, opts: JudgeOptions = {}): Verdict {
   const problems: Problem[] = [];
   const problem = (subject: string, message: string) => problems.push({ subject, message });
   const { clusterId, inCluster, reference, live, leaderMember } = consensusOf(o.primaries);
@@ -243,13 +265,23 @@ export function judge(e: Expectation, o: Observation): Verdict {
     members.push({ name, role: 'secondary', state: 'extra', ttlSeconds: r.ttlSeconds });
   }
 
+  // 4. Certificates: expired fails, expiring soon warns.
+  const expiry = o.certificates ? judgeExpiry(o.certificates, opts.warnDays ?? e.certificates?.warnDays ?? 30) : undefined;
+  problems.push(...(expiry?.problems ?? []));
+  const withCertificates = members.map((m) => {
+    const c = expiry?.certificates.find((r) => (r.use === 'server-peer' || r.use === 'server') && r.members[0] === m.name && r.notAfter);
+    return c ? { ...m, certificateExpires: c.notAfter, certificateDaysLeft: c.daysLeft } : m;
+  });
+
   return {
     cluster: e.target.cluster,
     ok: problems.length === 0,
     reachable: o.primaries.some((p) => p.answer !== undefined),
     clusterId: hex(clusterId),
     leader: leaderMember?.name || undefined,
-    members,
+    members: withCertificates,
     problems,
+    warnings: expiry?.warnings ?? [],
+    ...(expiry ? { certificates: expiry.certificates } : {}),
   };
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { Expectation } from '../contract';
+import { observeCertificates } from './certificates';
 import { errorText } from './etcd-client';
 import { consensusOf, type Observation, type PrimaryObservation, type ReadObservation } from './judge';
 import { withSession, type SessionOptions } from './session';
@@ -26,7 +27,9 @@ const read = async (c: Etcd3, key: string): Promise<ReadObservation> => {
 export async function observe(e: Expectation, opts: ObserveOptions = {}): Promise<Observation> {
   return withSession(e.target, opts, async (session) => {
     const endpointOf = (name: string) => session.primary(name)!.endpoint;
-    // 1. Every primary, directly: its status and its member list.
+    // 1. Every primary, directly: its status and its member list; meanwhile the certificates, from their
+    //    files and as each member serves its own.
+    const certificatesSeen = observeCertificates(e, opts.callTimeoutMs);
     const primaries = (await session.survey()).map((v): PrimaryObservation =>
       v.status && v.members
         ? {
@@ -46,7 +49,7 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
     // 2. A linearizable write on a short lease through the leader (or any primary of the cluster).
     const { inCluster, leaderMember } = consensusOf(primaries);
     const writer = inCluster.find((p) => p.name === leaderMember?.name) ?? inCluster[0];
-    if (!writer) return { primaries, secondaryReads: {} };
+    if (!writer) return { primaries, secondaryReads: {}, certificates: await certificatesSeen };
     const w = session.client(endpointOf(writer.name));
     const key = `${e.verifyPrefix}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const value = randomBytes(8).toString('hex');
@@ -100,6 +103,6 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
       }
     };
     const [, alarms, registrations] = await Promise.all([readAll(), alarmsOf(), registrationsOf()]);
-    return { primaries, probe: { writer: writer.name, value, writeError, reads }, registrations, secondaryReads, alarms };
+    return { primaries, probe: { writer: writer.name, value, writeError, reads }, registrations, secondaryReads, alarms, certificates: await certificatesSeen };
   });
 }

@@ -7,19 +7,19 @@ import type { Expectation } from '../contract';
 import { errorText } from './etcd-client';
 import { etcdCause } from './etcd-errors';
 import { ClusterUnreachable, InvalidRequest, MembershipError } from './errors';
-import { judge, type Verdict } from './judge';
+import { judge, type JudgeOptions, type Verdict } from './judge';
 import { observe, type ObserveOptions } from './observe';
 import { retryUntil } from './retry';
 import { withSession } from './session';
 
-export type { MemberReport, MemberState, Problem, Verdict } from './judge';
+export type { CertificateReport, MemberReport, MemberState, Problem, Verdict } from './judge';
 
 export interface Report extends Verdict {
   readonly attempts: number;
   readonly elapsedMs: number;
 }
 
-export interface VerifyOptions extends ObserveOptions {
+export interface VerifyOptions extends ObserveOptions, JudgeOptions {
   /** Give up after this many milliseconds. */
   readonly timeoutMs: number;
   /** Called after every failed attempt that will be retried. */
@@ -27,9 +27,12 @@ export interface VerifyOptions extends ObserveOptions {
 }
 
 /** One look at the live cluster, judged. */
-export async function inspectCluster(e: Expectation, opts: ObserveOptions = {}): Promise<Verdict> {
-  return judge(e, await observe(e, opts));
+export async function inspectCluster(e: Expectation, opts: ObserveOptions & JudgeOptions = {}): Promise<Verdict> {
+  return judge(e, await observe(e, opts), opts);
 }
+
+/** Whether a certificate of the cluster has expired: looking again will not change that. */
+export const hasExpired = (r: Pick<Verdict, 'certificates'>) => !!r.certificates?.some((c) => c.state === 'expired');
 
 /** Looks until the live cluster matches, or the timeout passes; the last look is the report. */
 export async function verifyCluster(e: Expectation, opts: VerifyOptions): Promise<Report> {
@@ -40,7 +43,7 @@ export async function verifyCluster(e: Expectation, opts: VerifyOptions): Promis
       attempts++;
       return { ...(await inspectCluster(e, opts)), attempts, elapsedMs: Date.now() - started };
     },
-    { timeoutMs: opts.timeoutMs, retryResult: (r) => !r.ok, onRetry: ({ value }) => value && opts.onProgress?.(value) },
+    { timeoutMs: opts.timeoutMs, retryResult: (r) => !r.ok && !hasExpired(r), onRetry: ({ value }) => value && opts.onProgress?.(value) },
   );
 }
 

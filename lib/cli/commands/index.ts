@@ -12,6 +12,9 @@ import { memberAdd, memberPromote, memberRemove } from './member';
 import members from './members';
 import { networkCreate, networkRemove } from './network';
 import pki from './pki';
+import pkiRenew from './pki-renew';
+import { rotateDropOld, rotateReissue, rotateTrustNew } from './pki-rotate-ca';
+import pkiStatus from './pki-status';
 import reclaim from './reclaim';
 import recover from './recover';
 import rollout from './rollout';
@@ -44,4 +47,9 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   networkCreate,
   networkRemove,
   pki,
+  pkiStatus,
+  pkiRenew,
+  rotateTrustNew,
+  rotateReissue,
+  rotateDropOld,
 ];

@@ -2,14 +2,16 @@
 import { DEFAULTS } from '../../model/defaults';
 import { defineCommand } from '../command';
 import { InputError } from '../errors';
-import { EXIT } from '../exit-codes';
+import { exitOfReport } from '../exit-codes';
+import { warnDaysOption } from '../options';
 import { progressLine } from '../printers';
 
-export default defineCommand<{ enableAuth?: boolean }>({
+export default defineCommand<{ enableAuth?: boolean; warnDays?: number }>({
   path: ['verify'],
-  description: 'wait until the live cluster matches the spec; exit 0 if it does, 1 with a report if not',
+  description:
+    'wait until the live cluster matches the spec; exit 0 if it does, 1 with a report if not (with TLS: an expired certificate fails, one expiring soon warns)',
   timeout: { seconds: DEFAULTS.verifyTimeoutSeconds, description: 'give up after this many seconds' },
-  options: (cmd) => cmd.option('--enable-auth', 'with auth in the spec: create the root user and enable authentication first (the hook does)'),
+  options: (cmd) => warnDaysOption(cmd.option('--enable-auth', 'with auth in the spec: create the root user and enable authentication first (the hook does)')),
   async run(ctx) {
     const { io, opts } = ctx;
     const e = await ctx.cluster();
@@ -24,6 +26,7 @@ export default defineCommand<{ enableAuth?: boolean }>({
     let lastProgress = 0;
     const report = await verifyCluster(e, {
       password,
+      warnDays: opts.warnDays,
       timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
       onProgress: (r) => {
         // At most one line a second; a terminal gets it rewritten in place.
@@ -34,6 +37,6 @@ export default defineCommand<{ enableAuth?: boolean }>({
     });
     if (io.tty && lastProgress) io.err('\r\x1b[K');
     ctx.printer.report(report, 'verdict');
-    return report.ok ? EXIT.OK : report.reachable ? EXIT.MISMATCH : EXIT.UNAVAILABLE;
+    return exitOfReport(report);
   },
 });

@@ -68,6 +68,7 @@ export function buildTopology(spec: ClusterSpec): Topology {
             ca: tlsFile(ctx, CA_CERT),
             clientCert: tlsFile(ctx, certFile(CLIENT_NAME)),
             clientKey: tlsFile(ctx, keyFile(CLIENT_NAME)),
+            expiryWarningDays: spec.tls!.expiryWarningDays,
           },
         }
       : {}),

@@ -196,5 +196,7 @@ export interface Topology {
     readonly ca: string;
     readonly clientCert: string;
     readonly clientKey: string;
+    /** Days before expiry from which `verify` warns about a certificate. */
+    readonly expiryWarningDays: number;
   };
 }
