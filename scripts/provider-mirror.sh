@@ -4,7 +4,7 @@
 # project's test machines, which cannot reach registry.terraform.io.
 #
 #   bash scripts/provider-mirror.sh                 # into Terraform's implied local mirror (~/.terraform.d/plugins)
-#   bash scripts/provider-mirror.sh --mirror DIR    # into a filesystem mirror DIR (see README: "Air-gapped machines")
+#   bash scripts/provider-mirror.sh --mirror DIR    # into a filesystem mirror DIR (see README: "The Docker provider")
 #   bash scripts/provider-mirror.sh --print-version # only print the version it would install
 #
 # Which source: release 3.6.2 (the version @cdktf/provider-docker 12.0.3 binds) when the module proxy serves

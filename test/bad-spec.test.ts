@@ -25,13 +25,13 @@ const BAD: [string, string | null, string, string][] = [
     'even primaries',
     'name: bad\nprimaries: 4\n',
     'cluster.yaml',
-    'primaries: an even count can split the vote into equal halves and tolerates no more failures than 3; use 1, 3, 5, 7 or 9 (got 4)',
+    'primaries: an even count can split the vote into equal halves and tolerates 1 failure, as 3 do; use 1, 3, 5, 7 or 9 (got 4)',
   ],
   [
     'two primaries',
     'name: bad\nprimaries: 2\n',
     'cluster.yaml',
-    'primaries: an even count can split the vote into equal halves and tolerates no more failures than 1; use 1, 3, 5, 7 or 9 (got 2)',
+    'primaries: an even count can split the vote into equal halves and tolerates 0 failures, as 1 does; use 1, 3, 5, 7 or 9 (got 2)',
   ],
   ['zero primaries', 'name: bad\nprimaries: 0\n', 'cluster.yaml', 'primaries: a cluster needs at least one voting member; use 1, 3, 5, 7 or 9 (got 0)'],
   [

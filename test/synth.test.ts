@@ -275,7 +275,7 @@ describe('primary count rules', () => {
     const stack = new TerraformStack(app, 'w');
     expect(() => new EtcdCluster(stack, 'cluster', { name: 'w', primaries: 4 })).toThrow(SpecError);
     expect(() => new EtcdCluster(stack, 'cluster2', { name: 'w', primaries: 4 })).toThrow(
-      'primaries: an even count can split the vote into equal halves and tolerates no more failures than 3; use 1, 3, 5, 7 or 9 (got 4)',
+      'primaries: an even count can split the vote into equal halves and tolerates 1 failure, as 3 do; use 1, 3, 5, 7 or 9 (got 4)',
     );
   });
 });

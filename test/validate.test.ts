@@ -55,7 +55,7 @@ test('a validated spec is handed back as it is and keeps its facts; changed in p
   // ... and a change that breaks a rule is refused, not taken on the old facts.
   (spec as { primaries: number }).primaries = 4;
   expect(() => validateSpec(spec)).toThrow(
-    'primaries: an even count can split the vote into equal halves and tolerates no more failures than 3; use 1, 3, 5, 7 or 9 (got 4)',
+    'primaries: an even count can split the vote into equal halves and tolerates 1 failure, as 3 do; use 1, 3, 5, 7 or 9 (got 4)',
   );
   // A spec built from a validated one is a new object: its facts are decided for it, not taken from the other.
   const base = validateSpec({ name: 'base', primaries: 1 });

@@ -26,7 +26,11 @@ function voterCount() {
     let why: string;
     if (n < 1) why = 'a cluster needs at least one voting member';
     else if (n > 9) why = 'more than 9 voters only slow every write, since each waits for a majority';
-    else why = `an even count can split the vote into equal halves and tolerates no more failures than ${n - 1}`;
+    else {
+      // n voters need a majority of n/2 + 1, so an even n tolerates n/2 - 1 failures: as many as n - 1 voters.
+      const f = n / 2 - 1;
+      why = `an even count can split the vote into equal halves and tolerates ${f} failure${f === 1 ? '' : 's'}, as ${n - 1} ${n - 1 === 1 ? 'does' : 'do'}`;
+    }
     ctx.issues.push({ code: 'custom', input: n, message: `${why}; use 1, 3, 5, 7 or 9` });
   });
 }
