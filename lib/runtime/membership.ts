@@ -6,7 +6,7 @@
  */
 import { ContractError, memberOf, type DockerHost, type MemberOp } from '../contract';
 import { findVolume } from './docker';
-import { DockerHostError, MembershipError } from './errors';
+import { ClusterUnreachable, DockerHostError, MembershipError } from './errors';
 import { retryUntil } from './retry';
 import { ClusterSession, type LiveMember, type SessionPrimary } from './session';
 
@@ -177,7 +177,14 @@ export async function removeMember(op: MemberOp, password?: string): Promise<str
   const me = self(op);
   const s = sessionOf(op, password);
   try {
-    const { list, via } = await s.members();
+    // The same apply may be restarting the members that stay (a replaced container) or removing another:
+    // no member answering for a moment is waited out, up to 20 s, before it is an error.
+    const { list, via } = await retryUntil(() => s.members(), {
+      timeoutMs: 20_000,
+      initialDelayMs: 500,
+      maxDelayMs: 2000,
+      retryError: (e) => e instanceof ClusterUnreachable,
+    });
     const m = list.find((x) => x.peerURLs.includes(me.peerUrl));
     if (!m) return `${me.name} is not a member; nothing to remove`;
     if (!m.isLearner) {

@@ -76,7 +76,9 @@ describeEngine('the real provider on a 3+1 cluster', () => {
     for (const name of names) {
       const mine = deaths.filter((e) => e.Actor.Attributes.name === name);
       // SIGTERM and then the exit, with no SIGKILL: the process ended by itself within the grace period.
-      expect([name, mine.filter((e) => e.Action === 'kill').map((e) => e.Actor.Attributes.signal)]).toEqual([name, ['15']]);
+      // (Docker may repeat the SIGTERM, as the provider's stop and its removal each send one; never a 9.)
+      const signals = mine.filter((e) => e.Action === 'kill').map((e) => e.Actor.Attributes.signal);
+      expect([name, signals.length > 0, signals.filter((x) => x !== '15')]).toEqual([name, true, []]);
       expect([name, mine.filter((e) => e.Action === 'die').length]).toEqual([name, 1]);
     }
     // A primary shuts etcd down cleanly (exit code 0; a killed one would show 137).
