@@ -196,12 +196,16 @@ export async function removeMember(op: MemberOp, password?: string): Promise<str
     // refuses a removal ("unhealthy cluster") until the voters that stay have been connected for 5 s: right
     // after a bootstrap, or while another removal of the same apply settles (shrinking 3 -> 1 removes two).
     const unhealthy = (e: Error) => /unhealthy cluster/i.test(text(e));
+    // A removal of another member in the same apply (0.2.0's stacks run them at once) makes the cluster
+    // elect or reconfigure: a call that timed out or found no leader is asked again. Asked again after it
+    // took effect, etcd answers "member not found", which is the result wanted.
+    const transient = (e: Error) => unhealthy(e) || /DEADLINE_EXCEEDED|UNAVAILABLE|leader changed|no leader/i.test(text(e));
     try {
       await retryUntil(() => s.client(askVia(op, via).endpoint).cluster.memberRemove({ ID: m.ID }), {
         timeoutMs: 20_000,
         initialDelayMs: 200,
         maxDelayMs: 2000,
-        retryError: unhealthy,
+        retryError: transient,
       });
     } catch (e) {
       if (/member not found/i.test(text(e))) return `${me.name} is not a member; nothing to remove`;
