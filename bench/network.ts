@@ -406,7 +406,7 @@ async function benchRollout(): Promise<void> {
     const started = Date.now();
     const r = await runLines(
       process.execPath,
-      [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'rollout', '--stack', cluster.deployment.dir, '--json'],
+      [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'rollout', '--stack', cluster.deployment.dir, '--json', '--yes'],
       cluster.deployment.env,
     );
     const ended = Date.now();
