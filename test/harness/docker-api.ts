@@ -184,7 +184,11 @@ export class DockerApi {
   }
 
   /** Container events between two times (Unix seconds), e.g. `die` with its `exitCode`, or `kill` with its `signal`. */
-  async events(since: number, until: number, actions: string[]): Promise<{ Action: string; Actor: { Attributes: Record<string, string> }; time: number }[]> {
+  async events(
+    since: number,
+    until: number,
+    actions: string[],
+  ): Promise<{ Action: string; Actor: { ID: string; Attributes: Record<string, string> }; time: number }[]> {
     const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: actions }));
     const text: string = await this.call('GET', `/events?since=${since}&until=${until}&filters=${filters}`);
     // One JSON object per line; a single event arrives already parsed.

@@ -69,10 +69,13 @@ describeEngine('the real provider on a 3+1 cluster', () => {
   });
 
   test('destroy stops every member with SIGTERM and lets it exit cleanly', async () => {
+    const names = [...cluster.topology.primaries, ...cluster.topology.secondaries].map((n) => n.name);
+    // The containers that stand now, by ID: the events' window starts up to 2 s back (Docker counts in whole
+    // seconds), and the test before replaced secondary-1, whose old container of the same name died then.
+    const ids = new Set(await Promise.all(names.map(async (n) => (await cluster.docker.inspect('containers', n)).Id as string)));
     const since = now() - 1;
     await cluster.deployment.destroy();
-    const names = [...cluster.topology.primaries, ...cluster.topology.secondaries].map((n) => n.name);
-    const deaths = (await cluster.docker.events(since, now() + 1, ['die', 'kill'])).filter((e) => names.includes(e.Actor.Attributes.name));
+    const deaths = (await cluster.docker.events(since, now() + 1, ['die', 'kill'])).filter((e) => ids.has(e.Actor.ID));
     for (const name of names) {
       const mine = deaths.filter((e) => e.Actor.Attributes.name === name);
       // SIGTERM and then the exit, with no SIGKILL: the process ended by itself within the grace period.
