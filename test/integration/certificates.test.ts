@@ -17,6 +17,7 @@ import { connect } from '../../lib/runtime/etcd-client';
 import { describeEngine } from '../harness/describe-engine';
 import { LogWatch } from '../harness/log-watch';
 import { putOutcome } from '../harness/probes';
+import { QuorumSampler } from '../harness/rollout';
 import { TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
 import { REPO_ROOT, run, scratchDir, type RunResult } from '../helpers/synth';
@@ -43,25 +44,6 @@ interface LiveRow {
   state: string;
   trusts: string[];
   issuedBy: Record<string, string>;
-}
-
-/** Counts running primary containers every 200 ms: a rollout must keep a quorum running throughout. */
-class QuorumSampler {
-  lowest = Number.POSITIVE_INFINITY;
-  samples = 0;
-  private timer?: NodeJS.Timeout;
-  constructor(private readonly cluster: TestCluster) {}
-  start(): this {
-    this.timer = setInterval(async () => {
-      const states = await Promise.all(this.cluster.topology.primaries.map((p) => this.cluster.docker.inspect('containers', p.name).catch(() => undefined)));
-      this.lowest = Math.min(this.lowest, states.filter((s) => s?.State?.Running && !s.State.Restarting).length);
-      this.samples++;
-    }, 200);
-    return this;
-  }
-  stop(): void {
-    clearInterval(this.timer);
-  }
 }
 
 describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to a new CA under writers', () => {
