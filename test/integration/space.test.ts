@@ -127,6 +127,8 @@ describeEngine('space that stays free: NOSPACE reclaimed by the command and by t
     expect(await alarmList()).toEqual([]);
     expect(await put('/it/space/after-reclaim', 'ok')).toBe('accepted');
     expect(await lostKeys()).toEqual([]);
+    // reclaim changed nothing Terraform manages: the next plan is empty.
+    expect((await cluster.deployment.plan()).code).toBe(0);
   });
 
   test('when the data itself fills the quota, reclaim does not disarm and says what to do; after deletes it does', async () => {

@@ -113,5 +113,6 @@ describeEngine('shrinking a cluster deployed by 0.2.0 with this release', () => 
     expect(cluster.deployment.lastOutput).toMatch(new RegExp(`${cluster.name}: removed ${cluster.name}-primary-2 \\(http://${cluster.name}-primary-2:2380\\)`));
     expect((await cluster.member(`${cluster.name}-primary-3`)) ?? null).toBeNull();
     expect((await verifyCluster(cluster.expectation, { timeoutMs: 60_000 })).problems).toEqual([]);
+    expect((await cluster.deployment.plan()).code).toBe(0);
   });
 });
