@@ -6,6 +6,7 @@
  */
 import { ContractError, memberOf, type DockerHost, type MemberOp } from '../contract';
 import { findVolume } from './docker';
+import { etcdCause } from './etcd-errors';
 import { ClusterUnreachable, DockerHostError, MembershipError } from './errors';
 import { retryUntil } from './retry';
 import { ClusterSession, type LiveMember, type SessionPrimary } from './session';
@@ -199,7 +200,7 @@ export async function removeMember(op: MemberOp, password?: string): Promise<str
     // A removal of another member in the same apply (0.2.0's stacks run them at once) makes the cluster
     // elect or reconfigure: a call that timed out or found no leader is asked again. Asked again after it
     // took effect, etcd answers "member not found", which is the result wanted.
-    const transient = (e: Error) => unhealthy(e) || /DEADLINE_EXCEEDED|UNAVAILABLE|leader changed|no leader/i.test(text(e));
+    const transient = (e: Error) => unhealthy(e) || etcdCause(e) === 'unreachable' || /leader changed|no leader/i.test(text(e));
     try {
       await retryUntil(() => s.client(askVia(op, via).endpoint).cluster.memberRemove({ ID: m.ID }), {
         timeoutMs: 20_000,
