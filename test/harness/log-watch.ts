@@ -64,6 +64,11 @@ export class LogWatch {
     return [...this.followed.values()].find((f) => f.id.startsWith(id))?.ended;
   }
 
+  /** When each container of this name that stopped stopped (its log stream ended), in ms since the epoch. */
+  endsOf(name: string): number[] {
+    return [...this.followed.values()].filter((f) => f.name === name && f.ended !== undefined).map((f) => f.ended!);
+  }
+
   /** Every line logged so far that matches, as `<container> <ID, 12 digits>: <line>`. */
   matching(re: RegExp): string[] {
     return [...this.followed.values()].flatMap((f) =>
