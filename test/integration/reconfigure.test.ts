@@ -194,6 +194,8 @@ describeEngine('growing and shrinking the primaries of a live cluster', () => {
     expect((await cluster.member(replaced.name))?.ID).toEqual(before);
     expect(await members()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
     expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
+    // Nothing left for the next deploy: no generation, join or member record still pending.
+    expect((await cluster.deployment.plan()).code).toBe(0);
   });
 
   test('no acknowledged write was lost through 3 -> 5 -> 3, a replacement and a growth', async () => {
@@ -234,5 +236,6 @@ describeEngine('a forgotten initialPrimaries', () => {
     expect(strip(actions, 'replace').filter((a) => /primary-1_/.test(a))).toEqual([]);
     expect(cluster.deployment.containerId(founder)).toBe(id);
     expect(cluster.deployment.lastOutput).toMatch(/matches the spec/);
+    expect((await cluster.deployment.plan()).code).toBe(0);
   });
 });
