@@ -7,12 +7,14 @@
  * of that deploy already run this release's CLI on version-1 input, as after an `npm update` without synth.
  *
  * And a `removed` block's destroy-time provisioner runs with the input Terraform recorded in the state, so
- * shrinking a cluster that 0.2.0 deployed runs `member remove` on version-1 input: it must still work.
+ * shrinking a cluster that 0.2.0 deployed runs `member remove` on version-1 input: it must still work, and
+ * an application writing through the member that stays loses nothing.
  */
 import { addressesOf, type Action } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { TEST_IMAGE } from '../harness/env';
 import { TestCluster } from '../harness/test-cluster';
+import { Writer } from '../harness/writer';
 import { v020Stack } from '../helpers/fixture-stack';
 import { REPO_ROOT, run } from '../helpers/synth';
 import { join } from 'node:path';
@@ -103,7 +105,19 @@ describeEngine('shrinking a cluster deployed by 0.2.0 with this release', () => 
 
   test('the removed blocks run member remove on the version-1 input 0.2.0 recorded in the state', async () => {
     cluster = await deployedBy020('upgshr');
-    const actions = await cluster.apply({ primaries: 1, initialPrimaries: 3 });
+    // An application writing through the member that stays, while the two others leave.
+    const writerClient = cluster.client(cluster.topology.primaries[0].hostClientUrl);
+    const writer = new Writer(writerClient, '/it/upgshr/').start();
+    let actions: Action[];
+    try {
+      actions = await cluster.apply({ primaries: 1, initialPrimaries: 3 });
+    } finally {
+      const w = await writer.finish(writerClient);
+      writerClient.close();
+      cluster.say(w.summary);
+      expect(w.acknowledged).toBeGreaterThan(50);
+      expect(w.lost).toEqual([]);
+    }
     expect(addressesOf(actions, 'destroy')).toEqual(
       expect.arrayContaining(['terraform_data.cluster_primary-2_member', 'terraform_data.cluster_primary-3_member']),
     );
