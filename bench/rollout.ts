@@ -1,12 +1,20 @@
-/** Section 7: the writer's longest pause while `etcd-cluster rollout` rolls a flag change through 3 and 5 primaries. */
+/**
+ * Section 7: the writer's longest pause while `etcd-cluster rollout` rolls a flag change through 3 and 5
+ * primaries, and through 3 primaries with 2 grpc-proxy secondaries (whose watches and lease keep-alives are
+ * the client streams a stopping etcd waits for), with each member's turn.
+ */
 import { TestCluster, type Overrides } from '../test/harness/test-cluster';
 import { Writer } from '../test/harness/writer';
 import { BENCH_PREFIX, f, log, sleep, type Bench } from './shared';
 
 export async function benchRollout(bench: Bench): Promise<void> {
   const rows: string[] = [];
-  for (const primaries of [3, 5]) {
-    const cluster = await TestCluster.create(`roll${primaries}`, { primaries, secondaries: 0 }, { namePrefix: BENCH_PREFIX });
+  for (const [primaries, secondaries] of [
+    [3, 0],
+    [5, 0],
+    [3, 2],
+  ]) {
+    const cluster = await TestCluster.create(`roll${primaries}${secondaries}`, { primaries, secondaries }, { namePrefix: BENCH_PREFIX });
     cluster.say = () => undefined;
     try {
       await cluster.apply();
@@ -22,11 +30,14 @@ export async function benchRollout(bench: Bench): Promise<void> {
       reader.close();
       writerClient.close();
       if (r.code !== 0) throw new Error(`rollout of ${primaries} failed: ${r.stderr.slice(-600)}`);
-      const steps = (JSON.parse(r.stdout) as { steps: unknown[] }).steps.length;
-      log(`rollout ${primaries} primaries: ${done.summary}`);
-      rows.push(`| ${primaries} | ${steps} | ${f(wall / 1000, 1)} | ${done.acknowledged} | ${done.failures} | ${done.lost.length} | ${done.longestGapMs} |`);
+      const steps = (JSON.parse(r.stdout) as { steps: { role: string; seconds: number }[] }).steps;
+      log(`rollout ${primaries}+${secondaries}: ${done.summary}`);
+      const turns = steps.map((s) => `${f(s.seconds, 1)}${s.role === 'leader' ? ' (leader)' : ''}`).join(', ');
+      rows.push(
+        `| ${primaries} | ${secondaries} | ${steps.length} | ${f(wall / 1000, 1)} | ${turns} | ${done.acknowledged} | ${done.failures} | ${done.lost.length} | ${done.longestGapMs} |`,
+      );
       bench.headlines.push(
-        `rollout of ${primaries} primaries under a writer: longest pause ${done.longestGapMs} ms, ${done.lost.length} acknowledged writes lost`,
+        `rollout of ${primaries} primaries${secondaries ? ` and ${secondaries} grpc-proxy secondaries` : ''} under a writer: ${f(wall / 1000, 1)} s, longest pause ${done.longestGapMs} ms, ${done.lost.length} acknowledged writes lost`,
       );
     } finally {
       await cluster.teardown();
@@ -36,16 +47,18 @@ export async function benchRollout(bench: Bench): Promise<void> {
     n: 7,
     text: `## 7. Rolling a flag change through the primaries
 
-Method: a cluster of 3 and one of 5 primaries, a writer putting numbered keys as fast as the cluster
-acknowledges them (through a client of every primary), and \`etcd-cluster rollout\` of a changed etcd flag
-(\`--snapshot-count=5000\`): one member at a time, followers first, the leader last, each back and caught up
-before the next. Afterwards every acknowledged key is read back. One run each.
+Method: a cluster of 3 primaries, one of 5, and one of 3 primaries with 2 grpc-proxy secondaries (the
+default kind, which hold watches and lease keep-alives on the primaries), a writer putting numbered keys as
+fast as the cluster acknowledges them (through a client of every primary), and \`etcd-cluster rollout\` of a
+changed etcd flag (\`--snapshot-count=5000\`): one member at a time, followers first, the leader last (its
+leadership moved first), each stopped by the rollout (SIGTERM, killed after 2 s), replaced, and back and
+caught up before the next. A turn is one member's, from its stop to caught up, as the rollout reports it.
+Afterwards every acknowledged key is read back. One run each.
 
-| primaries | members rolled | rollout, s | writes acknowledged | failed attempts | acknowledged writes lost | writer's longest pause, ms |
-| --- | --- | --- | --- | --- | --- | --- |
+| primaries | secondaries | members rolled | rollout, s | each turn, s | writes acknowledged | failed attempts | acknowledged writes lost | writer's longest pause, ms |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-The longest pause is the leader's turn: its container stops (SIGTERM; etcd hands leadership over first) and
-the writer's client moves to another member.`,
+The longest pause is a turn's: the writer's client leaves the member being stopped for another.`,
   });
 }

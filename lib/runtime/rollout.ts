@@ -20,6 +20,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Expectation } from '../contract';
+import { DockerEngine } from './docker';
 import { ClusterUnreachable, InvalidRequest, MembershipError, NotConfirmed, TerraformFailed } from './errors';
 import { hex } from './live';
 import { retryUntil } from './retry';
@@ -197,6 +198,7 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
       const started = Date.now();
       say(`rolling ${c.name} (${role}): ${c.action} ${c.address}`);
       writeFileSync(statePath, JSON.stringify({ stoppedAt: c.name, at: new Date().toISOString() }));
+      if (c.action === 'replace' && role !== 'down') await handOver(e, c.name, opts);
       const applied = await terraform(dir, ['apply', '-input=false', '-auto-approve', `-target=${c.address}`]);
       if (applied.code !== 0)
         throw new TerraformFailed(`rollout stopped at ${c.name}: terraform apply failed; the other members are untouched:\n${lastLines(applied.output)}`);
@@ -279,6 +281,55 @@ async function primaryStates(e: Expectation, opts: SessionOptions): Promise<Prim
     // A learner the spec does not know (added out of band) shows only in the member list.
     ...list.filter((m) => m.isLearner).map((m) => ({ name: m.name || `(unstarted ${hex(m.ID)})`, down: false, learner: true })),
   ];
+}
+
+/**
+ * How long a primary the rollout replaces gets after SIGTERM before it is killed, in seconds. etcd stopped
+ * with SIGTERM refuses new requests at once, then waits up to its request timeout (5 s plus twice the
+ * election timeout: 7 s by default) for its clients' streams to end (watches and lease keep-alives: every
+ * grpc-proxy secondary holds some, and so do most applications) before it closes them: measured here, 1.1 s
+ * to stop a member no client holds a stream to, 8.1 s with one watch open, on 3.5 and 3.6 alike. Those
+ * seconds serve nobody; a kill after them is safe, since etcd syncs its log before it acknowledges a write.
+ */
+const HANDOVER_GRACE_SECONDS = 2;
+
+/**
+ * Before Terraform replaces a running primary: if it leads, leadership moves to the voter that has applied
+ * the most (etcd's MoveLeader, which returns once the new leader leads), so that the stop costs no election;
+ * then its container is stopped, SIGTERM then SIGKILL after `HANDOVER_GRACE_SECONDS`. Terraform's own stop
+ * (the container's `destroy_grace_seconds`, 30 s) then finds it stopped. When leadership cannot be moved
+ * (another member not answering, a refused login), the member is left to Terraform's graceful stop, in which
+ * etcd hands leadership over itself.
+ */
+async function handOver(e: Expectation, name: string, opts: RolloutOptions): Promise<void> {
+  const me = e.target.primaries.find((p) => p.name === name)!;
+  const moved = await withSession(e.target, { ...opts, callTimeoutMs: 5000 }, async (s) => {
+    const views = await s.survey();
+    const mine = views.find((v) => v.primary.name === name)?.status;
+    if (!mine?.isLeader) return '';
+    // Applied index where the member reports it (etcd 3.4 and later), else its committed index.
+    const applied = (v: (typeof views)[number]) => BigInt(v.status!.raftAppliedIndex !== '0' ? v.status!.raftAppliedIndex : v.status!.raftIndex);
+    const to = views
+      .filter((v) => v.primary.name !== name && v.status && !v.status.isLearner)
+      .sort((a, b) => (applied(b) > applied(a) ? 1 : applied(b) < applied(a) ? -1 : 0))[0];
+    if (!to) return `no other voter answers`;
+    try {
+      await s.client(me.endpoint).maintenance.moveLeader({ targetID: to.status!.memberId });
+      opts.say(`${name} led: leadership moved to ${to.primary.name}`);
+      return '';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  });
+  if (moved) {
+    opts.say(`${name} leads and leadership could not be moved (${moved}); Terraform stops it gracefully, and etcd hands leadership over itself`);
+    return;
+  }
+  const docker = new DockerEngine(me.docker ?? {});
+  // A container already stopped or gone is Terraform's to recreate.
+  if (!(await docker.container(name))?.running) return;
+  opts.say(`stopping ${name} (SIGTERM; killed after ${HANDOVER_GRACE_SECONDS} s if clients still hold streams to it)`);
+  await docker.stop(name, HANDOVER_GRACE_SECONDS);
 }
 
 /** Waits until the member answers, is a voter, and has applied what the leader had when it came back. */

@@ -10,6 +10,11 @@ export class Writer {
   failures = 0;
   /** Longest time between two acknowledged writes, in milliseconds. */
   longestGapMs = 0;
+  /** When the longest pause ended (the acknowledged write after it), in ms since the epoch. */
+  longestGapEndedAt = 0;
+  /** The failed attempts inside the longest pause: how long each took, and why. */
+  longestGapFailures: string[] = [];
+  private failuresSinceAck: string[] = [];
   private lastAck = 0;
   private stopped = false;
   private loop?: Promise<void>;
@@ -26,14 +31,25 @@ export class Writer {
     this.loop = (async () => {
       for (let n = 0; !this.stopped && n < this.maxWrites && Date.now() < until; n++) {
         const key = `${this.prefix}${String(n).padStart(6, '0')}`;
+        const tried = Date.now();
         try {
           await this.client.put(key).value(String(n));
           const now = Date.now();
-          if (this.lastAck) this.longestGapMs = Math.max(this.longestGapMs, now - this.lastAck);
+          if (this.lastAck && now - this.lastAck > this.longestGapMs) {
+            this.longestGapMs = now - this.lastAck;
+            this.longestGapEndedAt = now;
+            this.longestGapFailures = this.failuresSinceAck;
+          }
+          this.failuresSinceAck = [];
           this.lastAck = now;
           this.acknowledged.push(key);
-        } catch {
+        } catch (err) {
           this.failures++;
+          this.failuresSinceAck.push(
+            `${Date.now() - tried} ms: ${String((err as Error).message)
+              .split('\n')[0]
+              .slice(0, 160)}`,
+          );
           await new Promise((r) => setTimeout(r, 50));
         }
         if (n % 20 === 0) await new Promise((r) => setTimeout(r, 5));
@@ -57,7 +73,7 @@ export class Writer {
   async finish(reader: Etcd3): Promise<{ acknowledged: number; failures: number; lost: string[]; longestGapMs: number; summary: string }> {
     await this.stop();
     const lost = await this.lost(reader);
-    const summary = `writer: ${this.acknowledged.length} acknowledged writes, ${this.failures} failed attempts, ${lost.length} lost, longest gap ${this.longestGapMs} ms`;
+    const summary = `writer: ${this.acknowledged.length} acknowledged writes, ${this.failures} failed attempts, ${lost.length} lost, longest gap ${this.longestGapMs} ms${this.longestGapEndedAt ? ` (ended ${new Date(this.longestGapEndedAt).toISOString()}; failed attempts in it: ${this.longestGapFailures.join('; ') || 'none'})` : ''}`;
     return { acknowledged: this.acknowledged.length, failures: this.failures, lost, longestGapMs: this.longestGapMs, summary };
   }
 }

@@ -62,6 +62,12 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
     expect(r.stderr).toContain(
       `primaries one at a time, each back and caught up before the next: ${rolled.steps.map((s) => `${s.member} (${s.role})`).join(', ')}; then one apply of the rest\n`,
     );
+    // Each member is stopped by the rollout before Terraform replaces it, the leader only once leadership
+    // moved to a member already rolled (HANDOVER_GRACE_SECONDS says why).
+    const [f1, f2, leader] = rolled.steps.map((s) => s.member);
+    for (const m of [f1, f2, leader]) expect(r.stderr).toContain(`stopping ${m} (SIGTERM; killed after 2 s if clients still hold streams to it)\n`);
+    expect(r.stderr).toMatch(new RegExp(`^${leader} led: leadership moved to (${f1}|${f2})\\nstopping ${leader} `, 'm'));
+    expect(r.stderr).not.toMatch(new RegExp(`(${f1}|${f2}) led:`));
     cluster.say(`quorum sampler: lowest ${sampler.lowest} of 3 primaries running over ${sampler.samples} samples`);
     expect(sampler.samples).toBeGreaterThan(10);
     expect(sampler.lowest).toBeGreaterThanOrEqual(2);
@@ -100,6 +106,9 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
       ['leader', 'replace'],
     ]);
     expect(rolled.steps[0].member).toBe(failed);
+    // The member left down is not running: nothing to stop or hand over; the two others are stopped first.
+    expect(fixed.stderr).not.toContain(`stopping ${failed} `);
+    for (const s of rolled.steps.slice(1)) expect(fixed.stderr).toContain(`stopping ${s.member} `);
     expect(new Set(rolled.steps.map((s) => s.member)).size).toBe(3);
     for (const p of cluster.topology.primaries) expect((await cluster.docker.inspect('containers', p.name)).Image).toBe(working);
     expect((await verifyCluster(cluster.expectation, { timeoutMs: 60_000 })).problems).toEqual([]);
