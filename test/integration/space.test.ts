@@ -45,6 +45,24 @@ interface Run {
   steps: Step[];
 }
 
+/**
+ * The backup container's finished defragmentation runs, once together they cover three primaries. Each look
+ * picks the members the rule picks at that moment (a follower may apply a compaction a moment after the
+ * leader), so one run may hold fewer than three.
+ */
+async function defragRunsCoveringThree(json: <T>(args: string[]) => Promise<T>): Promise<Run[]> {
+  return eventually(
+    async () => {
+      const found = (await json<Run[]>(['maintenance', 'log'])).filter((x) => x.run === 'defrag' && x.result === 'done');
+      const members = new Set(found.flatMap((x) => x.steps.map((s) => s.member)));
+      if (members.size < 3) throw new Error(`defragmented so far: ${[...members].join(', ') || 'none'}`);
+      return found;
+    },
+    90_000,
+    1000,
+  );
+}
+
 describeEngine('space that stays free: NOSPACE reclaimed by the command and by the backup container on its own', () => {
   let cluster: TestCluster;
   let c: Etcd3;
@@ -188,16 +206,7 @@ describeEngine('space that stays free: NOSPACE reclaimed by the command and by t
       // Each look picks the members the rule picks at that moment (a follower may apply the compaction a
       // moment after the leader), so one run may hold fewer than three: wait until every primary was
       // defragmented, and check the order within each run.
-      const runs = await eventually(
-        async () => {
-          const found = (await json<Run[]>(['maintenance', 'log'])).filter((x) => x.run === 'defrag' && x.result === 'done');
-          const members = new Set(found.flatMap((x) => x.steps.map((s) => s.member)));
-          if (members.size < 3) throw new Error(`defragmented so far: ${[...members].join(', ') || 'none'}`);
-          return found;
-        },
-        90_000,
-        1000,
-      );
+      const runs = await defragRunsCoveringThree(json);
       for (const r of runs) {
         // Followers first, the leader last (when it is in the run at all).
         expect(r.steps.map((s) => s.role).join(' ')).toMatch(/^(follower ?)*(leader)?$/);
@@ -294,16 +303,7 @@ describeEngine('the backup container over mutual TLS: scheduled snapshots, and t
   test('the defragmenter defragments every member over TLS by the rule, followers first and the leader last', async () => {
     for (let i = 0; i < 16; i++) await c.put(`/it/space-tls/hot/${i % HOT}`).value(`c-${i}-${CHUNK}`);
     expect((await cli(['compact'])).code).toBe(0);
-    const runs = await eventually(
-      async () => {
-        const found = (await json<Run[]>(['maintenance', 'log'])).filter((x) => x.run === 'defrag' && x.result === 'done');
-        const members = new Set(found.flatMap((x) => x.steps.map((s) => s.member)));
-        if (members.size < 3) throw new Error(`defragmented so far: ${[...members].join(', ') || 'none'}`);
-        return found;
-      },
-      90_000,
-      1000,
-    );
+    const runs = await defragRunsCoveringThree(json);
     for (const r of runs) {
       expect(r.steps.map((s) => s.role).join(' ')).toMatch(/^(follower ?)*(leader)?$/);
       for (const s of r.steps) expect(s.afterBytes).toBeLessThan(s.beforeBytes);
