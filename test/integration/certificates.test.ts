@@ -230,6 +230,7 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
       await putOutcome(connect(cluster.topology.primaries[0].hostClientUrl, { timeoutMs: 3000, tls: { ...oldClient, ca: join(pki, 'ca.crt') } }), '/it/old'),
     ).toMatch(/^refused: /);
     expect((await cli(['verify', '--stack', cluster.deployment.dir])).code).toBe(0);
+    expect((await cluster.deployment.plan()).code).toBe(0);
     const r2 = await w2.writer.finish(cluster.client());
     for (const r of [r1, r2]) {
       cluster.say(r.summary);

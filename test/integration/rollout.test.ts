@@ -113,6 +113,7 @@ describeEngine('rolling changes through a live 3+2 cluster under a writer', () =
     for (const p of cluster.topology.primaries) expect((await cluster.docker.inspect('containers', p.name)).Image).toBe(working);
     expect((await verifyCluster(cluster.expectation, { timeoutMs: 60_000 })).problems).toEqual([]);
     expect(await memberIds(cluster)).toEqual(ids);
+    expect((await cluster.deployment.plan()).code).toBe(0);
   });
 
   test('no acknowledged write was lost; the longest pause of the writer is on record', async () => {
