@@ -19,6 +19,14 @@ export interface Action {
 export const TERRAFORM = process.env.TERRAFORM_BINARY_NAME || 'terraform';
 /** Providers are installed once per checkout and linked into every working directory. */
 export const PLUGIN_CACHE = join(REPO_ROOT, '.work', 'plugin-cache');
+/**
+ * The plugin cache as the suites share it. Without a lock file (every fresh work directory) Terraform 1.4+
+ * installs the provider into the cache again, removing the cached copy first, while the suites running beside
+ * it execute that copy through their links: their apply fails with "could not read package directory" (seen
+ * in CI). With TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE a cached provider is linked as it is; the
+ * provider comes from our own local mirror, so the lock file's checksums guard nothing here.
+ */
+export const PLUGIN_CACHE_ENV = { TF_PLUGIN_CACHE_DIR: PLUGIN_CACHE, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: 'true' };
 
 /** A Terraform run that failed: at plan (a condition, a refused config) or at apply (a hook, the provider). */
 export class ApplyFailed extends Error {
@@ -92,7 +100,7 @@ export class Deployment {
   /** The environment Terraform runs with here (and so whatever runs Terraform for us, like `etcd-cluster rollout`). */
   get env(): NodeJS.ProcessEnv {
     mkdirSync(PLUGIN_CACHE, { recursive: true });
-    return { ...QUIET_TERRAFORM_ENV, TF_PLUGIN_CACHE_DIR: PLUGIN_CACHE, ...this.opts.env };
+    return { ...QUIET_TERRAFORM_ENV, ...PLUGIN_CACHE_ENV, ...this.opts.env };
   }
 
   terraform(args: string[], timeoutMs = 900_000): Promise<RunResult> {

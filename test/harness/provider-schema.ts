@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QUIET_TERRAFORM_ENV, run, type TfJson } from '../helpers/synth';
-import { PLUGIN_CACHE, tail, TERRAFORM } from './deployment';
+import { PLUGIN_CACHE, PLUGIN_CACHE_ENV, tail, TERRAFORM } from './deployment';
 
 type CtyType = string | [string, CtyType] | ['object', Record<string, CtyType>] | ['tuple', CtyType[]];
 interface Attribute {
@@ -56,7 +56,7 @@ export async function loadSchemas(workDir: string, source: string, version: stri
     join(workDir, 'main.tf.json'),
     JSON.stringify({ terraform: { required_providers: { [name]: { source, version } } }, resource: { terraform_data: { probe: {} } } }, null, 2),
   );
-  const env = { ...QUIET_TERRAFORM_ENV, TF_PLUGIN_CACHE_DIR: PLUGIN_CACHE };
+  const env = { ...QUIET_TERRAFORM_ENV, ...PLUGIN_CACHE_ENV };
   const init = await run(TERRAFORM, ['init', '-input=false', '-no-color'], { cwd: workDir, env, timeoutMs: 300_000 });
   if (init.code !== 0) throw new Error(`${TERRAFORM} init of ${source} ${version} failed:\n${tail(init.stdout + init.stderr, 20)}`);
   const out = await run(TERRAFORM, ['providers', 'schema', '-json'], { cwd: workDir, env, timeoutMs: 120_000 });
