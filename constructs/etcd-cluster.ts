@@ -1,4 +1,4 @@
-import { Annotations, AssetType, DataResource, TerraformAsset, TerraformStack } from 'cdktf';
+import { Annotations, AssetType, DataResource, Lazy, TerraformAsset, TerraformStack } from 'cdktf';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Construct } from 'constructs';
@@ -10,6 +10,7 @@ import {
   memberOpOf,
   publishedPortsOf,
   replacementsOf,
+  staggerOf,
   synthesisOf,
   validateSpec,
   type AssetFile,
@@ -22,7 +23,7 @@ import { EtcdSecondary, type SecondaryResources } from './secondary';
 import { addressStemOf, addToStack } from './stack-clusters';
 import { VerifyHook, type VerifyHookResources } from './verify-hook';
 import { EtcdBackup, type BackupResources } from './backup';
-import { EtcdNetwork } from './network';
+import { dockerOf, EtcdNetwork } from './network';
 
 /** Terraform that runs what this construct synthesizes: provisioners in `removed` blocks arrived in 1.9. */
 export const REQUIRED_TERRAFORM = '>= 1.9.0';
@@ -190,6 +191,8 @@ export class EtcdCluster extends Construct {
     this.primaries = [];
     for (const node of t.primaries) {
       const previous = this.primaries[this.primaries.length - 1];
+      const stagger = staggerOf(t, node);
+      const after = stagger && t.primaries.find((p) => p.name === stagger.after)!;
       this.primaries.push(
         new EtcdPrimary(this, `primary-${node.index}`, {
           node,
@@ -202,6 +205,13 @@ export class EtcdCluster extends Construct {
             addressStem: stem(node.index),
             after: [...(previous ? [previous.member] : []), ...this.primaries.map((p) => p.container)],
           },
+          // The Docker host of the founder it waits for, as that host's provider names it (read at synth).
+          ...(stagger && {
+            stagger: {
+              command: cli,
+              message: Lazy.stringValue({ produce: () => JSON.stringify({ ...stagger, docker: dockerOf(this, on(after!).provider, false) ?? null }) }),
+            },
+          }),
         }),
       );
     }

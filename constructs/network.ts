@@ -51,8 +51,11 @@ export interface EtcdNetworkProps {
   readonly command: string;
 }
 
-/** A Docker provider's host and ssh options, when they are literals (a provisioner can name nothing else). */
-function dockerOf(scope: Construct, provider: DockerProvider | undefined): NetworkDocker | undefined {
+/**
+ * A Docker provider's host and ssh options, when they are literals (a provisioner can name nothing else);
+ * undefined for the stack's default provider without a host (DOCKER_HOST or the local socket). Read at synth.
+ */
+export function dockerOf(scope: Construct, provider: DockerProvider | undefined, warn = true): NetworkDocker | undefined {
   const p =
     provider ??
     (TerraformStack.of(scope)
@@ -61,9 +64,10 @@ function dockerOf(scope: Construct, provider: DockerProvider | undefined): Netwo
   const host = p?.host;
   if (!host) return undefined;
   if (Token.isUnresolved(host) || (p.sshOpts ?? []).some((o) => Token.isUnresolved(o))) {
-    Annotations.of(scope).addWarning(
-      'network: the Docker provider names its host through a reference; the network step cannot, and makes the network where DOCKER_HOST points',
-    );
+    if (warn)
+      Annotations.of(scope).addWarning(
+        'network: the Docker provider names its host through a reference; the network and founder steps cannot, and act where DOCKER_HOST points',
+      );
     return undefined;
   }
   return { host, sshOpts: p.sshOpts ?? [] };

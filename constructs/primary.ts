@@ -1,9 +1,9 @@
 /** A voting member: its data volume, its container, and the hooks that change etcd's membership around them. */
-import { DataResource, type ITerraformDependable } from 'cdktf';
+import { DataResource, type ITerraformDependable, type LocalExecProvisioner } from 'cdktf';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Construct, type IConstruct } from 'constructs';
-import { MEMBER_ENV, type MemberOpMessage } from '../lib/contract';
+import { MEMBER_ENV, STAGGER_ENV, type MemberOpMessage } from '../lib/contract';
 import { DATA_MOUNT, LABEL_ROLE, type PrimaryNode } from '../lib/model';
 import { memberContainer, type MemberHost } from './member';
 
@@ -25,6 +25,11 @@ export interface EtcdPrimaryProps extends MemberHost {
   /** The member as the topology computed it. */
   readonly node: PrimaryNode;
   readonly membership: MembershipProps;
+  /**
+   * A founder after the first: how its volume's step runs `etcd-cluster member stagger` (the CLI, and the
+   * stagger message as JSON, resolved at synth).
+   */
+  readonly stagger?: { readonly command: string; readonly message: string };
 }
 
 /** The provisioner that runs `etcd-cluster member <verb>` for the member in the hook's input. */
@@ -84,7 +89,23 @@ export class EtcdPrimary extends Construct implements PrimaryResources {
     }
     // After `member add`, which refuses when a volume of this name is left over from a removed member.
     const labels = Object.entries(node.volumeLabels).map(([label, value]) => ({ label, value }));
-    this.volume = new Volume(this, 'data', { provider: props.provider, name: node.volume, labels, dependsOn: this.join ? [this.join] : undefined });
+    // A founder after the first: the volume, created on the cluster's first deploy only, waits until the
+    // founder before it runs, and the container (which needs the volume) starts after it
+    // (PrimaryNode.startsAfter). A provisioner holds nothing in the state, so a cluster deployed before it
+    // plans no change; `on_failure = continue`: a failed wait must never taint a member's volume.
+    const stagger = props.stagger && {
+      type: 'local-exec' as const,
+      command: `${props.stagger.command} member stagger`,
+      environment: { [STAGGER_ENV]: props.stagger.message },
+      onFailure: 'continue',
+    };
+    this.volume = new Volume(this, 'data', {
+      provider: props.provider,
+      name: node.volume,
+      labels,
+      dependsOn: this.join ? [this.join] : undefined,
+      provisioners: stagger ? [stagger as LocalExecProvisioner] : undefined,
+    });
     // A restored member: its data directory is prepared from the snapshot first, by a one-shot container on
     // its volume. Terraform waits for it (attach) and fails the deploy unless it exited 0; etcdutl refuses a
     // data directory that exists, so a restore never overwrites a member's data.

@@ -22,6 +22,9 @@ export const EXPECTATION_ENV = 'ETCD_CLUSTER_EXPECTED';
 export const MEMBER_ENV = 'ETCD_CLUSTER_MEMBER';
 export const EXPECTATION_KIND = 'cdktf-etcd-cluster/expectation';
 export const MEMBER_OP_KIND = 'cdktf-etcd-cluster/member';
+/** The environment variable a founder's volume step hands its stagger message in. */
+export const STAGGER_ENV = 'ETCD_CLUSTER_STAGGER';
+export const STAGGER_KIND = 'cdktf-etcd-cluster/stagger';
 /** The version of both messages this release writes. */
 export const CONTRACT_VERSION = 2;
 
@@ -159,6 +162,25 @@ export const memberOpSchema = z
 
 /** What `etcd-cluster member add|promote|remove` needs, as this release writes it. */
 export type MemberOpMessage = z.infer<typeof memberOpSchema>;
+
+/**
+ * What a founder's volume step hands to `etcd-cluster member stagger` on a new cluster's first deploy: wait
+ * until the container of `after` (the founder before `member`) runs on its Docker host, at most
+ * `timeoutSeconds`, so that no two founders boot at the same moment (see the topology's `startsAfter`).
+ */
+export const staggerSchema = z.object({
+  kind: z.literal(STAGGER_KIND),
+  cluster: z.string().min(1),
+  /** The founder about to start. */
+  member: z.string().min(1),
+  /** The founder whose container must run first: its container's name. */
+  after: z.string().min(1),
+  /** The Docker host of `after`; null: DOCKER_HOST, else the local socket. */
+  docker: dockerHost.nullable(),
+  timeoutSeconds: z.number().int().min(1),
+});
+
+export type StaggerMessage = z.infer<typeof staggerSchema>;
 
 /**
  * A target as an expectation carries it when read: this release's (a `Target`), or one converted from
@@ -313,6 +335,12 @@ export function parseMemberOp(text: string | undefined, source: string): MemberO
   const data = parseJson(text, source);
   if (versionOf(data) === 1) return memberOpFromV1(parseWith(memberOpV1Schema, data, source, 'member'), source);
   return parseWith(memberOpSchema, data, source, 'member');
+}
+
+/** A founder's stagger message, as its volume step sets it. */
+export function parseStagger(text: string | undefined, source: string): StaggerMessage {
+  if (!text) throw new ContractError(`${source}: not set (a founder's volume step sets it)`);
+  return parseWith(staggerSchema, parseJson(text, source), source, 'stagger');
 }
 
 /** The message with its TLS file paths mapped (relative to the stack directory, or back to absolute), its certificate files' too. */

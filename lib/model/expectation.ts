@@ -6,14 +6,23 @@ import {
   CONTRACT_VERSION,
   EXPECTATION_KIND,
   MEMBER_OP_KIND,
+  STAGGER_KIND,
   type CertificateFile,
   type Expectation,
   type ExpectationMessage,
   type MemberOpMessage,
+  type StaggerMessage,
   type Target,
 } from '../contract';
 import { CA_CERT, certFile, CLIENT_NAME, IN_CONTAINER, UPSTREAM_NAME } from './pki';
 import type { PrimaryNode, Topology } from './topology';
+
+/**
+ * How long a founder's volume step waits for the founder before it to run. It runs within about a second on
+ * a first deploy; past this (a slow restore, an unreachable host) the founder starts anyway, as it did before
+ * the step existed: the wait only saves time and never fails a deploy.
+ */
+export const STAGGER_TIMEOUT_SECONDS = 20;
 
 /** The etcd version an image's tag names (`...:v3.5.21`, `...:3.5.21-local`), or null when it names none. */
 export function etcdVersionOfImage(image: string): string | null {
@@ -109,6 +118,16 @@ export function memberOpOf(t: Topology, p: PrimaryNode): MemberOpMessage {
     member: p.name,
     replaces: p.generation > 0,
   };
+}
+
+/**
+ * What a founder's volume step waits for before the founder starts (see `PrimaryNode.startsAfter`), without
+ * the Docker host: the constructs read it from the provider of the host the founder before it runs on.
+ * Undefined when the primary starts without waiting.
+ */
+export function staggerOf(t: Topology, p: PrimaryNode): Omit<StaggerMessage, 'docker'> | undefined {
+  if (!p.startsAfter) return undefined;
+  return { kind: STAGGER_KIND, cluster: t.name, member: p.name, after: p.startsAfter, timeoutSeconds: STAGGER_TIMEOUT_SECONDS };
 }
 
 /** One line per member, for `triggers_replace`: it changes exactly when membership does. */

@@ -29,6 +29,18 @@ describeEngine.each([
     expect(cluster.deployment.lastOutput).toMatch(/Apply complete!/);
   });
 
+  test('the founders started one after another, each once the one before it ran', async () => {
+    // Started together, founders wait out etcd's boot check on one another (~1 s per peer); the volume
+    // step of founder i waits until founder i-1 runs (PrimaryNode.startsAfter).
+    const names = cluster.topology.primaries.map((p) => p.name);
+    for (let i = 1; i < names.length; i++) {
+      expect(cluster.deployment.lastOutput).toContain(`${names[i]}: starts after ${names[i - 1]}, which runs`);
+    }
+    const started = await Promise.all(names.map(async (n) => Date.parse((await cluster.docker.call(`GET`, `/containers/${n}/json`)).State.StartedAt)));
+    expect(started).toEqual([...started].sort((a, b) => a - b));
+    expect(new Set(started).size).toBe(started.length);
+  });
+
   test('a second plan right after the deploy has nothing to do', async () => {
     // Everything the provider reads back (ports, healthcheck, image, network) matches the configuration.
     const plan = await cluster.deployment.plan();

@@ -8,7 +8,7 @@ import backups from './backups';
 import compact from './compact';
 import defrag from './defrag';
 import maintenanceLog from './maintenance';
-import { memberAdd, memberPromote, memberRemove } from './member';
+import { memberAdd, memberPromote, memberRemove, memberStagger } from './member';
 import members from './members';
 import { networkCreate, networkRemove } from './network';
 import pki from './pki';
@@ -44,6 +44,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   memberAdd,
   memberPromote,
   memberRemove,
+  memberStagger,
   networkCreate,
   networkRemove,
   pki,

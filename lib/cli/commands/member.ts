@@ -3,11 +3,12 @@
  * hooks run these; the member comes from ETCD_CLUSTER_MEMBER, which they set from their input (a version-1
  * input, recorded in the state by release 0.2.0, is read too).
  */
-import { MEMBER_ENV, parseMemberOp } from '../../contract';
+import { MEMBER_ENV, parseMemberOp, parseStagger, STAGGER_ENV } from '../../contract';
 import { DEFAULTS } from '../../model/defaults';
 import { defineCommand, type CommandSpec } from '../command';
 
-const GROUP = 'change the voting members one at a time: member add | promote | remove (run by the membership hooks)';
+const GROUP =
+  "change the voting members one at a time: member add | promote | remove (run by the membership hooks); member stagger (run by a founding member's volume step)";
 
 function memberCommand(verb: 'add' | 'promote' | 'remove', description: string, timeout?: CommandSpec<unknown>['timeout']) {
   return defineCommand({
@@ -38,3 +39,21 @@ export const memberPromote = memberCommand('promote', 'promote the learner once 
   description: 'give up after this many seconds',
 });
 export const memberRemove = memberCommand('remove', 'remove the member, unless it is gone already');
+
+/**
+ * `member stagger`: a founder's volume step runs it on a new cluster's first deploy, so that the founders
+ * boot one after another (lib/runtime/stagger.ts). Prints one line and exits 0 however the wait ended; only
+ * a malformed message fails it.
+ */
+export const memberStagger = defineCommand({
+  path: ['member', 'stagger'],
+  groupDescription: GROUP,
+  description: "wait until the founding member before this one runs (a new cluster's first deploy), at most the message's timeout",
+  source: false,
+  json: false,
+  async run(ctx) {
+    const m = parseStagger(ctx.io.env[STAGGER_ENV], STAGGER_ENV);
+    const { awaitPrevious, staggerLine } = await import('../../runtime/stagger');
+    ctx.printer.result(staggerLine(m, await awaitPrevious(m, ctx.io.env)), undefined);
+  },
+});

@@ -167,6 +167,7 @@ export function primariesOf(ctx: ClusterContext): Primaries {
       ...(peerPort ? { peerPort } : {}),
       // A replaced primary joins the restored cluster through the membership path instead.
       ...(restore && generation === 0 ? { restore: restoreStepOf(ctx, { name: n, peerUrl }, initialCluster, restore) } : {}),
+      ...(!joins && !restore && k > 0 ? { startsAfter: names[k - 1] } : {}),
       hostClientUrl,
       healthcheck,
       stopGraceSeconds: STOP_GRACE_SECONDS,

@@ -106,6 +106,16 @@ export interface PrimaryNode extends NodeBase {
   readonly peerPort?: PublishedPort;
   /** With `restore` in the spec: the step that restores its data directory from the snapshot. */
   readonly restore?: RestoreStep;
+  /**
+   * The founder whose container must be running before this one starts, on a new cluster's first deploy
+   * (the founder before it). etcd, booting a member without data, asks each peer whether it knows the
+   * member already and waits up to 1 s for each answer; a peer booting at the same moment has bound its
+   * peer port but serves it only once its own boot is done, so founders started together wait out those
+   * seconds on one another (measured: 2 s for 3, longer for 5). Started one after another, each finds the
+   * earlier founders serving and the later ones absent, and answers at once. Undefined for primary 1, a
+   * joiner, and a restored cluster (its members boot with data and ask nothing).
+   */
+  readonly startsAfter?: string;
 }
 
 /** A one-shot container that prepares a primary's data directory from a snapshot before the member starts. */

@@ -1,0 +1,50 @@
+/**
+ * `etcd-cluster member stagger`: on a new cluster's first deploy, a founder's volume step waits until the
+ * founder before it runs, so that the founders boot one after another instead of waiting on one another
+ * (see `PrimaryNode.startsAfter` in the model). It saves time and never fails a deploy: past the message's
+ * timeout, or when the founder before has stopped, it says so and lets the deploy go on.
+ */
+import type { StaggerMessage } from '../contract';
+import { DockerEngine } from './docker';
+import { sleep } from './retry';
+
+/** How often the container is looked at: a Docker inspect, a few ms on a local socket. */
+const POLL_MS = 50;
+
+export interface StaggerResult {
+  /** running: it runs; stopped: it exists and has stopped (its start failed); timeout: neither in time. */
+  readonly outcome: 'running' | 'stopped' | 'timeout';
+  readonly waitedMs: number;
+  /** What was last seen, when it was not running. */
+  readonly detail?: string;
+}
+
+/** Waits until the container `m.after` runs on its Docker host, at most `m.timeoutSeconds`. */
+export async function awaitPrevious(m: StaggerMessage, env: NodeJS.ProcessEnv = process.env): Promise<StaggerResult> {
+  const engine = new DockerEngine(m.docker ?? {}, env);
+  const started = Date.now();
+  const deadline = started + m.timeoutSeconds * 1000;
+  let detail = '';
+  for (;;) {
+    try {
+      const c = await engine.container(m.after);
+      if (c?.running) return { outcome: 'running', waitedMs: Date.now() - started };
+      // Created (about to start) or restarting: wait. Exited or dead: its start failed, or it was stopped;
+      // nothing to wait for.
+      if (c && (c.status === 'exited' || c.status === 'dead')) return { outcome: 'stopped', waitedMs: Date.now() - started, detail: `it is ${c.status}` };
+      detail = c ? `it is ${c.status}` : 'it does not exist yet';
+    } catch (e) {
+      detail = (e as Error).message.split('\n')[0];
+    }
+    if (Date.now() >= deadline) return { outcome: 'timeout', waitedMs: Date.now() - started, detail };
+    await sleep(POLL_MS);
+  }
+}
+
+/** The line the step prints. */
+export function staggerLine(m: StaggerMessage, r: StaggerResult): string {
+  const waited = `${(r.waitedMs / 1000).toFixed(1)} s`;
+  if (r.outcome === 'running') return `${m.member}: starts after ${m.after}, which runs (waited ${waited})`;
+  if (r.outcome === 'stopped') return `${m.member}: starts without waiting for ${m.after}: ${r.detail}`;
+  return `${m.member}: starts without waiting for ${m.after} any longer (${waited}): ${r.detail}`;
+}
