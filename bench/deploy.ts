@@ -355,7 +355,7 @@ Terraform started within 170 ms; the apply took about 4.0 s to verified, the "el
 starts its members together and pays the same wait (its first write comes 1.7 s after \`up -d\` returns).
 Each founder's volume now waits until the founder before it runs, so each finds the earlier ones serving and
 the later ones absent, and answers at once; the founders' containers are created one after another (the
-containers row above), and the election follows the last one within a few hundred ms.
+containers row above), and the election follows the last one within about 0.1 s (the election figure above).
 
 What else bounds it, measured: no container
 can be created before the network it joins exists, and the members need a user-defined network (Docker's

@@ -210,6 +210,7 @@ export class EtcdCluster extends Construct {
             stagger: {
               command: cli,
               message: Lazy.stringValue({ produce: () => JSON.stringify({ ...stagger, docker: dockerOf(this, on(after!).provider, false) ?? null }) }),
+              after: [on(after!).image, on(after!).network.record],
             },
           }),
         }),

@@ -29,7 +29,12 @@ export interface EtcdPrimaryProps extends MemberHost {
    * A founder after the first: how its volume's step runs `etcd-cluster member stagger` (the CLI, and the
    * stagger message as JSON, resolved at synth).
    */
-  readonly stagger?: { readonly command: string; readonly message: string };
+  readonly stagger?: {
+    readonly command: string;
+    readonly message: string;
+    /** What the founder before needs to be created (its host's image and network): the wait starts after them. */
+    readonly after: ITerraformDependable[];
+  };
 }
 
 /** The provisioner that runs `etcd-cluster member <verb>` for the member in the hook's input. */
@@ -103,7 +108,8 @@ export class EtcdPrimary extends Construct implements PrimaryResources {
       provider: props.provider,
       name: node.volume,
       labels,
-      dependsOn: this.join ? [this.join] : undefined,
+      // With the stagger, after what the founder before needs: an image pull must not eat into the wait.
+      dependsOn: this.join ? [this.join] : props.stagger?.after,
       provisioners: stagger ? [stagger as LocalExecProvisioner] : undefined,
     });
     // A restored member: its data directory is prepared from the snapshot first, by a one-shot container on

@@ -7,7 +7,7 @@
  * line. The real engine's side is in test/integration/bootstrap.test.ts.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from '../lib/cli/exit-codes';
@@ -72,6 +72,24 @@ describe('what the stack renders', () => {
     });
   });
 
+  test("joiners and a restored cluster render no step; a founder's volume waits for the image and network of the founder before", () => {
+    const joiners = volumeSteps(synthStack({ name: 's', primaries: 5, initialPrimaries: 3 }));
+    expect(joiners.map(([k, p]) => [k, p.length])).toEqual([
+      ['primary-1', 0],
+      ['primary-2', 1],
+      ['primary-3', 1],
+      ['primary-4', 0],
+      ['primary-5', 0],
+    ]);
+    expect(volumeSteps(synthStack({ name: 's', primaries: 3, restore: { snapshot: SNAPSHOT } })).every(([, p]) => p.length === 0)).toBe(true);
+    const volumes = [...resourcesOf(synthStack({ name: 's', primaries: 3 })).entries()].filter(([k]) => k.startsWith('docker_volume.'));
+    expect(volumes.map(([, v]) => ((v.depends_on as string[] | undefined) ?? []).map((d) => d.replace(/_[0-9A-F]{8}$/, '')))).toEqual([
+      [],
+      ['docker_image.cluster_image', 'terraform_data.cluster_network_id'],
+      ['docker_image.cluster_image', 'terraform_data.cluster_network_id'],
+    ]);
+  });
+
   test("across hosts, the step looks on the Docker host of the founder it waits for, as that host's provider reaches it", () => {
     const hosts = [
       { name: 'a', docker: 'ssh://ops@192.0.2.11', sshOpts: ['-o', 'ConnectTimeout=5'], address: '192.0.2.11' },
@@ -102,7 +120,8 @@ describe('member stagger against a stand-in Docker Engine API', () => {
         res.writeHead(status, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(data));
       };
-      if (req.method !== 'GET' || !req.url?.startsWith('/containers/')) return send(500, { message: `unexpected ${req.method} ${req.url}` });
+      // Only the founder it waits for is looked at.
+      if (req.method !== 'GET' || req.url !== '/containers/s-primary-1/json') return send(500, { message: `unexpected ${req.method} ${req.url}` });
       if (!state) return send(404, { message: 'No such container' });
       send(200, { Id: 'c0ffee', Image: 'sha256:1', State: { Running: state === 'running', Status: state } });
     });
@@ -145,6 +164,34 @@ describe('member stagger against a stand-in Docker Engine API', () => {
     const r = await awaitPrevious(message(1));
     expect(r).toMatchObject({ outcome: 'timeout', detail: 'it does not exist yet' });
     expect(r.waitedMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  test('over ssh: the remote docker CLI gets its words as they are (the format is one word)', async () => {
+    // A stand-in ssh that runs the remote command with sh, and a stand-in docker that answers only the
+    // exact inspect of the founder waited for.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'ssh'), '#!/bin/sh\nfor last; do :; done\nexec sh -c "$last"\n', { mode: 0o755 });
+    writeFileSync(
+      join(bin, 'docker'),
+      [
+        '#!/bin/sh',
+        'if [ "$*" = "container inspect --format {{json .}} s-primary-1" ] && [ "$4" = "{{json .}}" ]; then',
+        '  echo \'{"Id":"c0ffee","Image":"sha256:1","State":{"Running":true,"Status":"running"}}\'',
+        'else echo "template: unexpected words: $*" >&2; exit 1; fi',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    // The command in a process of its own, with the stand-ins first on its PATH (jest's process.env is the test's own).
+    const r = await run(process.execPath, [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'member', 'stagger'], {
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        [STAGGER_ENV]: JSON.stringify({ ...message(5), docker: { host: 'ssh://ops@192.0.2.11', sshOpts: ['-o', 'BatchMode=yes'] } }),
+      },
+      timeoutMs: 30_000,
+    });
+    expect({ code: r.code, out: r.stdout.trim() }).toEqual({ code: 0, out: expect.stringMatching(/^s-primary-2: starts after s-primary-1, which runs/) });
   });
 
   test('the command prints its line and exits 0, also when it gave up', async () => {

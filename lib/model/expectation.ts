@@ -18,9 +18,10 @@ import { CA_CERT, certFile, CLIENT_NAME, IN_CONTAINER, UPSTREAM_NAME } from './p
 import type { PrimaryNode, Topology } from './topology';
 
 /**
- * How long a founder's volume step waits for the founder before it to run. It runs within about a second on
- * a first deploy; past this (a slow restore, an unreachable host) the founder starts anyway, as it did before
- * the step existed: the wait only saves time and never fails a deploy.
+ * How long a founder's volume step waits for the founder before it to run. The step starts once that
+ * founder's image and network are there, and the founder runs within about a second; past this (an
+ * unreachable host, Terraform's parallelism taken up by the steps themselves) the founder starts anyway, as it
+ * did before the step existed: the wait only saves time and never fails a deploy.
  */
 export const STAGGER_TIMEOUT_SECONDS = 20;
 

@@ -217,9 +217,10 @@ export class DockerEngine {
     return call(this.t.http, this.t.where, method, path, body, timeoutMs);
   }
 
+  /** The remote `docker` CLI, every word quoted for the remote shell (`--format {{json .}}`, labels with spaces). */
   private async cli(args: string[], timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }> {
     if (!('ssh' in this.t)) throw new Error('not an ssh Docker host');
-    return ssh([...this.t.ssh, 'docker', ...args], this.t.where, timeoutMs);
+    return ssh([...this.t.ssh, remote('docker', ...args)], this.t.where, timeoutMs);
   }
 
   private fail(what: string, detail: string): never {

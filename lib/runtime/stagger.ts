@@ -10,6 +10,8 @@ import { sleep } from './retry';
 
 /** How often the container is looked at: a Docker inspect, a few ms on a local socket. */
 const POLL_MS = 50;
+/** The least time one look is given, even at the deadline. */
+const LOOK_MS = 1000;
 
 export interface StaggerResult {
   /** running: it runs; stopped: it exists and has stopped (its start failed); timeout: neither in time. */
@@ -21,13 +23,14 @@ export interface StaggerResult {
 
 /** Waits until the container `m.after` runs on its Docker host, at most `m.timeoutSeconds`. */
 export async function awaitPrevious(m: StaggerMessage, env: NodeJS.ProcessEnv = process.env): Promise<StaggerResult> {
-  const engine = new DockerEngine(m.docker ?? {}, env);
   const started = Date.now();
   const deadline = started + m.timeoutSeconds * 1000;
   let detail = '';
   for (;;) {
     try {
-      const c = await engine.container(m.after);
+      const engine = new DockerEngine(m.docker ?? {}, env);
+      // A look ends by the deadline, or within LOOK_MS past it (an HTTP call may take 30 s, an ssh one 60 s).
+      const c = await withDeadline(engine.container(m.after), Math.max(deadline, Date.now() + LOOK_MS));
       if (c?.running) return { outcome: 'running', waitedMs: Date.now() - started };
       // Created (about to start) or restarting: wait. Exited or dead: its start failed, or it was stopped;
       // nothing to wait for.
@@ -39,6 +42,15 @@ export async function awaitPrevious(m: StaggerMessage, env: NodeJS.ProcessEnv = 
     if (Date.now() >= deadline) return { outcome: 'timeout', waitedMs: Date.now() - started, detail };
     await sleep(POLL_MS);
   }
+}
+
+/** The promise, or a rejection once the deadline has passed. */
+function withDeadline<T>(p: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('Docker did not answer in time')), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** The line the step prints. */
