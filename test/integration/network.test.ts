@@ -219,3 +219,27 @@ describeEngine('one network per Docker host, one of them reached over ssh', () =
     }
   });
 });
+
+describeEngine('founders on a socket host and an ssh host start one after another', () => {
+  let sim: SimHosts;
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    sim = await SimHosts.up(3, 'fs', { ssh: [2] });
+    // Founder 2 on the ssh host: founder 3's wait looks at it over ssh, founder 2's at the socket host.
+    cluster = await TestCluster.create('founders', { primaries: 3, secondaries: 0, hosts: sim.specHosts() });
+  });
+  afterAll(async () => sim?.teardown(cluster));
+
+  test("each founder's volume step saw the founder before it run, on that founder's host; the next plan is empty", async () => {
+    await cluster.apply();
+    const out = cluster.deployment.lastOutput;
+    expect(out).toMatch(/matches the spec/);
+    const [p1, p2, p3] = cluster.topology.primaries;
+    expect(p2.host).toBe(sim.hosts[1].name);
+    expect(out).toContain(`${p2.name}: starts after ${p1.name}, which runs`);
+    expect(out).toContain(`${p3.name}: starts after ${p2.name}, which runs`);
+    expect(out).not.toContain('starts without waiting');
+    expect((await cluster.deployment.plan()).code).toBe(0);
+  });
+});
