@@ -6,7 +6,7 @@
  */
 import type { StaggerMessage } from '../contract';
 import { DockerEngine } from './docker';
-import { sleep } from './retry';
+import { retryUntil } from './retry';
 
 /** How often the container is looked at: a Docker inspect, a few ms on a local socket. */
 const POLL_MS = 50;
@@ -21,26 +21,34 @@ export interface StaggerResult {
   readonly detail?: string;
 }
 
+type Look = { readonly state: 'running' | 'stopped' | 'waiting'; readonly detail?: string };
+
+/** One look at the container: running; exited or dead (its start failed, or it was stopped); else wait. */
+async function look(m: StaggerMessage, env: NodeJS.ProcessEnv): Promise<Look> {
+  const c = await new DockerEngine(m.docker ?? {}, env).container(m.after);
+  if (c?.running) return { state: 'running' };
+  if (c && (c.status === 'exited' || c.status === 'dead')) return { state: 'stopped', detail: `it is ${c.status}` };
+  return { state: 'waiting', detail: c ? `it is ${c.status}` : 'it does not exist yet' };
+}
+
 /** Waits until the container `m.after` runs on its Docker host, at most `m.timeoutSeconds`. */
 export async function awaitPrevious(m: StaggerMessage, env: NodeJS.ProcessEnv = process.env): Promise<StaggerResult> {
   const started = Date.now();
   const deadline = started + m.timeoutSeconds * 1000;
-  let detail = '';
-  for (;;) {
-    try {
-      const engine = new DockerEngine(m.docker ?? {}, env);
-      // A look ends by the deadline, or within LOOK_MS past it (an HTTP call may take 30 s, an ssh one 60 s).
-      const c = await withDeadline(engine.container(m.after), Math.max(deadline, Date.now() + LOOK_MS));
-      if (c?.running) return { outcome: 'running', waitedMs: Date.now() - started };
-      // Created (about to start) or restarting: wait. Exited or dead: its start failed, or it was stopped;
-      // nothing to wait for.
-      if (c && (c.status === 'exited' || c.status === 'dead')) return { outcome: 'stopped', waitedMs: Date.now() - started, detail: `it is ${c.status}` };
-      detail = c ? `it is ${c.status}` : 'it does not exist yet';
-    } catch (e) {
-      detail = (e as Error).message.split('\n')[0];
-    }
-    if (Date.now() >= deadline) return { outcome: 'timeout', waitedMs: Date.now() - started, detail };
-    await sleep(POLL_MS);
+  const waited = () => Date.now() - started;
+  try {
+    // A look ends by the deadline, or within LOOK_MS past it (an HTTP call may take 30 s, an ssh one 60 s); a
+    // Docker host that fails a look is looked at again. The policy stops one wait before its timeout.
+    const last = await retryUntil(() => withDeadline(look(m, env), Math.max(deadline, Date.now() + LOOK_MS)), {
+      timeoutMs: m.timeoutSeconds * 1000 + POLL_MS,
+      initialDelayMs: POLL_MS,
+      maxDelayMs: POLL_MS,
+      retryResult: (l) => l.state === 'waiting',
+      retryError: () => true,
+    });
+    return { outcome: last.state === 'waiting' ? 'timeout' : last.state, waitedMs: waited(), ...(last.detail ? { detail: last.detail } : {}) };
+  } catch (e) {
+    return { outcome: 'timeout', waitedMs: waited(), detail: (e as Error).message.split('\n')[0] };
   }
 }
 

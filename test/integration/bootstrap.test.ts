@@ -36,7 +36,7 @@ describeEngine.each([
     for (let i = 1; i < names.length; i++) {
       expect(cluster.deployment.lastOutput).toContain(`${names[i]}: starts after ${names[i - 1]}, which runs`);
     }
-    const started = await Promise.all(names.map(async (n) => Date.parse((await cluster.docker.call(`GET`, `/containers/${n}/json`)).State.StartedAt)));
+    const started = await Promise.all(names.map(async (n) => Date.parse((await cluster.docker.inspect('containers', n)).State.StartedAt)));
     expect(started).toEqual([...started].sort((a, b) => a - b));
     expect(new Set(started).size).toBe(started.length);
   });
