@@ -25,6 +25,7 @@ import { describeEngine } from '../harness/describe-engine';
 import { TEST_IMAGE, testSubnet } from '../harness/env';
 import { SimHosts } from '../harness/sim-hosts';
 import { TestCluster } from '../harness/test-cluster';
+import { Writer } from '../harness/writer';
 import { REPO_ROOT, run, type TfJson } from '../helpers/synth';
 import { verifyCluster } from '../../lib/runtime/verify';
 
@@ -241,5 +242,23 @@ describeEngine('founders on a socket host and an ssh host start one after anothe
     expect(out).toContain(`${p3.name}: starts after ${p2.name}, which runs`);
     expect(out).not.toContain('starts without waiting');
     expect((await cluster.deployment.plan()).code).toBe(0);
+  });
+
+  test('a rollout stops founder 2 through ssh like the others, under a writer that loses nothing; the next plan is empty', async () => {
+    const client = cluster.client();
+    const writer = new Writer(client, '/it/founders/').start();
+    try {
+      const r = await cluster.rollout({ etcd: { extraFlags: ['--snapshot-count=5000'] } });
+      expect(r.code).toBe(0);
+      for (const p of cluster.topology.primaries) expect(r.stderr).toContain(`stopping ${p.name} `);
+      const w = await writer.finish(client);
+      cluster.say(w.summary);
+      expect(w.acknowledged).toBeGreaterThan(20);
+      expect(w.lost).toEqual([]);
+      expect((await cluster.deployment.plan()).code).toBe(0);
+    } finally {
+      await writer.stop();
+      client.close();
+    }
   });
 });
