@@ -21,6 +21,7 @@ import { errorText } from './etcd-client';
 import { onInterrupt } from './interrupt';
 import { readWal, untar, walFilesOf } from './member-data';
 import type { RecoveryStack, StackPrimary } from './recover-stack';
+import { retryUntil } from './retry';
 import { withSession } from './session';
 
 /** Where a member's data directory is, inside its container. */
@@ -158,19 +159,28 @@ export async function survey(stack: RecoveryStack, opts: { env?: NodeJS.ProcessE
   return { cluster: stack.cluster, rows, ...(via ? { quorumVia: via } : {}) };
 }
 
+/**
+ * How long a resumed recovery asks again before it concludes there is no quorum: members that were gone
+ * while it stopped may have just come back and be electing a leader (a few of etcd's election timeouts),
+ * and until then a linearizable read fails ("no leader") although the quorum is back.
+ */
+const QUORUM_SETTLE_MS = 5000;
+
 /** The primary through which a linearizable read succeeds (the cluster has a quorum), or undefined. */
 export async function quorumVia(stack: RecoveryStack): Promise<string | undefined> {
-  return withSession(stack.expectation.target, ASK, async (s) => {
-    const answers = await Promise.all(
-      stack.primaries.map((p) =>
-        s.memberList(p.endpoint, true, NO_LOGIN).then(
-          () => p.name,
-          () => undefined,
+  const once = () =>
+    withSession(stack.expectation.target, ASK, async (s) => {
+      const answers = await Promise.all(
+        stack.primaries.map((p) =>
+          s.memberList(p.endpoint, true, NO_LOGIN).then(
+            () => p.name,
+            () => undefined,
+          ),
         ),
-      ),
-    );
-    return answers.find(Boolean);
-  });
+      );
+      return answers.find(Boolean);
+    });
+  return retryUntil(once, { timeoutMs: QUORUM_SETTLE_MS, initialDelayMs: 250, maxDelayMs: 1000, retryResult: (via) => via === undefined });
 }
 
 /** Waits until this primary answers as the leader of a cluster of itself alone. */
