@@ -67,7 +67,10 @@ say "building etcd $VERSION (server, etcdctl, etcdutl) from the Go module proxy"
   "$GO" build -trimpath -ldflags "$ldflags" -o "$work/root/usr/local/bin/etcdctl" go.etcd.io/etcd/etcdctl/v3
   "$GO" build -trimpath -ldflags "$ldflags" -o "$work/root/usr/local/bin/etcdutl" go.etcd.io/etcd/etcdutl/v3
 )
-"$work/root/usr/local/bin/etcd" --version | grep -q "etcd Version: ${VERSION}" || { say "the built etcd does not report version $VERSION"; exit 1; }
+# Read whole before matching: `etcd --version | grep -q` under pipefail fails at random (grep exits at its
+# first match and etcd, still writing, dies of SIGPIPE).
+reported="$("$work/root/usr/local/bin/etcd" --version)"
+[[ "$reported" == *"etcd Version: ${VERSION}"* ]] || { say "the built etcd does not report version $VERSION: $reported"; exit 1; }
 # Static binaries; a hosts/nsswitch pair lets the resolver use Docker's embedded DNS.
 printf 'hosts: files dns\n' >"$work/root/etc/nsswitch.conf"
 printf 'root:x:0:0:root:/root:/usr/local/bin/etcd\n' >"$work/root/etc/passwd"

@@ -210,6 +210,11 @@ describe('restore', () => {
       () => validateAndBuild({ primaries: 3, initialPrimaries: 1, restore: { snapshot: FIXTURE } }),
       'restore: every primary of a restored cluster is a founder; leave out initialPrimaries (got initialPrimaries 1, primaries 3)',
     ],
+    [
+      'an etcd 3.4 image (no etcdutl, no --bump-revision)',
+      () => validateAndBuild({ image: 'cdktf-etcd-cluster/etcd:3.4.23-local', restore: { snapshot: FIXTURE } }),
+      'restore: needs etcd 3.5 or later (etcdutl snapshot restore, --bump-revision); image cdktf-etcd-cluster/etcd:3.4.23-local is etcd 3.4.23: restore into a cluster of a 3.5 image (a 3.4 snapshot restores there)',
+    ],
   ])('refused: %s', (_what, build, message) => {
     const got = refusal(build);
     if (typeof message === 'string') expect(got).toBe(message);

@@ -172,6 +172,10 @@ describe('choosing the survivor', () => {
     expect(refusal(() => unsafeForceNewCluster(stack('gcr.io/etcd-development/etcd:v3.5.21'), killed))).toBe(
       "refusing to recover d from d-primary-1: it stopped uncleanly and its database (raft index 408) is ahead of its WAL's commit index (407); etcd 3.5.21 would drop those entries in --force-new-cluster and members joining later would diverge (fixed in etcd 3.5.22 and 3.6.1): move the cluster's image to a fixed patch release (same minor version), synthesize, and run recover again",
     );
+    // No 3.4 release has the fix: the advice is another way, not a patch release.
+    expect(refusal(() => unsafeForceNewCluster(stack('cdktf-etcd-cluster/etcd:3.4.23-local'), killed))).toBe(
+      "refusing to recover d from d-primary-1: it stopped uncleanly and its database (raft index 408) is ahead of its WAL's commit index (407); etcd 3.4.23 would drop those entries in --force-new-cluster and members joining later would diverge, and no 3.4 release fixes it (3.5.22 and 3.6.1 do): recover from a snapshot into a 3.5 image, or name another survivor with --from",
+    );
     expect(refusal(() => unsafeForceNewCluster(stack('example/etcd:latest'), killed))).toMatch(
       /the etcd of example\/etcd:latest \(its version is not in the tag\)/,
     );

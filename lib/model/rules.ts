@@ -6,6 +6,7 @@
  * spec's facts (where each member runs, what the secondaries are).
  */
 import type { SpecFacts } from './facts';
+import { etcdVersionOfImage } from './expectation';
 import { envOfFlag, extraFlagsProblem, flagName, PRIMARY_FLAGS, PROXY_FLAGS } from './flags';
 import { peerBaseOf, primaryBaseOf } from './placement';
 import type { ClusterSpec } from './props';
@@ -159,6 +160,10 @@ function backupProblem({ spec }: SpecFacts): string | undefined {
     }
   }
   if (spec.restore) {
+    // etcd 3.4 images have no etcdutl, and their etcdctl's restore has no --bump-revision before 3.4.27.
+    if (etcdVersionOfImage(spec.image)?.startsWith('3.4.')) {
+      return `restore: needs etcd 3.5 or later (etcdutl snapshot restore, --bump-revision); image ${spec.image} is etcd ${etcdVersionOfImage(spec.image)}: restore into a cluster of a 3.5 image (a 3.4 snapshot restores there)`;
+    }
     // Replaced primaries (a later replace or recovery) join the restored cluster instead of being restored.
     if ((spec.initialPrimaries ?? spec.primaries) !== spec.primaries) {
       return `restore: every primary of a restored cluster is a founder; leave out initialPrimaries (got initialPrimaries ${spec.initialPrimaries}, primaries ${spec.primaries})`;

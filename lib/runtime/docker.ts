@@ -134,15 +134,19 @@ export async function execIn(
   cmd: string[],
   d: DockerHost,
   env: NodeJS.ProcessEnv = process.env,
+  /** Environment variables of the command inside the container. */
+  vars: Record<string, string> = {},
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const t = targetOf(d, env);
   if ('ssh' in t) {
-    const r = await ssh([...t.ssh, remote('docker', 'exec', container, ...cmd)], t.where);
+    const flags = Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    const r = await ssh([...t.ssh, remote('docker', 'exec', ...flags, container, ...cmd)], t.where);
     if (/No such container|is not running/.test(r.stderr)) throw new DockerHostError(`${t.where}: container ${container}: ${r.stderr.trim().split('\n')[0]}`);
     return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
   }
   const created = await call(t.http, t.where, 'POST', `/containers/${encodeURIComponent(container)}/exec`, {
     Cmd: cmd,
+    Env: Object.entries(vars).map(([k, v]) => `${k}=${v}`),
     AttachStdout: true,
     AttachStderr: true,
   });

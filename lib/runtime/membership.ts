@@ -156,11 +156,14 @@ export async function promoteMember(op: MemberOp, timeoutMs: number, password?: 
   try {
     return await retryUntil(
       async () => {
-        const { list, via } = await s.members();
+        const { list } = await s.members();
         const m = list.find((x) => x.peerURLs.includes(me.peerUrl));
         if (!m) throw new MembershipError(`${me.name} is not a member of ${op.target.cluster}; nothing to promote`);
         if (!m.isLearner) return `${me.name} is a voting member`;
-        await s.client(via.endpoint).cluster.memberPromote({ ID: m.ID });
+        // To the leader: a follower forwards a promote over the peer API without the login, and with auth
+        // etcd before 3.5.28 and 3.6.6 (3.4 always) refuses it there ("user name is empty") until it times out.
+        const leader = await s.anyPrimary({ leaderFirst: true });
+        await leader.client.cluster.memberPromote({ ID: m.ID });
         return `promoted ${me.name} to a voting member`;
       },
       // "can only promote a learner member which is in sync with leader": not caught up yet.

@@ -67,7 +67,15 @@ export interface RecoverOptions {
   readonly synth?: string;
   /** How long the survivor may take to come back as a one-member cluster. */
   readonly timeoutMs: number;
-  readonly password?: string;
+  /**
+   * The root password of a cluster with `auth` (undefined without auth); throws one line when it is not at
+   * hand. The look at the survivors and every refusal go without it (a login needs a quorum), but the
+   * recovery's steps need it: the survivor, once it leads a cluster of itself, is asked as root (etcd 3.5.28+
+   * and 3.6 answer Status and MemberList only to a known user), and the final apply's hooks change the
+   * membership (root only) and verify as root. So it is asked once the recovery is decided, before anything
+   * changes.
+   */
+  readonly password?: () => string | undefined;
   readonly say: (line: string) => void;
   /** Shows the survivors and what will be lost, then asks; false stops before anything changes. */
   readonly confirm: (s: Survey, d: Decision, loss: string) => Promise<boolean>;
@@ -167,10 +175,13 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
           `refusing to recover ${e.target.cluster}: it has a quorum again (a linearizable read through ${via} succeeded); nothing in the cluster changed${state.specFile ? `, ${state.specFile} is as it was before` : ''}${again ? ' and the stack is synthesized from it again' : '; synthesize the stack from the spec again'}`,
         );
       }
+      // Resumed: the password may be missing this time; asked before the survivor is touched.
+      opts.password?.();
       await rebuildSurvivor(stack, state.from!, opts);
       state.phase = 'rebuilt';
       save(state);
     }
+    opts.password?.();
     if (state.changes.kind === 'survivor') await bringBack(stack, state.from!, opts);
 
     const args = ['apply', '-input=false', '-auto-approve'];
@@ -248,10 +259,16 @@ async function begin(e: Expectation, opts: RecoverOptions): Promise<RecoverState
     changes = survivorChanges(specNow, d.from.index);
     loss = lossText(s, d);
   } else {
+    if (stack.etcdVersion?.startsWith('3.4.')) {
+      throw new RecoveryRefused(
+        `refusing to restore ${e.target.cluster} from a snapshot: etcd ${stack.etcdVersion} cannot restore one with a revision bump (no etcdutl; etcdctl's restore has no --bump-revision before 3.4.27); set the spec's image to a 3.5 release and run recover again (a 3.4 snapshot restores there)`,
+      );
+    }
     const where = opts.specFile ? dirname(resolve(opts.specFile)) : process.cwd();
     changes = snapshotChanges(relative(where, snapshot!.file) || snapshot!.file);
     loss = `no primary has data left: ${e.target.cluster} is restored from ${snapshot!.source} (revision ${snapshot!.revision}); every write after that snapshot is lost, and revisions continue from ${snapshot!.revision + (changes.kind === 'snapshot' ? changes.restore.bumpRevision : 0)}`;
   }
+  opts.password?.();
   if (!(await opts.confirm(s, d, loss))) throw new NotConfirmed(`${e.target.cluster}: not confirmed; nothing changed`);
   if (snapshot && snapshot.source !== snapshot.file) {
     // A backup copied out of the backup container next to the spec (what `restore.snapshot` names).
@@ -311,6 +328,11 @@ export function unsafeForceNewCluster(stack: RecoveryStack, from: SurvivorRow): 
   const v = stack.etcdVersion?.split('.').map(Number);
   const fixed = v && (v[0] > 3 || (v[0] === 3 && (v[1] > 6 || (v[1] === 6 && v[2] >= 1) || (v[1] === 5 && v[2] >= 22))));
   if (fixed) return;
+  if (v && v[0] === 3 && v[1] === 4) {
+    throw new RecoveryRefused(
+      `refusing to recover ${stack.cluster} from ${from.name}: it stopped uncleanly and its database (raft index ${from.dbIndex}) is ahead of its WAL's commit index (${from.walCommit}); etcd ${v.join('.')} would drop those entries in --force-new-cluster and members joining later would diverge, and no 3.4 release fixes it (3.5.22 and 3.6.1 do): recover from a snapshot into a 3.5 image, or name another survivor with --from`,
+    );
+  }
   throw new RecoveryRefused(
     `refusing to recover ${stack.cluster} from ${from.name}: it stopped uncleanly and its database (raft index ${from.dbIndex}) is ahead of its WAL's commit index (${from.walCommit}); ${v ? `etcd ${v.join('.')}` : `the etcd of ${p.image} (its version is not in the tag)`} would drop those entries in --force-new-cluster and members joining later would diverge (fixed in etcd 3.5.22 and 3.6.1): move the cluster's image to a fixed patch release (same minor version), synthesize, and run recover again`,
   );
@@ -409,7 +431,12 @@ async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: Recover
   try {
     await docker.start(name);
     const d = { host: p.docker?.host, sshOpts: p.docker?.sshOpts };
-    const ctl = (args: string[]) => execIn(name, ['/usr/local/bin/etcdctl', '--endpoints=http://127.0.0.1:2379', '--command-timeout=2s', ...args], d, opts.env);
+    // As root with auth: etcd 3.5.28+ and 3.6 answer Status and MemberList only to a known user, and the
+    // one-off has no TLS (so no certificate names one). A login works: the one-member cluster has its quorum.
+    const password = opts.password?.();
+    const login: Record<string, string> = password === undefined ? {} : { ETCDCTL_USER: `root:${password}` };
+    const ctl = (args: string[]) =>
+      execIn(name, ['/usr/local/bin/etcdctl', '--endpoints=http://127.0.0.1:2379', '--command-timeout=2s', ...args], d, opts.env, login);
     try {
       await retryUntil(
         async () => {
@@ -461,7 +488,7 @@ async function bringBack(stack: RecoveryStack, from: string, opts: RecoverOption
     await terraform(opts.dir, ['apply', '-input=false', '-auto-approve', `-target=${p.containerAddress}`], opts.say, false);
   }
   try {
-    await retryUntil(() => aloneAndLeading(stack, p).then(() => true), {
+    await retryUntil(() => aloneAndLeading(stack, p, opts.password?.()).then(() => true), {
       timeoutMs: opts.timeoutMs,
       initialDelayMs: 200,
       maxDelayMs: 1000,

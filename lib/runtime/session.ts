@@ -68,6 +68,9 @@ export interface ClientOptions {
 
 const DEFAULT_CALL_TIMEOUT_MS = 2000;
 
+/** The key the read barrier asks for (it need not exist: only the path through raft matters). */
+const BARRIER_KEY = '/etcd-cluster/read-barrier';
+
 export class ClusterSession {
   private readonly clients = new Map<string, Etcd3>();
 
@@ -128,10 +131,35 @@ export class ClusterSession {
   }
 
   /**
-   * The member list as this endpoint has it; linearizable asks the leader through it. It needs no login:
+   * Throws unless this endpoint's member can confirm a read through raft: a linearizable Range of one key,
+   * which every etcd we accept (3.4 to 3.6) serves only after the leader has confirmed, through a quorum,
+   * that it still leads (ReadIndex), and after this member has applied everything committed until then.
+   * That is "there is a quorum, and this member is up to date". It is a Range and not a request field on
+   * purpose: MemberList's `linearizable` exists only since etcd 3.5, and 3.4 drops it without an error and
+   * answers from its own memory (a lone survivor would "answer linearizably").
+   *
+   * It needs no login (`{ login: false }` asks without one): etcd checks the read's permission only after
+   * the ReadIndex (v3_server.go, Range, on 3.4 to 3.6), so on a cluster with auth the refusal of an anonymous
+   * read proves the same as an answer: "user name is empty", or "permission denied" with TLS, where etcd
+   * takes the client certificate's common name for the user and finds no such user.
+   */
+  async readBarrier(endpoint: string, opts: ClientOptions = {}): Promise<void> {
+    try {
+      await this.client(endpoint, opts).kv.range({ key: Buffer.from(BARRIER_KEY), limit: 1, keys_only: true, count_only: true, serializable: false });
+    } catch (err) {
+      if (/etcdserver: (user name is empty|permission denied)/.test(String((err as Error)?.message))) return;
+      throw err;
+    }
+  }
+
+  /**
+   * The member list as this endpoint has it; linearizable first passes the read barrier through it (so the
+   * list is the one the cluster agreed on, on every etcd version; see readBarrier). It needs no login:
    * `{ login: false }` asks without one (a login goes through raft, so without a quorum it fails).
    */
   async memberList(endpoint: string, linearizable = false, opts: ClientOptions = {}): Promise<LiveMember[]> {
+    if (linearizable) await this.readBarrier(endpoint, opts);
+    // The field too: etcd 3.5 and later honour it; 3.4 ignores it, and the barrier above stands for it.
     const r = await this.client(endpoint, opts).cluster.memberList({ linearizable });
     return r.members.map((m) => ({ ID: m.ID, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: !!m.isLearner }));
   }

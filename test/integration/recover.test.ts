@@ -13,7 +13,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as YAML from 'yaml';
+import { connect } from '../../lib/runtime/etcd-client';
 import { describeEngine } from '../harness/describe-engine';
+import { ETCD_34_IMAGE, ETCD_35_IMAGE } from '../harness/env';
+import { SimHosts } from '../harness/sim-hosts';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
 import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
@@ -353,6 +356,174 @@ describeEngine('recover: no survivor left, from the newest snapshot of the backu
     }
     const report = await verifyCluster(cluster.expectation, { timeoutMs: 60_000 });
     expect(report.problems).toEqual([]);
+    expect(await planIsEmpty(cluster)).toBe(0);
+  });
+});
+
+/**
+ * Issue 33: the survivor case on every minor version the README supports (3.6.16 is the first block above).
+ * etcd 3.4 ignores MemberList's `linearizable`: before the read barrier, recover took a lone 3.4 survivor
+ * for a quorum and refused.
+ */
+describeEngine.each([
+  ['3.4.23', ETCD_34_IMAGE],
+  ['3.5.35', ETCD_35_IMAGE],
+])('recover on etcd %s: 3+1 under a writer loses two primaries with their volumes', (version, image) => {
+  let cluster: TestCluster;
+  let writer: Writer;
+  let writerClient: ReturnType<TestCluster['client']>;
+  const prefix = `/it/v${version.replace(/\./g, '')}/`;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.create(`rv${version.replace(/\./g, '')}`, { primaries: 3, secondaries: 1, image });
+    await cluster.apply();
+    writerClient = cluster.client(cluster.topology.secondaries[0].hostClientUrl);
+    writer = new Writer(writerClient, prefix).start();
+  });
+  afterAll(async () => {
+    await writer?.stop();
+    writerClient?.close();
+    await cluster?.teardown();
+  });
+
+  test('recover --yes rebuilds it from the survivor: every write the survivor held is there, three voters, verify passes, the next plan is empty', async () => {
+    await eventually(async () => expect(writer.acknowledged.length).toBeGreaterThan(20));
+    const survivor = cluster.topology.primaries[0];
+    await lose(cluster, 2);
+    await lose(cluster, 3);
+    await eventually(async () => {
+      const count = writer.acknowledged.length;
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(writer.acknowledged.length).toBe(count);
+    }, 30_000);
+    const held = await keysOn(cluster, 1, prefix);
+    expect(held.length).toBeGreaterThan(20);
+
+    const r = await cluster.recover(['--yes']);
+    expect(r.stderr).not.toMatch(/it has a quorum/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${cluster.name}: recovered from ${survivor.name}`);
+    expect(r.stdout).toMatch(new RegExp(`${survivor.name}\\s+answers\\s+\\d+\\s+\\d+\\s+\\d+\\s+recover from here`));
+
+    // Three voting members (no learner left), the survivor's keys all there, the writer's acknowledged writes that the survivor held too.
+    const ids = await memberIds(cluster);
+    expect(Object.keys(ids).sort()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
+    expect(Object.values(ids).filter((id) => id.includes('learner'))).toEqual([]);
+    const after = new Set(await keysOn(cluster, 3, prefix));
+    expect(held.filter((k) => !after.has(k))).toEqual([]);
+
+    // The secondary serves again (verify reads through it), and the writer goes on through it.
+    const report = await verifyCluster(cluster.expectation, { timeoutMs: 60_000 });
+    expect(report.problems).toEqual([]);
+    expect(await planIsEmpty(cluster)).toBe(0);
+    const before = writer.acknowledged.length;
+    await eventually(async () => expect(writer.acknowledged.length).toBeGreaterThan(before + 20), 60_000);
+    const result = await writer.finish(cluster.client());
+    cluster.say(result.summary);
+    const heldSet = new Set(held);
+    expect(result.lost.filter((k) => heldSet.has(k) || writer.acknowledged.indexOf(k) >= before)).toEqual([]);
+  });
+});
+
+describeEngine('recover: a cluster with auth', () => {
+  const PASSWORD_ENV = 'IT_REC_ROOT_PASSWORD';
+  const password = `pw-${process.pid}-${Date.now()}`;
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.create(
+      'reca',
+      { primaries: 3, secondaries: 1, auth: { passwordEnv: PASSWORD_ENV } },
+      { hookEnv: { [PASSWORD_ENV]: password } },
+    );
+    await cluster.apply();
+  });
+  afterAll(async () => {
+    await cluster?.teardown();
+  });
+
+  const rootClient = () => connect(cluster.topology.primaries[0].hostClientUrl, { timeoutMs: 3000, auth: { username: 'root', password } });
+
+  test('refusals need no password; the recovery asks for it before anything changes, then recovers as root', async () => {
+    const noPassword = { [PASSWORD_ENV]: '' };
+    // A quorum: refused, without the password (the look logs in nowhere).
+    let r = await cluster.recover(['--yes'], noPassword);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(new RegExp(`^etcd-cluster: refusing to recover ${cluster.name}: it has a quorum \\(`));
+
+    const c = rootClient();
+    try {
+      for (let i = 0; i < 20; i++) await c.put(`/it/reca/${i}`).value(String(i));
+    } finally {
+      c.close();
+    }
+    const specBefore = YAML.stringify(cluster.spec);
+    await lose(cluster, 2);
+    await lose(cluster, 3);
+
+    // No quorum and no password: refused before anything changed.
+    r = await cluster.recover(['--yes'], noPassword);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').pop()).toBe(
+      `etcd-cluster: auth: set ${PASSWORD_ENV} to the root password of cluster ${cluster.name}: the recovery logs in as root once the survivor leads, and the apply that finishes it changes the membership; recover stopped before its next step`,
+    );
+    expect(r.spec).toBe(specBefore);
+    expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(false);
+    expect((await cluster.docker.inspect('containers', cluster.topology.primaries[0].name))?.State?.Running).toBe(true);
+
+    // With it: recovered, the keys there, three voters, verify as root passes, the next plan is empty.
+    r = await cluster.recover(['--yes'], { [PASSWORD_ENV]: password });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${cluster.name}: recovered from ${cluster.topology.primaries[0].name}`);
+    expect(r.stdout + r.stderr).not.toContain(password);
+    const after = rootClient();
+    try {
+      expect((await after.getAll().prefix('/it/reca/').keys()).length).toBe(20);
+      const voters = (await after.cluster.memberList({ linearizable: true })).members.filter((m) => !m.isLearner);
+      expect(voters.map((m) => m.name).sort()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
+    } finally {
+      after.close();
+    }
+    const report = await verifyCluster(cluster.expectation, { timeoutMs: 60_000, password });
+    expect(report.problems).toEqual([]);
+    expect(await planIsEmpty(cluster)).toBe(0);
+  });
+});
+
+describeEngine('recover: the survivor on a host reached over ssh, stopped, its data read over ssh', () => {
+  let sim: SimHosts;
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    sim = await SimHosts.up(3, 'rs', { ssh: [2] });
+    cluster = await TestCluster.create('recssh', { primaries: 3, secondaries: 0, hosts: sim.specHosts() });
+    await cluster.apply();
+  });
+  afterAll(async () => sim?.teardown(cluster));
+
+  test("primaries 1 and 3 lost with their hosts' volumes, primary 2 stopped on the ssh host: recovered from it", async () => {
+    const [p1, p2, p3] = cluster.topology.primaries;
+    expect(p2.host).toBe(sim.hosts[1].name);
+    await putAll(cluster, '/it/recssh/', 20);
+    for (const [i, p] of [
+      [0, p1],
+      [2, p3],
+    ] as const) {
+      await sim.engine(i).removeContainer(p.name);
+      await sim.engine(i).removeVolume(p.volume);
+    }
+    await sim.engine(1).stop(p2.name, 30);
+
+    const r = await cluster.recover(['--yes']);
+    expect(r.code).toBe(0);
+    // Its data read offline over ssh (docker cp), the one-off run and its own container started over ssh.
+    expect(r.stdout).toMatch(new RegExp(`${p2.name}\\s+stopped\\s+\\d+\\s+\\d+\\s+\\d+\\s+recover from here`));
+    expect(r.stderr).toContain(`restarting ${p2.name} once as a one-member cluster`);
+    expect(r.stderr).toContain(`starting ${p2.name}'s own container`);
+    expect(YAML.parse(r.spec)).toMatchObject({ replace: { 1: 1, 3: 1 }, recoveries: [{ from: 2, rejoined: { 1: 1, 3: 1 } }] });
+    const report = await verifyCluster(cluster.expectation, { timeoutMs: 60_000 });
+    expect(report.problems).toEqual([]);
+    expect((await keysOn(cluster, 1, '/it/recssh/')).length).toBe(20);
     expect(await planIsEmpty(cluster)).toBe(0);
   });
 });

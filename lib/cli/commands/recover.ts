@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SurvivorRow } from '../../runtime/survivors';
 import { defineCommand } from '../command';
+import { InputError } from '../errors';
 import { TablePrinter, type Column } from '../printers';
 import { loadStack } from '../sources';
 
@@ -80,7 +81,16 @@ export default defineCommand<RecoverOptions>({
       snapshot: opts.snapshot && resolve(cwd, opts.snapshot),
       synth,
       timeoutMs: opts.timeout! * 1000,
-      password: ctx.password(e.target),
+      password: () => {
+        if (!e.target.auth) return undefined;
+        const password = io.env[e.target.auth.passwordEnv];
+        if (!password) {
+          throw new InputError(
+            `auth: set ${e.target.auth.passwordEnv} to the root password of cluster ${e.target.cluster}: the recovery logs in as root once the survivor leads, and the apply that finishes it changes the membership; recover stopped before its next step`,
+          );
+        }
+        return password;
+      },
       env: specFile ? { ...io.env, [SPEC_FILE_ENV]: specFile } : io.env,
       say: ctx.progress,
       reload: async () => (await loadStack({ stack: dir, cluster: e.target.cluster }, io.env, () => undefined, cwd)).expectation,
