@@ -115,6 +115,15 @@ describe('every refusal, one line naming the hop to make first', () => {
   });
 });
 
+test('with auth on, 3.4 -> 3.5 is refused (etcd does not support that rolling upgrade); later hops and no auth are not', () => {
+  expect(upgradeProblem({ cluster: 'demo', from: '3.4.23', to: '3.5.35', auth: true })).toBe(
+    'refusing to upgrade demo from etcd 3.4.23 to 3.5.35: etcd does not support a rolling upgrade from 3.4 with auth on (3.5 changes the WAL format of auth entries); take a snapshot (etcd-cluster snapshot save) and restore it into a new cluster of a 3.5 image',
+  );
+  expect(upgradeProblem({ cluster: 'demo', from: '3.4.23', to: '3.5.35' })).toBeUndefined();
+  expect(upgradeProblem({ cluster: 'demo', from: '3.5.35', to: '3.6.16', auth: true })).toBeUndefined();
+  expect(upgradeProblem({ cluster: 'demo', from: '3.4.22', to: '3.4.23', auth: true })).toBeUndefined();
+});
+
 test('etcdutl check v2store is asked for before 3.5 -> 3.6 only', () => {
   expect(needsV2StoreCheck('3.5.35', '3.6.16')).toBe(true);
   expect(needsV2StoreCheck('3.5.26', '3.6.0')).toBe(true);

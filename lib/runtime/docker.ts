@@ -15,6 +15,7 @@
  * - `etcd-cluster rollout`, before etcd 3.5 -> 3.6, runs `etcdutl check v2store` in a one-off container of
  *   the image each primary runs, on its volume mounted read-only (v2store.ts).
  */
+import { constants as bufferLimits } from 'node:buffer';
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { DockerHostError } from './errors';
@@ -90,10 +91,13 @@ export function ssh(args: string[], where: string, timeoutMs = 60_000): Promise<
   });
 }
 
-/** ssh with binary output (a tar stream), compressed on the way: a WAL file is mostly preallocated zeros. */
+/**
+ * ssh with binary output (a tar stream), compressed on the way: a WAL file is mostly preallocated zeros. As
+ * much output as one Buffer holds (`16 << 30` was 0 in JavaScript's 32-bit shifts: every read failed).
+ */
 function sshBuffer(args: string[], where: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile('ssh', ['-C', ...args], { timeout: 600_000, maxBuffer: 16 << 30, encoding: 'buffer' }, (err, stdout, stderr) => {
+    execFile('ssh', ['-C', ...args], { timeout: 600_000, maxBuffer: bufferLimits.MAX_LENGTH, encoding: 'buffer' }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new DockerHostError(`${where}: ${(stderr.toString() || err.message).trim().split('\n')[0]}`));
       resolve({ code: err ? Number(err.code) : 0, stdout, stderr: stderr.toString() });
     });

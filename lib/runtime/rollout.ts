@@ -111,7 +111,7 @@ export function versionCheck(target: Expectation['target'], liveVersions: string
     .sort(compareVersions)
     .map(formatVersion)[0];
   const to = target.image?.version ?? undefined;
-  if (from && to) return { from, to, problem: upgradeProblem({ cluster: target.cluster, from, to }) };
+  if (from && to) return { from, to, problem: upgradeProblem({ cluster: target.cluster, from, to, auth: Boolean(target.auth) }) };
   if (from && !to)
     return { from, note: `the primaries' image (${target.image?.ref ?? 'not recorded in this stack'}) names no etcd version; the upgrade path is not checked` };
   return { ...(to ? { to } : {}) };

@@ -38,7 +38,7 @@ export async function upgradeCheck(deployed: Expectation, next: Expectation | un
   const views = await withSession(deployed.target, { ...opts, callTimeoutMs: opts.callTimeoutMs ?? 3000 }, (s) => s.survey());
   const from = lowestVersion(views.map((v) => v.status?.version));
   if (!from) return `${cluster}: no primary answers; the upgrade path is not checked`;
-  const problem = upgradeProblem({ cluster, from: formatVersion(from), to, via: 'apply' });
+  const problem = upgradeProblem({ cluster, from: formatVersion(from), to, via: 'apply', auth: Boolean(next.target.auth ?? deployed.target.auth) });
   if (problem) throw new MembershipError(problem);
   return `${cluster}: etcd ${formatVersion(from)} -> ${to}: on etcd's upgrade path`;
 }

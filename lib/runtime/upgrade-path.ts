@@ -59,6 +59,8 @@ export interface UpgradeStep {
   readonly to: string;
   /** @default 'rollout' */
   readonly via?: UpgradeVia;
+  /** Whether the cluster has etcd RBAC on (`auth`). @default false */
+  readonly auth?: boolean;
 }
 
 /** The floor of the hop into `to`'s minor release, if etcd documents one. */
@@ -86,6 +88,11 @@ export function upgradeProblem(step: UpgradeStep): string | undefined {
   if (c < 0)
     return `refusing to roll ${cluster} back from etcd ${from} to ${to}: etcd does not support downgrades this way (restore a snapshot into a new cluster instead)`;
   if (t[0] === f[0] && t[1] === f[1]) return undefined;
+  // etcd's 3.4 -> 3.5 guide: "If your cluster enables auth, rolling upgrade from 3.4 or older version isn't
+  // supported because 3.5 changes a format of WAL entries related to auth."
+  if (step.auth && f[0] === 3 && f[1] <= 4) {
+    return `refusing to upgrade ${cluster} from etcd ${from} to ${to}: etcd does not support a rolling upgrade from 3.4 with auth on (3.5 changes the WAL format of auth entries); take a snapshot (etcd-cluster snapshot save) and restore it into a new cluster of a 3.5 image`;
+  }
   const far = t[0] !== f[0] || t[1] > f[1] + 1;
   const next: Version = [f[0], f[1] + 1, 0];
   const floor = floorFor(next);

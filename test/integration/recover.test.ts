@@ -173,14 +173,20 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
     // the lock released, exit code 130; the recovery stays recorded.
     const oneOff = `${survivor.name}-recover`;
     let interrupted = false;
+    // Whether the one-off was seen running before the interrupt (true), or why not: asserted below, not swallowed.
+    let oneOffSeen: unknown = 'not looked at';
     r = await cluster.recover(['--yes'], {}, (stderr, child) => {
       if (interrupted || !stderr.includes(`restarting ${survivor.name} once as a one-member cluster`)) return;
       interrupted = true;
       void eventually(async () => expect((await cluster.docker.inspect('containers', oneOff))?.State?.Running).toBe(true), 20_000)
-        .catch(() => undefined)
+        .then(
+          () => (oneOffSeen = true),
+          (err: Error) => (oneOffSeen = err.message),
+        )
         .then(() => child.kill('SIGINT'));
     });
     expect(interrupted).toBe(true);
+    expect(oneOffSeen).toBe(true);
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/interrupted \(SIGINT\): finishing \d+ steps? in flight first/);
     expect(r.stderr.trim().split('\n').pop()).toBe(
