@@ -219,6 +219,7 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
     expect(YAML.parse(r.spec)).toMatchObject({ replace: { 2: 1, 3: 1 }, recoveries: [{ from: 1, rejoined: { 2: 1, 3: 1 } }] });
     const ids = await memberIds(cluster);
     expect(Object.keys(ids).sort()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
+    expect(Object.values(ids).filter((id) => id.includes('learner'))).toEqual([]);
     expect(ids[survivor.name]).toBe(idBefore);
 
     // Every key the survivor held is there.
