@@ -33,6 +33,17 @@ async function lose(cluster: TestCluster, index: number): Promise<void> {
   await cluster.docker.removeVolume(p.volume);
 }
 
+/** Primaries 2 and 3 lost with their volumes; then the writer's writes stop (no acknowledgement for two seconds). */
+async function loseTwoOfThree(cluster: TestCluster, writer: Writer): Promise<void> {
+  await lose(cluster, 2);
+  await lose(cluster, 3);
+  await eventually(async () => {
+    const count = writer.acknowledged.length;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(writer.acknowledged.length).toBe(count);
+  }, 30_000);
+}
+
 async function memberIds(cluster: TestCluster, via = 0): Promise<Record<string, string>> {
   const c = cluster.client(cluster.topology.primaries[via].hostClientUrl);
   try {
@@ -142,14 +153,7 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
   test('recover rebuilds it from the survivor; stopped half-way it resumes; nothing the survivor held is lost', async () => {
     const survivor = cluster.topology.primaries[0];
     const idBefore = (await memberIds(cluster))[survivor.name];
-    await lose(cluster, 2);
-    await lose(cluster, 3);
-    // Writes stop: no acknowledgement for two seconds.
-    await eventually(async () => {
-      const count = writer.acknowledged.length;
-      await new Promise((r) => setTimeout(r, 2000));
-      expect(writer.acknowledged.length).toBe(count);
-    }, 30_000);
+    await loseTwoOfThree(cluster, writer);
     const held = await keysOn(cluster, 1, '/it/rec3/');
     expect(held.length).toBeGreaterThan(20);
 
@@ -396,13 +400,7 @@ describeEngine.each([
   test('recover --yes rebuilds it from the survivor: every write the survivor held is there, three voters, verify passes, the next plan is empty', async () => {
     await eventually(async () => expect(writer.acknowledged.length).toBeGreaterThan(20));
     const survivor = cluster.topology.primaries[0];
-    await lose(cluster, 2);
-    await lose(cluster, 3);
-    await eventually(async () => {
-      const count = writer.acknowledged.length;
-      await new Promise((r) => setTimeout(r, 2000));
-      expect(writer.acknowledged.length).toBe(count);
-    }, 30_000);
+    await loseTwoOfThree(cluster, writer);
     const held = await keysOn(cluster, 1, prefix);
     expect(held.length).toBeGreaterThan(20);
 
