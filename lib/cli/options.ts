@@ -49,3 +49,14 @@ export function jsonOption(cmd: Command): Command {
 export function timeoutOption(cmd: Command, defaultSeconds: number, description: string): Command {
   return cmd.addOption(new Option('--timeout <seconds>', description).argParser(seconds).default(defaultSeconds));
 }
+
+/** `--days` of the pki commands: 1 to 3650. */
+export function validityDays(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 3650) throw new InvalidArgumentError(`expected 1 to 3650 days, got "${v}"`);
+  return n;
+}
+
+/** The options every pki command takes: the spec, and another directory than its tls.dir. */
+export const pkiOptions = (cmd: Command): Command =>
+  cmd.option('--spec <file>', 'the cluster spec (its tls.dir is the PKI directory unless --out says otherwise)').option('--out <dir>', 'the PKI directory');

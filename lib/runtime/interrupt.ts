@@ -9,6 +9,8 @@
  * the process as interrupted (exit code 128 + the signal's number, as a shell reports it); a second one ends
  * it at once. What the command recorded before (its state file) is what the next run continues from.
  */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 type Cleanup = () => Promise<unknown>;
 
@@ -81,4 +83,40 @@ export function trapInterrupts(opts: TrapOptions): () => void {
     for (const [signal, h] of handlers) process.off(signal, h);
     stopping = false;
   };
+}
+
+/**
+ * A child in a process group of its own, so that a Ctrl-C at the terminal does not reach it directly: while
+ * a trap is in force, an interrupt sends it one SIGINT (Terraform ends its run cleanly on the first, and
+ * aborts on a second) and waits for it to end.
+ */
+export function spawnInterruptible(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; shell?: boolean },
+): ChildProcessByStdio<null, Readable, Readable> {
+  const child = spawn(command, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const closed = new Promise<void>((resolvePromise) => child.once('close', () => resolvePromise()));
+  const off = onInterrupt(() => {
+    try {
+      if (child.pid && child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGINT');
+    } catch {
+      // gone already
+    }
+    return closed;
+  });
+  child.once('close', off);
+  child.once('error', off);
+  return child;
+}
+
+/** A shell command (a user's synth command), interruptible: its exit code and its output, stdout and stderr together. */
+export function shell(command: string, env?: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawnInterruptible(command, [], { shell: true, env: env ?? process.env });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
+  });
 }

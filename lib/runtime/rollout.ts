@@ -16,20 +16,18 @@
  * stops the rollout (the others untouched, on the old version); the stop is recorded in the stack
  * directory, and running it again after a fix continues: that member may then be the one down.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Expectation } from '../contract';
 import { DockerEngine } from './docker';
-import { ClusterUnreachable, InvalidRequest, MembershipError, NotConfirmed, TerraformFailed } from './errors';
+import { ClusterUnreachable, InvalidRequest, MembershipError, NotConfirmed } from './errors';
 import { hex } from './live';
 import { retryUntil } from './retry';
 import { withSession, type SessionOptions } from './session';
+import { TerraformDriver } from './terraform';
 import { compareVersions, formatVersion, needsV2StoreCheck, parseVersion, upgradeProblem, type Version } from './upgrade-path';
 import { checkV2Store, v2StoreProblem } from './v2store';
 
-/** The Terraform binary: cdktf's own variable names another (e.g. `tofu`). */
-const TERRAFORM = () => process.env.TERRAFORM_BINARY_NAME || 'terraform';
 /** A stopped rollout, recorded in the stack directory. */
 const STATE_FILE = '.etcd-cluster-rollout.json';
 
@@ -79,16 +77,6 @@ interface Change {
   readonly action: 'replace' | 'update';
 }
 
-function terraform(dir: string, args: string[], timeoutMs = 1_800_000): Promise<{ code: number; output: string; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(TERRAFORM(), [...args, '-no-color'], { cwd: dir, timeout: timeoutMs, maxBuffer: 256 << 20, env: process.env }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: `${stdout}${stderr}`, stdout });
-    });
-  });
-}
-
-const lastLines = (text: string, n = 20) => text.trim().split('\n').slice(-n).join('\n');
-
 export interface VersionCheck {
   /** The lowest etcd version the live primaries run. */
   readonly from?: string;
@@ -123,19 +111,13 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
   const statePath = join(dir, STATE_FILE);
   const resumed = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { stoppedAt?: string }) : {};
 
-  if (!existsSync(join(dir, '.terraform'))) {
-    say('terraform init');
-    const init = await terraform(dir, ['init', '-input=false']);
-    if (init.code !== 0) throw new TerraformFailed(`terraform init failed:\n${lastLines(init.output)}`);
-  }
+  const tf = new TerraformDriver(dir);
+  await tf.init({ say });
   say('planning the whole stack');
   const planFile = join(dir, '.etcd-cluster-rollout.tfplan');
   try {
-    const plan = await terraform(dir, ['plan', '-input=false', `-out=${planFile}`]);
-    if (plan.code !== 0) throw new TerraformFailed(`terraform plan failed:\n${lastLines(plan.output)}`);
-    const show = await terraform(dir, ['show', '-json', planFile]);
-    if (show.code !== 0) throw new TerraformFailed(`terraform show failed:\n${lastLines(show.output)}`);
-    const planned = JSON.parse(show.stdout) as PlanJson;
+    await tf.plan([`-out=${planFile}`]);
+    const planned = await tf.showJson<PlanJson>(planFile);
     const changes = primaryChanges(e, planned);
 
     // Safety first: the live cluster as it is now.
@@ -199,17 +181,14 @@ export async function rollout(e: Expectation, opts: RolloutOptions): Promise<Rol
       say(`rolling ${c.name} (${role}): ${c.action} ${c.address}`);
       writeFileSync(statePath, JSON.stringify({ stoppedAt: c.name, at: new Date().toISOString() }));
       if (c.action === 'replace' && role !== 'down') await handOver(e, c.name, opts);
-      const applied = await terraform(dir, ['apply', '-input=false', '-auto-approve', `-target=${c.address}`]);
-      if (applied.code !== 0)
-        throw new TerraformFailed(`rollout stopped at ${c.name}: terraform apply failed; the other members are untouched:\n${lastLines(applied.output)}`);
+      await tf.apply([`-target=${c.address}`], undefined, `rollout stopped at ${c.name}: terraform apply failed; the other members are untouched`);
       await waitCaughtUp(e, c.name, opts);
       const seconds = Math.round((Date.now() - started) / 100) / 10;
       steps.push({ member: c.name, role, address: c.address, action: c.action, seconds });
       say(`${c.name} is back and caught up (${seconds}s)`);
     }
     say('applying the rest of the stack');
-    const rest = await terraform(dir, ['apply', '-input=false', '-auto-approve']);
-    if (rest.code !== 0) throw new TerraformFailed(`the final apply failed (every primary was rolled):\n${lastLines(rest.output)}`);
+    await tf.apply([], undefined, 'the final apply failed (every primary was rolled)');
     rmSync(statePath, { force: true });
     return { cluster: e.target.cluster, ...(from ? { from } : {}), ...(to ? { to } : {}), steps };
   } finally {

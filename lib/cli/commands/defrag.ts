@@ -4,19 +4,9 @@
  * schedule; a scheduler of yours can run this instead, e.g. with auth).
  */
 import { DEFAULTS } from '../../model/defaults';
-import type { DefragStep } from '../../runtime/maintenance';
 import { defineCommand } from '../command';
 import { EXIT } from '../exit-codes';
-import type { Column } from '../printers';
-
-export const STEP_COLUMNS: Column<DefragStep>[] = [
-  { header: 'MEMBER', cell: (s) => s.member },
-  { header: 'ROLE', cell: (s) => s.role },
-  { header: 'BEFORE', cell: (s) => `${s.beforeBytes}` },
-  { header: 'AFTER', cell: (s) => `${s.afterBytes}` },
-  { header: 'SECONDS', cell: (s) => s.seconds.toFixed(1) },
-  { header: 'REASON', cell: (s) => s.reason },
-];
+import { STEP_COLUMNS } from '../columns';
 
 export default defineCommand<{ ifNeeded?: boolean }>({
   path: ['defrag'],

@@ -1,6 +1,6 @@
 /** `etcd-cluster pki renew`: new certificates and keys for every member, the verifier and the proxies, from the same CA. */
 import { defineCommand } from '../command';
-import { pkiOptions, validityDays } from './pki';
+import { pkiOptions, validityDays } from '../options';
 
 export default defineCommand<{ spec?: string; out?: string; days: number }>({
   path: ['pki', 'renew'],

@@ -6,7 +6,7 @@
 import type { Topology } from '../../model/topology';
 import type { PkiState, RotationCommand } from '../../model/pki-rotation';
 import { defineCommand } from '../command';
-import { pkiOptions, validityDays } from './pki';
+import { pkiOptions, validityDays } from '../options';
 
 const GROUP = 'replace the CA in three phases, each rolled out before the next: trust-new, reissue, drop-old';
 

@@ -1,7 +1,7 @@
 /** `etcd-cluster pki status`: the phase of the PKI directory, its CAs, and what each container trusts and presents. */
 import { defineCommand } from '../command';
 import { table } from '../printers';
-import { pkiOptions } from './pki';
+import { pkiOptions } from '../options';
 
 export default defineCommand<{ spec?: string; out?: string }>({
   path: ['pki', 'status'],

@@ -1,17 +1,6 @@
 /** `etcd-cluster pki`: the CA and certificates a TLS cluster needs; keeps what exists. */
-import { InvalidArgumentError } from 'commander';
 import { defineCommand } from '../command';
-
-/** `--days` of the pki commands: 1 to 3650. */
-export function validityDays(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 3650) throw new InvalidArgumentError(`expected 1 to 3650 days, got "${v}"`);
-  return n;
-}
-
-/** The options every pki command takes: the spec, and another directory than its tls.dir. */
-export const pkiOptions = (cmd: import('commander').Command) =>
-  cmd.option('--spec <file>', 'the cluster spec (its tls.dir is the PKI directory unless --out says otherwise)').option('--out <dir>', 'the PKI directory');
+import { pkiOptions, validityDays } from '../options';
 
 export default defineCommand<{ spec?: string; out?: string; days: number }>({
   path: ['pki'],

@@ -2,7 +2,7 @@
 import { DEFAULTS } from '../../model/defaults';
 import { defineCommand } from '../command';
 import { EXIT } from '../exit-codes';
-import { STEP_COLUMNS } from './defrag';
+import { STEP_COLUMNS } from '../columns';
 
 export default defineCommand({
   path: ['reclaim'],
