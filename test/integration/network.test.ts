@@ -25,7 +25,7 @@ import { describeEngine } from '../harness/describe-engine';
 import { TEST_IMAGE, testSubnet } from '../harness/env';
 import { SimHosts } from '../harness/sim-hosts';
 import { TestCluster } from '../harness/test-cluster';
-import { Writer } from '../harness/writer';
+import { finishAfter, Writer } from '../harness/writer';
 import { REPO_ROOT, run, type TfJson } from '../helpers/synth';
 import { verifyCluster } from '../../lib/runtime/verify';
 
@@ -250,11 +250,12 @@ describeEngine('founders on a socket host and an ssh host start one after anothe
     try {
       const r = await cluster.rollout({ etcd: { extraFlags: ['--snapshot-count=5000'] } });
       expect(r.code).toBe(0);
+      const ended = Date.now();
       for (const p of cluster.topology.primaries) expect(r.stderr).toContain(`stopping ${p.name} `);
-      const w = await writer.finish(client);
-      cluster.say(w.summary);
+      const w = await finishAfter(writer, client, ended, (l) => cluster.say(l));
       expect(w.acknowledged).toBeGreaterThan(20);
       expect(w.lost).toEqual([]);
+      expect(w.lastAckAt).toBeGreaterThan(ended);
       expect((await cluster.deployment.plan()).code).toBe(0);
     } finally {
       await writer.stop();

@@ -216,6 +216,10 @@ describeEngine('space that stays free: NOSPACE reclaimed by the command and by t
         }
       }
       expect(new Set(runs.flatMap((r) => r.steps.map((s) => s.member))).size).toBe(3);
+      // Every primary was defragmented: the writer must still be acknowledging writes after that.
+      const ended = Date.now();
+      await writer.continuedAfter(ended);
+      expect(writer.lastAckAt).toBeGreaterThan(ended);
     } finally {
       const w = await writer.finish(c);
       cluster.say(w.summary);
