@@ -15,15 +15,15 @@ import { issueLeaf, issuingCa } from '../../lib/cli/pki-make';
 import { CLIENT_CN } from '../../lib/model';
 import { connect } from '../../lib/runtime/etcd-client';
 import { describeEngine } from '../harness/describe-engine';
+import { etcdCluster } from '../harness/cli';
 import { LogWatch } from '../harness/log-watch';
 import { putOutcome, refusedFor } from '../harness/probes';
 import { QuorumSampler } from '../harness/rollout';
 import { TestCluster } from '../harness/test-cluster';
 import { finishAfter, Writer } from '../harness/writer';
-import { REPO_ROOT, run, scratchDir, type RunResult } from '../helpers/synth';
+import { scratchDir, type RunResult } from '../helpers/synth';
 
 jest.setTimeout(900_000);
-const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 /** What etcd and Go log when a TLS handshake is refused or fails, on either side. */
 const TLS_REFUSAL = /x509|bad certificate|unknown authority|certificate required|rejected connection|TLS handshake error|handshake failure/i;
 
@@ -58,7 +58,7 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
   let runningAtEnd = new Set<string>();
   const writers: { writer: Writer; client: Etcd3 }[] = [];
 
-  const cli = (args: string[]): Promise<RunResult> => run(process.execPath, [BIN, ...args], { cwd: join(pki, '..'), env: cluster.deployment.env });
+  const cli = (args: string[]): Promise<RunResult> => etcdCluster([...args], { cwd: join(pki, '..'), env: cluster.deployment.env });
   const pkiCli = (args: string[]) => cli(['pki', ...args, '--spec', spec]);
   const json = <T>(r: RunResult): T => {
     if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
@@ -294,7 +294,7 @@ describeEngine('certificates that expire: a 3+1 TLS cluster renewed and moved to
     writeFileSync(join(dir, 'client.key'), made.key, { mode: 0o600 });
     const expiredSpec = join(dir, '..', 'cluster.json');
     writeFileSync(expiredSpec, readFileSync(spec));
-    const r = await run(process.execPath, [BIN, 'verify', '--spec', expiredSpec, '--timeout', '5'], { cwd: join(dir, '..') });
+    const r = await etcdCluster(['verify', '--spec', expiredSpec, '--timeout', '5'], { cwd: join(dir, '..') });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/- verifier: the verifier's client certificate client\.crt expired on \S+; renew: etcd-cluster pki renew/);
   });

@@ -14,8 +14,9 @@ import { noop } from 'cockatiel';
 import { ensurePki } from '../../lib/cli/pki-make';
 import { EXPECTATION_ENV } from '../../lib/contract';
 import { verifyCluster, type Report } from '../../lib/runtime/verify';
-import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
+import { scratchDir } from '../helpers/synth';
 import { describeEngine } from '../harness/describe-engine';
+import { etcdCluster } from '../harness/cli';
 import { SimHosts } from '../harness/sim-hosts';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { REFUSED_FOR } from '../harness/probes';
@@ -23,8 +24,6 @@ import { finishAfter, Writer } from '../harness/writer';
 import { addressesOf as strip } from '../harness/deployment';
 
 jest.setTimeout(600_000);
-
-const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 
 describeEngine('a cluster spread over three Docker hosts', () => {
   let sim: SimHosts;
@@ -34,7 +33,7 @@ describeEngine('a cluster spread over three Docker hosts', () => {
 
   /** `etcd-cluster verify --json` as a person or the hook runs it. */
   async function cliVerify(timeoutSeconds: number): Promise<{ code: number; report: Report }> {
-    const r = await run('node', [BIN, 'verify', '--json', '--timeout', String(timeoutSeconds)], {
+    const r = await etcdCluster(['verify', '--json', '--timeout', String(timeoutSeconds)], {
       env: { ...process.env, [EXPECTATION_ENV]: JSON.stringify(cluster.expectation) },
       timeoutMs: (timeoutSeconds + 30) * 1000,
     });

@@ -14,7 +14,7 @@
  * rollout shows the plan and the order of the members and asks: without a terminal and without --yes it
  * refuses (exit code 2) with nothing changed.
  */
-import { ApplyFailed } from '../harness/deployment';
+import { applyFailure } from '../harness/cli';
 import { ETCD_34_IMAGE, ETCD_3521_IMAGE, ETCD_35_IMAGE, ETCD_36_IMAGE, TEST_IMAGE } from '../harness/env';
 import { describeEngine } from '../harness/describe-engine';
 import { memberIds, primaryContainerIds, QuorumSampler, type Rolled } from '../harness/rollout';
@@ -184,12 +184,8 @@ describeEngine('an etcd 3.5.21 cluster (the default image of 0.2.0 and earlier):
   test('3.5.21 -> 3.6.16 by a plain apply (the next deploy of a spec without image) is refused by the upgrade check before any container changes', async () => {
     const before = await primaryContainerIds(cluster);
     const image = (await cluster.docker.inspect('images', ETCD_3521_IMAGE)).Id;
-    const failure = await cluster.apply({ image: ETCD_36_IMAGE }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(failure).toBeInstanceOf(ApplyFailed);
-    expect((failure as ApplyFailed).output).toContain(
+    const failure = await applyFailure(cluster.apply({ image: ETCD_36_IMAGE }));
+    expect(failure.output).toContain(
       `etcd-cluster: refusing to upgrade ${cluster.name} from etcd 3.5.21 to 3.6.16: etcd 3.6 needs every member on 3.5.26 or later; first 3.5.21 -> the newest 3.5 patch (3.5.26 or later) with etcd-cluster rollout, then 3.6.16`,
     );
     expect(await primaryContainerIds(cluster)).toEqual(before);

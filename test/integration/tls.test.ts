@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { noop } from 'cockatiel';
 import { describeEngine } from '../harness/describe-engine';
+import { etcdCluster } from '../harness/cli';
 import { putOutcome, refusedFor } from '../harness/probes';
 import { TestCluster } from '../harness/test-cluster';
-import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
+import { scratchDir } from '../helpers/synth';
 
 jest.setTimeout(300_000);
-const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 
 describeEngine('a 3+2 cluster with mutual TLS', () => {
   let cluster: TestCluster;
@@ -26,11 +26,11 @@ describeEngine('a 3+2 cluster with mutual TLS', () => {
     // Certificates come from the CLI, as a user makes them: a spec file whose tls.dir is relative to it.
     const specDir = join(pki, '..');
     writeFileSync(join(specDir, 'cluster.json'), JSON.stringify({ ...cluster.spec, tls: { dir: 'pki' } }));
-    const made = await run(process.execPath, [BIN, 'pki', '--spec', join(specDir, 'cluster.json')]);
+    const made = await etcdCluster(['pki', '--spec', join(specDir, 'cluster.json')]);
     expect(made.stderr).toBe('');
     expect(made.code).toBe(0);
     expect(made.stdout).toContain('created ca.crt, ');
-    const other = await run(process.execPath, [BIN, 'pki', '--spec', join(specDir, 'cluster.json'), '--out', otherPki]);
+    const other = await etcdCluster(['pki', '--spec', join(specDir, 'cluster.json'), '--out', otherPki]);
     expect(other.code).toBe(0);
     await cluster.apply();
   });
@@ -60,7 +60,7 @@ describeEngine('a 3+2 cluster with mutual TLS', () => {
   });
 
   test('members over TLS shows a leader, followers and registered secondaries', async () => {
-    const r = await run(process.execPath, [BIN, 'members', '--stack', cluster.stackDir(), '--json']);
+    const r = await etcdCluster(['members', '--stack', cluster.stackDir(), '--json']);
     expect(r.code).toBe(0);
     const states = JSON.parse(r.stdout)
       .members.map((m: { state: string }) => m.state)
