@@ -19,7 +19,7 @@ export async function benchRollout(bench: Bench): Promise<void> {
     try {
       await cluster.apply();
       const writerClient = cluster.client();
-      const writer = new Writer(writerClient, '/bench/roll/', 200_000).start();
+      const writer = new Writer(writerClient, '/bench/roll/').start();
       await sleep(1000);
       const t0 = Date.now();
       const r = await cluster.rollout({ etcd: { extraFlags: ['--snapshot-count=5000'] } } as Overrides, ['--json']);

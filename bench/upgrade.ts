@@ -17,7 +17,7 @@ export async function benchUpgrade(bench: Bench): Promise<void> {
   try {
     await cluster.apply();
     const writerClient = cluster.client();
-    const writer = new Writer(writerClient, '/bench/walk/', 200_000, 1_800_000).start();
+    const writer = new Writer(writerClient, '/bench/walk/', 3_600_000).start();
     await sleep(1000);
     const hops: Hop[] = [];
     try {

@@ -268,7 +268,9 @@ describe('etcd-cluster verify and members on files, with nothing listening', () 
     const dir = scratchDir('expiry-cli');
     mkdirSync(join(dir, 'pki'));
     specFile = join(dir, 'cluster.json');
-    const spec = { name: 'exc', primaries: 1, ports: { primaryBase: 30201, secondaryBase: 30301 }, tls: { dir: 'pki', expiryWarningDays: 40 } };
+    // Ports 1 and 11 on loopback: nothing listens, and they are below the 10000 and up that integration runs
+    // draw and publish, so that a cluster of a run beside this one never answers here.
+    const spec = { name: 'exc', primaries: 1, ports: { primaryBase: 1, secondaryBase: 11 }, tls: { dir: 'pki', expiryWarningDays: 40 } };
     writeFileSync(specFile, JSON.stringify(spec));
     const t = buildTopology(validateSpec({ ...spec, tls: { dir: join(dir, 'pki') } }));
     await ensurePki(t.tls!.dir, t.tls!.nodes, 30);

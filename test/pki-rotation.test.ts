@@ -284,8 +284,10 @@ describe('the pki commands on the command line', () => {
   beforeAll(() => {
     cwd = scratchDir('rot-cli');
     specFile = join(cwd, 'cluster.json');
-    // Ports nothing listens on, and a cluster no Docker host has: every container is absent.
-    writeFileSync(specFile, JSON.stringify({ name: 'rotcli', primaries: 1, ports: { primaryBase: 30401, secondaryBase: 30501 }, tls: { dir: 'pki' } }));
+    // Ports nothing listens on (1 and 11 on loopback, below the 10000 and up that integration runs draw and
+    // publish, so that a cluster of a run beside this one never answers here), and a cluster no Docker host
+    // has: every container is absent.
+    writeFileSync(specFile, JSON.stringify({ name: 'rotcli', primaries: 1, ports: { primaryBase: 1, secondaryBase: 11 }, tls: { dir: 'pki' } }));
   });
   const cli = (args: string[]) => run(process.execPath, [BIN, ...args], { cwd });
 

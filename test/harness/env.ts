@@ -2,7 +2,7 @@
  * What the integration suites share: the Docker engine check, names and ports that cannot collide with
  * another run, and the locally built etcd image.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +81,71 @@ function ephemeralLow(): number {
 }
 
 /** Test ports are drawn from here up to the ephemeral range. */
-const LOWEST_TEST_PORT = 10000;
+export const LOWEST_TEST_PORT = 10000;
+
+/**
+ * Where test processes on this machine claim what they draw (subnets, port runs), one file per claim holding
+ * the owner's pid. A draw that only looks whether a port is free, or that follows a hash of the run's tag,
+ * can hand two runs the same thing when both draw before either uses it; a claim cannot.
+ */
+const LOCK_DIR = join(tmpdir(), 'cdktf-etcd-it-locks');
+const heldLocks = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, under another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claims `name` for this process: true when it is ours (now or already), false when a live process holds it.
+ * A claim whose owner is gone (a crashed run) is taken over. Claims go when the process exits.
+ */
+export function claim(name: string): boolean {
+  const file = join(LOCK_DIR, name);
+  if (heldLocks.has(file)) return true;
+  mkdirSync(LOCK_DIR, { recursive: true });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      if (heldLocks.size === 0) process.once('exit', releaseClaims);
+      heldLocks.add(file);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(file, 'utf8').trim());
+    } catch {
+      continue; // released meanwhile: try again
+    }
+    // An empty file is a claim being written this moment: held.
+    if (!Number.isInteger(owner) || owner <= 0 || pidAlive(owner)) return false;
+    try {
+      // Stale. Remove it only if it is still the dead owner's (another run may have taken it over already).
+      if (readFileSync(file, 'utf8').trim() === String(owner)) unlinkSync(file);
+    } catch {
+      // Gone already.
+    }
+  }
+  return false;
+}
+
+function releaseClaims(): void {
+  for (const file of heldLocks) {
+    try {
+      unlinkSync(file);
+    } catch {
+      // Gone already.
+    }
+  }
+  heldLocks.clear();
+}
 
 /**
  * A run of `count` consecutive free loopback ports, from a random base so that parallel workers and
@@ -97,22 +161,59 @@ export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = LOWEST_TEST_PORT + Math.floor(Math.random() * (top - LOWEST_TEST_PORT));
     if (base + count > DEFAULT_PORTS[0] && base < DEFAULT_PORTS[1]) continue;
+    // Claimed port by port, so that two runs drawing at the same moment cannot both take one; a port that is
+    // claimed by a live run, or bound by anything, sends the draw elsewhere.
+    const claimed: number[] = [];
     let ok = true;
+    for (let p = base; p < base + count && ok; p++) {
+      ok = claim(`port-${p}`);
+      if (ok) claimed.push(p);
+    }
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
     if (ok) return base;
+    for (const p of claimed) release(`port-${p}`);
   }
   throw new Error(`no ${count} consecutive free ports found on 127.0.0.1`);
 }
 
+/** Gives back a claim of this process before it exits. */
+function release(name: string): void {
+  const file = join(LOCK_DIR, name);
+  if (!heldLocks.delete(file)) return;
+  try {
+    unlinkSync(file);
+  } catch {
+    // Gone already.
+  }
+}
+
 /**
- * A /24 for a test that sets `network.subnet`, from 10.214.0.0/16: outside Docker's default address pools
+ * Blocks of four /24s for tests that set `network.subnet`, from 10.214.0.0/16 (up to 10.214.247.0; the
+ * synth-only specs name 10.214.250.0/24) and 10.215.0.0/16: outside Docker's default address pools
  * (172.17-31.0.0/16, 192.168.0.0/16), so that networks Docker allocates for other suites running at the same
- * time never take it (a fixed 172.29.71.0/24 failed CI with "Pool overlaps"), and apart from the simulated
- * hosts' 10.213.0.0/16. The third octet follows this run's tag; `k` picks one of a test's several subnets.
+ * time never take them (a fixed 172.29.71.0/24 failed CI with "Pool overlaps"), and apart from the simulated
+ * hosts' 10.213.0.0/16.
+ */
+const SUBNET_BLOCKS = 62 + 64;
+let subnetBlock: number | undefined;
+
+/**
+ * A /24 for a test that sets `network.subnet`; `k` picks one of a test's several subnets. The process claims
+ * one block of four (see `claim`), starting from where its run's tag points, so that two runs on one machine
+ * never hold the same subnet at once (the tag alone picked 1 of 63 blocks).
  */
 export function testSubnet(k: number): string {
   if (!Number.isInteger(k) || k < 0 || k > 3) throw new Error(`testSubnet: k must be 0..3 (got ${k})`);
-  return `10.214.${tagHash(RUN_TAG, 63) * 4 + k}.0/24`;
+  if (subnetBlock === undefined) {
+    const start = tagHash(RUN_TAG, SUBNET_BLOCKS);
+    for (let i = 0; i < SUBNET_BLOCKS && subnetBlock === undefined; i++) {
+      const block = (start + i) % SUBNET_BLOCKS;
+      if (claim(`subnet-${block}`)) subnetBlock = block;
+    }
+    if (subnetBlock === undefined) throw new Error(`testSubnet: all ${SUBNET_BLOCKS} subnet blocks are claimed by live test runs (${LOCK_DIR})`);
+  }
+  const [second, index] = subnetBlock < 62 ? [214, subnetBlock] : [215, subnetBlock - 62];
+  return `10.${second}.${index * 4 + k}.0/24`;
 }
 
 /** A number below `modulo` that follows a run tag: subnets of test networks and simulated hosts are chosen by it. */

@@ -7,6 +7,8 @@ import type { RunResult } from '../helpers/synth';
 import type { TestCluster } from './test-cluster';
 import type { Writer } from './writer';
 
+export { memberIds, primaryContainerIds } from './members';
+
 /** What `etcd-cluster rollout --json` prints. */
 export interface Rolled {
   cluster: string;
@@ -15,7 +17,11 @@ export interface Rolled {
   steps: { member: string; role: string; address: string; action: string; seconds: number }[];
 }
 
-/** Counts running primary containers every 200 ms; the lowest count seen is what a rollout must keep at a quorum. */
+/**
+ * Counts running primary containers every 200 ms; the lowest count seen is what a rollout must keep at a
+ * quorum. `lowest` starts at Infinity, which passes any "at least" check: a test reads `samples` too (what
+ * `stop` returns) and requires a minimum, so that a sampler that never sampled cannot pass.
+ */
 export class QuorumSampler {
   lowest = Number.POSITIVE_INFINITY;
   samples = 0;
@@ -30,18 +36,10 @@ export class QuorumSampler {
     }, 200);
     return this;
   }
-  stop(): void {
+  /** Stops; the fewest primaries seen running (Infinity when it never sampled) and how many samples it took. */
+  stop(): { lowWater: number; samples: number } {
     clearInterval(this.timer);
-  }
-}
-
-/** Member IDs by name, as the cluster lists them. */
-export async function memberIds(cluster: TestCluster): Promise<Record<string, string>> {
-  const c = cluster.client();
-  try {
-    return Object.fromEntries((await c.cluster.memberList({ linearizable: true })).members.map((m) => [m.name, m.ID]));
-  } finally {
-    c.close();
+    return { lowWater: this.lowest, samples: this.samples };
   }
 }
 
@@ -59,11 +57,6 @@ export async function versions(cluster: TestCluster): Promise<string[]> {
   );
 }
 
-/** The primaries' container IDs, in spec order. */
-export async function primaryContainerIds(cluster: TestCluster): Promise<string[]> {
-  return Promise.all(cluster.topology.primaries.map(async (p) => (await cluster.docker.inspect('containers', p.name)).Id as string));
-}
-
 /** One hop of an upgrade under a running writer, as measured. */
 export interface Hop {
   readonly image: string;
@@ -78,6 +71,10 @@ export interface Hop {
   readonly acknowledged: number;
   /** The fewest primaries running at any 200 ms sample. */
   readonly lowestRunning: number;
+  /** How many samples that is the lowest of. */
+  readonly samples: number;
+  /** When the rollout ended, in ms since the epoch: the writer must acknowledge writes after it. */
+  readonly endedAt: number;
 }
 
 /** `etcd-cluster rollout --json` to `image` while `writer` runs; the writer's longest pause counts from this hop's start. */
@@ -87,10 +84,13 @@ export async function rollHop(cluster: TestCluster, writer: Writer, image: strin
   const sampler = new QuorumSampler(cluster).start();
   const t0 = Date.now();
   const result = await cluster.rollout({ image }, ['--json']);
-  const wallMs = Date.now() - t0;
-  sampler.stop();
-  // A second after the rollout, so that a pause that ends after it is counted too.
+  const endedAt = Date.now();
+  const wallMs = endedAt - t0;
+  const { lowWater, samples } = sampler.stop();
+  // A second after the rollout, so that a pause that ends after it is counted too; and a write acknowledged
+  // after it ended, so that the hop's figures are those of a writer that ran through the whole rollout.
   await new Promise((r) => setTimeout(r, 1000));
+  await writer.continuedAfter(endedAt);
   return {
     image,
     result,
@@ -98,6 +98,8 @@ export async function rollHop(cluster: TestCluster, writer: Writer, image: strin
     wallMs,
     longestPauseMs: writer.longestGapMs,
     acknowledged: writer.acknowledged.length - before,
-    lowestRunning: sampler.lowest,
+    lowestRunning: lowWater,
+    samples,
+    endedAt,
   };
 }

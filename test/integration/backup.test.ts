@@ -9,12 +9,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressesOf, ApplyFailed } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
+import { etcdCluster } from '../harness/cli';
 import { TEST_IMAGE } from '../harness/env';
 import { eventually, TestCluster } from '../harness/test-cluster';
-import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
+import { scratchDir } from '../helpers/synth';
 
 jest.setTimeout(600_000);
-const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 const KEYS = 1000;
 
 describeEngine('a snapshot, and a new cluster restored from it', () => {
@@ -43,7 +43,7 @@ describeEngine('a snapshot, and a new cluster restored from it', () => {
   });
 
   test('snapshot save writes a file etcdutl snapshot status reads, and refuses to overwrite it', async () => {
-    const r = await run(process.execPath, [BIN, 'snapshot', 'save', file, '--json', '--stack', original.stackDir()], { timeoutMs: 120_000 });
+    const r = await etcdCluster(['snapshot', 'save', file, '--json', '--stack', original.stackDir()], { timeoutMs: 120_000 });
     expect(r.code).toBe(0);
     const saved = JSON.parse(r.stdout) as { revision: number; bytes: number; sha256: string; member: string };
     expect(saved.revision).toBeGreaterThanOrEqual(KEYS);
@@ -53,7 +53,7 @@ describeEngine('a snapshot, and a new cluster restored from it', () => {
     ]);
     expect(status.exitCode).toBe(0);
     expect(JSON.parse(status.output.trim().split('\n').pop()!).revision).toBe(revision);
-    const again = await run(process.execPath, [BIN, 'snapshot', 'save', file, '--stack', original.stackDir()]);
+    const again = await etcdCluster(['snapshot', 'save', file, '--stack', original.stackDir()]);
     expect([again.code, again.stderr]).toEqual([2, `etcd-cluster: ${file} exists already; choose another file, or pass --force to replace it\n`]);
   });
 
@@ -82,7 +82,7 @@ describeEngine('a snapshot, and a new cluster restored from it', () => {
     const cluster = restored!;
     const ids = cluster.topology.primaries.map((p) => cluster.deployment.containerId(p.name));
     const other = join(dir, 'other.db');
-    const r = await run(process.execPath, [BIN, 'snapshot', 'save', other, '--stack', cluster.stackDir()]);
+    const r = await etcdCluster(['snapshot', 'save', other, '--stack', cluster.stackDir()]);
     expect(r.code).toBe(0);
     let failure: unknown;
     try {
@@ -112,14 +112,14 @@ describeEngine('a snapshot, and a new cluster restored from it', () => {
       const c = await TestCluster.create('badrestore', { primaries: 1, restore: { snapshot } });
       expect(() => c.synth()).toThrow(message);
     }
-    const status = await run(process.execPath, [BIN, 'snapshot', 'status', notSnap]);
+    const status = await etcdCluster(['snapshot', 'status', notSnap]);
     expect([status.code, status.stderr]).toEqual([2, `etcd-cluster: ${notSnap}: not an etcd snapshot (no bbolt database header)\n`]);
   });
 });
 
 describeEngine('scheduled backups', () => {
   let cluster: TestCluster;
-  const cli = async (args: string[]) => run(process.execPath, [BIN, ...args, '--stack', cluster.stackDir()], { timeoutMs: 60_000 });
+  const cli = async (args: string[]) => etcdCluster([...args, '--stack', cluster.stackDir()], { timeoutMs: 60_000 });
   const backups = async () => {
     const r = await cli(['backups', '--json']);
     if (r.code !== 0) throw new Error(r.stderr);

@@ -3,6 +3,7 @@
  * The post-apply hook runs under real Terraform as part of every apply.
  */
 import { describeEngine } from '../harness/describe-engine';
+import { containersOfRole } from '../harness/members';
 import { TestCluster } from '../harness/test-cluster';
 
 jest.setTimeout(240_000);
@@ -33,10 +34,19 @@ describeEngine.each([
     // Started together, founders wait out etcd's boot check on one another (~1 s per peer); the volume
     // step of founder i waits until founder i-1 runs (PrimaryNode.startsAfter).
     const names = cluster.topology.primaries.map((p) => p.name);
+    const out = cluster.deployment.lastOutput;
     for (let i = 1; i < names.length; i++) {
-      expect(cluster.deployment.lastOutput).toContain(`${names[i]}: starts after ${names[i - 1]}, which runs`);
+      expect(out).toContain(`${names[i]}: starts after ${names[i - 1]}, which runs`);
     }
-    const started = await Promise.all(names.map(async (n) => Date.parse((await cluster.docker.inspect('containers', n)).State.StartedAt)));
+    // Exactly one wait per founder after the first, none for the first, and none given up: with one primary,
+    // no wait at all.
+    expect(out.match(/: starts after \S+, which runs/g) ?? []).toHaveLength(names.length - 1);
+    expect(out).not.toContain(`${names[0]}: starts after`);
+    expect(out).not.toContain('starts without waiting');
+    const states = await Promise.all(names.map(async (n) => (await cluster.docker.inspect('containers', n)).State));
+    expect(states.map((s) => s.Running)).toEqual(names.map(() => true));
+    const started = states.map((s) => Date.parse(s.StartedAt));
+    expect(started.every((t) => Number.isFinite(t) && t > 0)).toBe(true);
     expect(started).toEqual([...started].sort((a, b) => a - b));
     expect(new Set(started).size).toBe(started.length);
   });
@@ -92,6 +102,19 @@ describeEngine.each([
       }
     }
     expect(t.secondaries).toHaveLength(secondaries);
+  });
+
+  test('exactly the declared secondaries run, and exactly they are registered (none of either with 0)', async () => {
+    expect(await containersOfRole(cluster, 'secondary')).toEqual(cluster.topology.secondaries.map((s) => s.name).sort());
+    const c = cluster.client();
+    try {
+      const registered = (await c.getAll().prefix(`${cluster.topology.registryPrefix}/`).keys()).sort();
+      const declared = cluster.expectation.secondaries.flatMap((s) => (s.registrationKey ? [s.registrationKey] : [])).sort();
+      expect(registered).toEqual(declared);
+      expect(declared).toHaveLength(secondaries);
+    } finally {
+      c.close();
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { LABEL_CLUSTER, loadSpecFile } from '../../lib/model';
 import { TERRAFORM } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
+import { planExitCode, stripAnsi as strip } from '../harness/cli';
 import { DockerApi } from '../harness/docker-api';
 import { REPO_ROOT, run } from '../helpers/synth';
 
@@ -21,7 +22,6 @@ const ENV = { CHECKPOINT_DISABLE: '1', CI: 'true', FORCE_COLOR: '0', npm_config_
 const name = loadSpecFile(join(REPO_ROOT, 'cluster.yaml')).name;
 const stateFiles = [`terraform.${name}.tfstate`, `terraform.${name}.tfstate.backup`].map((f) => join(REPO_ROOT, f));
 const npx = (args: string[]) => run('npx', args, { cwd: REPO_ROOT, env: ENV, timeoutMs: 600_000 });
-const strip = (text: string) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''); // eslint-disable-line no-control-regex
 
 describeEngine('npx cdktf deploy and destroy of the repository cluster.yaml', () => {
   const docker = new DockerApi();
@@ -62,6 +62,9 @@ describeEngine('npx cdktf deploy and destroy of the repository cluster.yaml', ()
     const diff = await npx(['cdktf', 'diff', '--skip-provider-lock', name]);
     expect(diff.code).toBe(0);
     expect(strip(diff.stdout + diff.stderr)).toMatch(/No changes/);
+    // `cdktf diff` exits 0 with changes too: Terraform's own exit code in the stack's directory says there are none.
+    const plan = await planExitCode(join(REPO_ROOT, 'cdktf.out', 'stacks', name), ENV);
+    expect([plan.code, plan.code === 0 ? '' : plan.output]).toEqual([0, '']);
   });
 
   test('destroy removes every container, volume and network of it', async () => {

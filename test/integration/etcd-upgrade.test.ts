@@ -7,12 +7,12 @@
  * walk, the jump 3.4 -> 3.6 is refused; at 3.5.35, taking 3.6 in one plain apply is refused by the upgrade
  * check (the verify hook's, before Terraform replaces any primary) and nothing changes.
  */
-import { ApplyFailed } from '../harness/deployment';
+import { applyFailure } from '../harness/cli';
 import { describeEngine } from '../harness/describe-engine';
 import { ETCD_34_IMAGE, ETCD_35_IMAGE, ETCD_36_IMAGE } from '../harness/env';
 import { memberIds, primaryContainerIds, rollHop, versions, type Hop } from '../harness/rollout';
 import { TestCluster } from '../harness/test-cluster';
-import { Writer } from '../harness/writer';
+import { finishAfter, Writer } from '../harness/writer';
 import { verifyCluster } from '../../lib/runtime/verify';
 
 jest.setTimeout(1_800_000);
@@ -64,14 +64,18 @@ describeEngine('etcd 3.4.23 -> 3.5.35 -> 3.6.16, one rollout per hop, under a wr
     expect([h.rolled!.from, h.rolled!.to]).toEqual([from, to]);
     expect(h.rolled!.steps.map((s) => s.role)).toEqual(['follower', 'follower', 'leader']);
     expect(h.rolled!.steps.every((s) => s.action === 'replace')).toBe(true);
+    // Sampled every 200 ms through a rollout of three members: a sampler that never sampled reports Infinity.
+    expect(h.samples).toBeGreaterThanOrEqual(5);
     expect(h.lowestRunning).toBeGreaterThanOrEqual(2);
+    // rollHop waited for a write acknowledged after the rollout ended.
+    expect(writer.lastAckAt).toBeGreaterThan(h.endedAt);
     expect(h.acknowledged).toBeGreaterThan(10);
     expect(await versions(cluster)).toEqual([to, to, to]);
     expect(await memberIds(cluster)).toEqual(ids);
     expect((await cluster.deployment.plan()).code).toBe(0);
     expect((await verifyCluster(cluster.expectation, { timeoutMs: 60_000 })).problems).toEqual([]);
     cluster.say(
-      `hop ${from} -> ${to}: rollout ${(h.wallMs / 1000).toFixed(1)} s, writer's longest pause ${h.longestPauseMs} ms, lowest running ${h.lowestRunning} of 3`,
+      `hop ${from} -> ${to}: rollout ${(h.wallMs / 1000).toFixed(1)} s, writer's longest pause ${h.longestPauseMs} ms, lowest running ${h.lowestRunning} of 3 over ${h.samples} samples`,
     );
     return h;
   };
@@ -81,12 +85,8 @@ describeEngine('etcd 3.4.23 -> 3.5.35 -> 3.6.16, one rollout per hop, under a wr
   test('at 3.5.35, 3.6 in one plain apply is refused by the upgrade check before any container changes', async () => {
     const before = await primaryContainerIds(cluster);
     const image = (await cluster.docker.inspect('images', ETCD_35_IMAGE)).Id;
-    const failed = await cluster.apply({ image: ETCD_36_IMAGE }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(failed).toBeInstanceOf(ApplyFailed);
-    expect((failed as ApplyFailed).output).toContain(
+    const failed = await applyFailure(cluster.apply({ image: ETCD_36_IMAGE }));
+    expect(failed.output).toContain(
       `refusing to upgrade ${cluster.name} from etcd 3.5.35 to 3.6.16 in one apply, which would restart every primary at once: run etcd-cluster rollout (one member at a time, as etcd's upgrade guide asks)`,
     );
     expect(await primaryContainerIds(cluster)).toEqual(before);
@@ -98,9 +98,10 @@ describeEngine('etcd 3.4.23 -> 3.5.35 -> 3.6.16, one rollout per hop, under a wr
     for (const p of cluster.topology.primaries) expect(h.result.stderr).toContain(`${p.name}: No custom content found in both v2store and WAL records.`);
   });
 
-  test('no acknowledged write was lost and every key written before the walk is there; the pauses are on record', async () => {
-    const w = await writer.finish(writerClient);
-    cluster.say(w.summary);
+  test('no acknowledged write was lost, writes went on after the last hop, and every key written before the walk is there; the pauses are on record', async () => {
+    const ended = Date.now();
+    const w = await finishAfter(writer, writerClient, ended, (l) => cluster.say(l));
+    expect(w.lastAckAt).toBeGreaterThan(ended);
     for (const h of hops) cluster.say(`${h.rolled?.from} -> ${h.rolled?.to}: longest pause ${h.longestPauseMs} ms over ${(h.wallMs / 1000).toFixed(1)} s`);
     expect(w.acknowledged).toBeGreaterThan(50);
     expect(w.lost).toEqual([]);

@@ -22,16 +22,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressesOf, ApplyFailed } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
+import { etcdCluster } from '../harness/cli';
 import { TEST_IMAGE, testSubnet } from '../harness/env';
+import { containerIds } from '../harness/members';
 import { SimHosts } from '../harness/sim-hosts';
 import { TestCluster } from '../harness/test-cluster';
-import { Writer } from '../harness/writer';
-import { REPO_ROOT, run, type TfJson } from '../helpers/synth';
+import { finishAfter, Writer } from '../harness/writer';
+import { REPO_ROOT, type TfJson } from '../helpers/synth';
 import { verifyCluster } from '../../lib/runtime/verify';
 
 jest.setTimeout(300_000);
 
-const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'stack-0.2.0-dd6a122.json');
 
 /** Version 0.2.0's stack for this cluster: the fixture with this run's name, image, ports and subnet. */
@@ -44,13 +45,6 @@ function oldStack(cluster: TestCluster, subnet: string): TfJson {
     .replace(/\b4100(\d)\b/g, (_, d: string) => String(primaryBase + Number(d) - 1))
     .replace(/\b4200(\d)\b/g, (_, d: string) => String(secondaryBase + Number(d) - 1));
   return JSON.parse(text) as TfJson;
-}
-
-async function containerIds(cluster: TestCluster): Promise<Record<string, string>> {
-  const t = cluster.topology;
-  const out: Record<string, string> = {};
-  for (const n of [...t.primaries, ...t.secondaries]) out[n.name] = (await cluster.docker.inspect('containers', n.name))?.Id;
-  return out;
 }
 
 describeEngine('a cluster deployed with the docker_network resource (0.2.0) upgrades to the network step', () => {
@@ -148,10 +142,10 @@ describeEngine('the network deleted out of band', () => {
     expect(failed).toBeInstanceOf(ApplyFailed);
     expect((failed as ApplyFailed).output).toMatch(new RegExp(`Could not find docker network.*${t.network.name}`));
 
-    const made = await run(process.execPath, [BIN, 'network', 'create', '--stack', cluster.deployment.dir], { env: cluster.deployment.env });
+    const made = await etcdCluster(['network', 'create', '--stack', cluster.deployment.dir], { env: cluster.deployment.env });
     expect([made.code, made.stderr]).toEqual([0, '']);
     expect(made.stdout).toMatch(new RegExp(`^${t.network.name}: created on `));
-    const again = await run(process.execPath, [BIN, 'network', 'create', '--stack', cluster.deployment.dir], { env: cluster.deployment.env });
+    const again = await etcdCluster(['network', 'create', '--stack', cluster.deployment.dir], { env: cluster.deployment.env });
     expect(again.stdout).toMatch(new RegExp(`^${t.network.name}: exists on `));
     const fresh = (await cluster.docker.inspect('networks', t.network.name)).Id as string;
     expect(fresh).not.toBe(old);
@@ -250,11 +244,12 @@ describeEngine('founders on a socket host and an ssh host start one after anothe
     try {
       const r = await cluster.rollout({ etcd: { extraFlags: ['--snapshot-count=5000'] } });
       expect(r.code).toBe(0);
+      const ended = Date.now();
       for (const p of cluster.topology.primaries) expect(r.stderr).toContain(`stopping ${p.name} `);
-      const w = await writer.finish(client);
-      cluster.say(w.summary);
+      const w = await finishAfter(writer, client, ended, (l) => cluster.say(l));
       expect(w.acknowledged).toBeGreaterThan(20);
       expect(w.lost).toEqual([]);
+      expect(w.lastAckAt).toBeGreaterThan(ended);
       expect((await cluster.deployment.plan()).code).toBe(0);
     } finally {
       await writer.stop();

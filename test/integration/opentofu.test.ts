@@ -14,7 +14,7 @@ import { addressesOf, TERRAFORM } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { missingTerraform } from '../harness/terraform-check';
 import { TestCluster } from '../harness/test-cluster';
-import { Writer } from '../harness/writer';
+import { finishAfter, Writer } from '../harness/writer';
 import { run } from '../helpers/synth';
 
 jest.setTimeout(900_000);
@@ -171,10 +171,11 @@ describeEngine('a cluster deployed and changed by OpenTofu', () => {
     await nothingToPlan();
   });
 
-  test('no acknowledged write was lost through all of it', async () => {
-    const w = await writer.finish(writerClient);
-    cluster.say(w.summary);
+  test('no acknowledged write was lost through all of it, and writes went on after the last change', async () => {
+    const ended = Date.now();
+    const w = await finishAfter(writer, writerClient, ended, (l) => cluster.say(l));
     expect(w.acknowledged).toBeGreaterThan(50);
     expect(w.lost).toEqual([]);
+    expect(w.lastAckAt).toBeGreaterThan(ended);
   });
 });

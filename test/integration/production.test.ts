@@ -4,21 +4,19 @@
  * role's shared name on the cluster network, and a cluster filled to its (tiny) quota raises NOSPACE: verify
  * reports it, and after delete, compaction, defragmentation and `alarm disarm` writes work again.
  */
-import { join } from 'node:path';
 import { addressesOf } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
+import { etcdCluster } from '../harness/cli';
 import { TestCluster } from '../harness/test-cluster';
 import { putOutcome } from '../harness/probes';
-import { REPO_ROOT, run } from '../helpers/synth';
 
 jest.setTimeout(600_000);
-const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 const TOOLBOX = 'cdktf-etcd-cluster/toolbox:local';
 const QUOTA = 4 * 1024 * 1024;
 
 describeEngine('production settings on a live 3+2 cluster', () => {
   let cluster: TestCluster;
-  const cli = (args: string[]) => run(process.execPath, [BIN, ...args, '--stack', cluster.stackDir()], { timeoutMs: 300_000 });
+  const cli = (args: string[]) => etcdCluster([...args, '--stack', cluster.stackDir()], { timeoutMs: 300_000 });
 
   beforeAll(async () => {
     cluster = await TestCluster.create('prod', {

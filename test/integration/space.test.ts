@@ -17,12 +17,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressesOf } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
+import { etcdCluster } from '../harness/cli';
 import { eventually, TestCluster } from '../harness/test-cluster';
 import { Writer } from '../harness/writer';
-import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
+import { run, scratchDir } from '../helpers/synth';
 
 jest.setTimeout(300_000);
-const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 const MiB = 1024 ** 2;
 const QUOTA = 16 * MiB;
 const CHUNK = 'x'.repeat(256 * 1024);
@@ -74,7 +74,7 @@ describeEngine('space that stays free: NOSPACE reclaimed by the command and by t
    * acknowledged value. Not acknowledged, so not a write the test holds etcd to either way.
    */
   const refusedValue = new Map<string, string>();
-  const cli = (args: string[], timeoutMs = 120_000) => run(process.execPath, [BIN, ...args, '--stack', cluster.stackDir()], { timeoutMs });
+  const cli = (args: string[], timeoutMs = 120_000) => etcdCluster([...args, '--stack', cluster.stackDir()], { timeoutMs });
   const json = async <T>(args: string[]) => {
     const r = await cli([...args, '--json']);
     if (r.code !== 0) throw new Error(`${args.join(' ')} exited ${r.code}: ${r.stderr}`);
@@ -216,6 +216,10 @@ describeEngine('space that stays free: NOSPACE reclaimed by the command and by t
         }
       }
       expect(new Set(runs.flatMap((r) => r.steps.map((s) => s.member))).size).toBe(3);
+      // Every primary was defragmented: the writer must still be acknowledging writes after that.
+      const ended = Date.now();
+      await writer.continuedAfter(ended);
+      expect(writer.lastAckAt).toBeGreaterThan(ended);
     } finally {
       const w = await writer.finish(c);
       cluster.say(w.summary);
@@ -258,7 +262,7 @@ describeEngine('space that stays free: NOSPACE reclaimed by the command and by t
 describeEngine('the backup container over mutual TLS: scheduled snapshots, and the defragmenter reaching every member', () => {
   let cluster: TestCluster;
   let c: Etcd3;
-  const cli = (args: string[]) => run(process.execPath, [BIN, ...args, '--stack', cluster.stackDir()], { timeoutMs: 120_000 });
+  const cli = (args: string[]) => etcdCluster([...args, '--stack', cluster.stackDir()], { timeoutMs: 120_000 });
   const json = async <T>(args: string[]) => {
     const r = await cli([...args, '--json']);
     if (r.code !== 0) throw new Error(`${args.join(' ')} exited ${r.code}: ${r.stderr}`);
@@ -278,7 +282,7 @@ describeEngine('the backup container over mutual TLS: scheduled snapshots, and t
     // name the primaries' shared name too, which is how the backup container reaches the cluster.
     const spec = join(pki, '..', 'cluster.json');
     writeFileSync(spec, JSON.stringify({ ...cluster.spec, tls: { dir: 'pki' } }));
-    expect((await run(process.execPath, [BIN, 'pki', '--spec', spec])).code).toBe(0);
+    expect((await etcdCluster(['pki', '--spec', spec])).code).toBe(0);
     await cluster.apply();
     c = cluster.client();
   });

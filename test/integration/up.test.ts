@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LABEL_CLUSTER } from '../../lib/model';
 import { describeEngine } from '../harness/describe-engine';
+import { planExitCode, stripAnsi as strip } from '../harness/cli';
 import { DockerApi } from '../harness/docker-api';
 import { clusterName, freePortRange, TEST_IMAGE } from '../harness/env';
 import { REPO_ROOT, type RunResult } from '../helpers/synth';
@@ -20,7 +21,6 @@ import { REPO_ROOT, type RunResult } from '../helpers/synth';
 jest.setTimeout(900_000);
 
 const ENV = { CHECKPOINT_DISABLE: '1', CI: 'true', FORCE_COLOR: '0', ETCD_CLUSTER_EXPECTED: '' };
-const strip = (text: string) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''); // eslint-disable-line no-control-regex
 
 /** The user's environment, less a spec file named elsewhere: up.sh deploys ./cluster.yaml. */
 const { ETCD_CLUSTER_CONFIG: _unused, ...withoutSpec } = process.env;
@@ -148,5 +148,9 @@ describeEngine('bash scripts/up.sh in a fresh copy of the repository', () => {
     expect(r.stdout).toMatch(new RegExp(`^${name}-primary-1 `, 'm'));
     const after = (await docker.listByLabel('containers', LABEL_CLUSTER)).filter((c) => c.Labels?.[LABEL_CLUSTER] === name).map((c) => c.Id);
     expect(after.sort()).toEqual(before.sort());
+    // Nothing left to change, by Terraform's exit code in the stack cdktf deployed: not only no container
+    // replaced, but nothing else (an update in place, a hook) pending either.
+    const plan = await planExitCode(join(copy, 'cdktf.out', 'stacks', name), ENV);
+    expect([plan.code, plan.code === 0 ? '' : plan.output]).toEqual([0, '']);
   });
 });

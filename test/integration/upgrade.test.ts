@@ -14,7 +14,7 @@ import { addressesOf, type Action } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
 import { TEST_IMAGE } from '../harness/env';
 import { TestCluster } from '../harness/test-cluster';
-import { Writer } from '../harness/writer';
+import { finishAfter, Writer } from '../harness/writer';
 import { v020Stack } from '../helpers/fixture-stack';
 import { REPO_ROOT, run } from '../helpers/synth';
 import { join } from 'node:path';
@@ -111,12 +111,15 @@ describeEngine('shrinking a cluster deployed by 0.2.0 with this release', () => 
     let actions: Action[];
     try {
       actions = await cluster.apply({ primaries: 1, initialPrimaries: 3 });
-    } finally {
-      const w = await writer.finish(writerClient);
-      writerClient.close();
-      cluster.say(w.summary);
+      // The shrink has ended: the writer must still be acknowledging writes, so that it ran through all of it.
+      const ended = Date.now();
+      const w = await finishAfter(writer, writerClient, ended, (l) => cluster.say(l));
       expect(w.acknowledged).toBeGreaterThan(50);
       expect(w.lost).toEqual([]);
+      expect(w.lastAckAt).toBeGreaterThan(ended);
+    } finally {
+      await writer.stop();
+      writerClient.close();
     }
     expect(addressesOf(actions, 'destroy')).toEqual(
       expect.arrayContaining(['terraform_data.cluster_primary-2_member', 'terraform_data.cluster_primary-3_member']),

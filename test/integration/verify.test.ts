@@ -2,20 +2,19 @@
  * Issue 4: the verifier and the post-apply hook against real clusters. A healthy cluster passes; each
  * breakage fails within the timeout with a report that names the member.
  */
-import { join } from 'node:path';
 import { addressesOf, ApplyFailed } from '../harness/deployment';
 import { describeEngine } from '../harness/describe-engine';
+import { etcdCluster } from '../harness/cli';
 import { freePortRange } from '../harness/env';
 import { eventually, TestCluster, type Overrides } from '../harness/test-cluster';
-import { REPO_ROOT, run, stableAddress } from '../helpers/synth';
+import { stableAddress } from '../helpers/synth';
 import { verifyCluster } from '../../lib/runtime/verify';
 
 jest.setTimeout(300_000);
-const BIN = join(REPO_ROOT, 'bin', 'etcd-cluster.js');
 
 /** Runs the real CLI against a stack directory holding the synthesis of the cluster's spec with these changes. */
 async function cli(cluster: TestCluster, args: string[], changes: Overrides = {}) {
-  return run(process.execPath, [BIN, ...args, '--stack', cluster.stackDir(changes)], { timeoutMs: 120_000 });
+  return etcdCluster([...args, '--stack', cluster.stackDir(changes)], { timeoutMs: 120_000 });
 }
 
 async function expectHealthy(cluster: TestCluster) {
