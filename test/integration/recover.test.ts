@@ -18,8 +18,10 @@ import { describeEngine } from '../harness/describe-engine';
 import { ETCD_34_IMAGE, ETCD_35_IMAGE } from '../harness/env';
 import { SimHosts } from '../harness/sim-hosts';
 import { eventually, TestCluster } from '../harness/test-cluster';
-import { Writer } from '../harness/writer';
-import { REPO_ROOT, run, scratchDir } from '../helpers/synth';
+import { etcdCluster } from '../harness/cli';
+import { memberIds } from '../harness/members';
+import { finishAfter, Writer } from '../harness/writer';
+import { scratchDir } from '../helpers/synth';
 import { verifyCluster } from '../../lib/runtime/verify';
 
 jest.setTimeout(900_000);
@@ -42,15 +44,6 @@ async function loseTwoOfThree(cluster: TestCluster, writer: Writer): Promise<voi
     await new Promise((r) => setTimeout(r, 2000));
     expect(writer.acknowledged.length).toBe(count);
   }, 30_000);
-}
-
-async function memberIds(cluster: TestCluster, via = 0): Promise<Record<string, string>> {
-  const c = cluster.client(cluster.topology.primaries[via].hostClientUrl);
-  try {
-    return Object.fromEntries((await c.cluster.memberList({ linearizable: true })).members.map((m) => [m.name, `${m.ID}${m.isLearner ? ' (learner)' : ''}`]));
-  } finally {
-    c.close();
-  }
 }
 
 /** The keys under a prefix one member holds, read from it alone (serializable: no quorum needed). */
@@ -91,6 +84,8 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
   let cluster: TestCluster;
   let writer: Writer;
   let writerClient: ReturnType<TestCluster['client']>;
+  /** When the recovery finished: the writer must have gone on after it. */
+  let recoveredAt = 0;
 
   beforeAll(async () => {
     cluster = await TestCluster.create('rec3', { primaries: 3, secondaries: 2 });
@@ -152,7 +147,7 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
 
   test('recover rebuilds it from the survivor; stopped half-way it resumes; nothing the survivor held is lost', async () => {
     const survivor = cluster.topology.primaries[0];
-    const idBefore = (await memberIds(cluster))[survivor.name];
+    const idBefore = (await memberIds(cluster, 0))[survivor.name];
     await loseTwoOfThree(cluster, writer);
     const held = await keysOn(cluster, 1, '/it/rec3/');
     expect(held.length).toBeGreaterThan(20);
@@ -207,10 +202,11 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
     expect(r.stderr).toContain(`restarting ${survivor.name} once as a one-member cluster`);
     expect(r.stderr).toMatch(/terraform init failed; run etcd-cluster recover again after a fix to continue/);
     expect(existsSync(join(cluster.deployment.dir, STATE_FILE))).toBe(true);
-    expect(await memberIds(cluster)).toEqual({ [survivor.name]: idBefore });
+    expect(await memberIds(cluster, 0)).toEqual({ [survivor.name]: idBefore });
 
     // Run again: it resumes and finishes.
     r = await cluster.recover(['--yes']);
+    recoveredAt = Date.now();
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`resuming the recovery of ${cluster.name}`);
     expect(r.stdout).toContain(`${cluster.name}: recovered from ${survivor.name}`);
@@ -221,7 +217,7 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
 
     // What the spec records: the next generation of each rejoined primary, and the recovery.
     expect(YAML.parse(r.spec)).toMatchObject({ replace: { 2: 1, 3: 1 }, recoveries: [{ from: 1, rejoined: { 2: 1, 3: 1 } }] });
-    const ids = await memberIds(cluster);
+    const ids = await memberIds(cluster, 0);
     expect(Object.keys(ids).sort()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
     expect(Object.values(ids).filter((id) => id.includes('learner'))).toEqual([]);
     expect(ids[survivor.name]).toBe(idBefore);
@@ -238,8 +234,8 @@ describeEngine('recover: 3+2 under a writer loses two primaries with their volum
     const before = writer.acknowledged.length;
     await eventually(async () => expect(writer.acknowledged.length).toBeGreaterThan(before + 50), 60_000);
     const acknowledgedAfter = writer.acknowledged.slice(before);
-    const result = await writer.finish(cluster.client());
-    cluster.say(result.summary);
+    const result = await finishAfter(writer, cluster.client(), recoveredAt, (l) => cluster.say(l));
+    expect(result.lastAckAt).toBeGreaterThan(recoveredAt);
     const lost = new Set(result.lost);
     expect(acknowledgedAfter.filter((k) => lost.has(k))).toEqual([]);
   });
@@ -254,7 +250,7 @@ describeEngine('recover: 5 primaries with TLS lose 3 while the two survivors dif
     cluster = await TestCluster.create('rec5', { primaries: 5, tls: { dir: pki } });
     const specFile = join(pki, '..', 'cluster.json');
     writeFileSync(specFile, JSON.stringify(cluster.spec));
-    const made = await run(process.execPath, [join(REPO_ROOT, 'bin', 'etcd-cluster.js'), 'pki', '--spec', specFile]);
+    const made = await etcdCluster(['pki', '--spec', specFile]);
     expect(made.code).toBe(0);
     await cluster.apply();
   });
@@ -405,13 +401,14 @@ describeEngine.each([
     expect(held.length).toBeGreaterThan(20);
 
     const r = await cluster.recover(['--yes']);
+    const recoveredAt = Date.now();
     expect(r.stderr).not.toMatch(/it has a quorum/);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${cluster.name}: recovered from ${survivor.name}`);
     expect(r.stdout).toMatch(new RegExp(`${survivor.name}\\s+answers\\s+\\d+\\s+\\d+\\s+\\d+\\s+recover from here`));
 
     // Three voting members (no learner left), the survivor's keys all there, the writer's acknowledged writes that the survivor held too.
-    const ids = await memberIds(cluster);
+    const ids = await memberIds(cluster, 0);
     expect(Object.keys(ids).sort()).toEqual(cluster.topology.primaries.map((p) => p.name).sort());
     expect(Object.values(ids).filter((id) => id.includes('learner'))).toEqual([]);
     const after = new Set(await keysOn(cluster, 3, prefix));
@@ -423,8 +420,8 @@ describeEngine.each([
     expect(await planIsEmpty(cluster)).toBe(0);
     const before = writer.acknowledged.length;
     await eventually(async () => expect(writer.acknowledged.length).toBeGreaterThan(before + 20), 60_000);
-    const result = await writer.finish(cluster.client());
-    cluster.say(result.summary);
+    const result = await finishAfter(writer, cluster.client(), recoveredAt, (l) => cluster.say(l));
+    expect(result.lastAckAt).toBeGreaterThan(recoveredAt);
     const heldSet = new Set(held);
     expect(result.lost.filter((k) => heldSet.has(k) || writer.acknowledged.indexOf(k) >= before)).toEqual([]);
   });
