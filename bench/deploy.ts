@@ -13,6 +13,7 @@ import { REPO_ROOT, run, scratchDir } from '../test/helpers/synth';
 import {
   applyJson,
   BENCH_PREFIX,
+  ETCD_ARGS,
   CONTAINER,
   f,
   firstAt,
@@ -107,18 +108,6 @@ async function oursDeploy(i: number): Promise<OursRun> {
   }
 }
 
-const ETCD_ARGS = (name: string, cluster: string, token: string) => [
-  '/usr/local/bin/etcd',
-  `--name=${name}`,
-  '--data-dir=/var/lib/etcd/data',
-  '--listen-peer-urls=http://0.0.0.0:2380',
-  '--listen-client-urls=http://0.0.0.0:2379',
-  `--advertise-client-urls=http://${name}:2379`,
-  `--initial-advertise-peer-urls=http://${name}:2380`,
-  `--initial-cluster=${cluster}`,
-  `--initial-cluster-token=${token}`,
-  '--initial-cluster-state=new',
-];
 const PROXY_ARGS = (names: string[]) => [
   '/usr/local/bin/etcd',
   'grpc-proxy',

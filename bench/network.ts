@@ -19,11 +19,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from '../lib/runtime/etcd-client';
 import { freePortRange, requireEngine, TEST_IMAGE } from '../test/harness/env';
 import type { Deployment } from '../test/harness/deployment';
 import { TestCluster, type Overrides } from '../test/harness/test-cluster';
 import { REPO_ROOT, run, scratchDir } from '../test/helpers/synth';
+import { ETCD_ARGS, firstWrite } from './shared';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -56,24 +56,6 @@ async function timed(cmd: string, argv: string[], opts: { cwd?: string; env?: No
   if (r.code !== 0 && !(cmd === 'terraform' && r.code === 2))
     throw new Error(`${cmd} ${argv.join(' ')} exited ${r.code}: ${(r.stdout + r.stderr).slice(-600)}`);
   return ms;
-}
-
-/** Tries a put every 20 ms until one succeeds; resolves with the time it did. */
-async function firstWrite(hosts: string[], until: number): Promise<number> {
-  const c = connect(hosts, { timeoutMs: 1000 });
-  try {
-    while (Date.now() < until) {
-      try {
-        await c.put('/bench/first').value('1');
-        return Date.now();
-      } catch {
-        await sleep(20);
-      }
-    }
-    throw new Error('no write accepted in time');
-  } finally {
-    c.close();
-  }
 }
 
 interface TfEvent {
@@ -225,19 +207,6 @@ function hookEnvOf(r: Record<string, unknown>): Record<string, string> | undefin
 }
 
 // ---------------------------------------------------------------------------------------------------------
-
-const ETCD_ARGS = (name: string, cluster: string, token: string) => [
-  '/usr/local/bin/etcd',
-  `--name=${name}`,
-  '--data-dir=/var/lib/etcd/data',
-  '--listen-peer-urls=http://0.0.0.0:2380',
-  '--listen-client-urls=http://0.0.0.0:2379',
-  `--advertise-client-urls=http://${name}:2379`,
-  `--initial-advertise-peer-urls=http://${name}:2380`,
-  `--initial-cluster=${cluster}`,
-  `--initial-cluster-token=${token}`,
-  '--initial-cluster-state=new',
-];
 
 /** `docker-compose up -d` of the same 3+2 (named volumes, one network, ports on 127.0.0.1), until the first write. */
 async function composeDeploy(): Promise<number> {

@@ -126,3 +126,17 @@ export const HOOK = /verify_hook/;
  */
 export const PROVIDER_NETWORK_WAIT_MS = 2000;
 export const CONTAINER = /^docker_container\./;
+
+/** The flags of one etcd member started by hand (plain docker run or Compose), as the comparisons use them. */
+export const ETCD_ARGS = (name: string, cluster: string, token: string) => [
+  '/usr/local/bin/etcd',
+  `--name=${name}`,
+  '--data-dir=/var/lib/etcd/data',
+  '--listen-peer-urls=http://0.0.0.0:2380',
+  '--listen-client-urls=http://0.0.0.0:2379',
+  `--advertise-client-urls=http://${name}:2379`,
+  `--initial-advertise-peer-urls=http://${name}:2380`,
+  `--initial-cluster=${cluster}`,
+  `--initial-cluster-token=${token}`,
+  '--initial-cluster-state=new',
+];

@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, run, type TfJson } from './helpers/synth';
+import { INIT_TSCONFIG } from './helpers/user-project';
 
 jest.setTimeout(900_000);
 
@@ -64,36 +65,6 @@ new Platform(app, 'platform');
 app.synth();
 `;
 
-/** What `cdktf init --template typescript` writes. */
-const TSCONFIG = {
-  compilerOptions: {
-    alwaysStrict: true,
-    declaration: true,
-    experimentalDecorators: true,
-    inlineSourceMap: true,
-    inlineSources: true,
-    lib: ['es2018'],
-    module: 'CommonJS',
-    noEmitOnError: true,
-    noFallthroughCasesInSwitch: true,
-    noImplicitAny: true,
-    noImplicitReturns: true,
-    noImplicitThis: true,
-    noUnusedLocals: true,
-    noUnusedParameters: true,
-    resolveJsonModule: true,
-    strict: true,
-    strictNullChecks: true,
-    strictPropertyInitialization: true,
-    stripInternal: true,
-    target: 'ES2018',
-    incremental: true,
-    skipLibCheck: true,
-  },
-  include: ['**/*.ts'],
-  exclude: ['node_modules', 'cdktf.out'],
-};
-
 async function ok(cmd: string, args: string[], cwd: string, timeoutMs = 600_000) {
   const r = await run(cmd, args, { cwd, env: ENV, timeoutMs });
   if (r.code !== 0)
@@ -118,7 +89,7 @@ describe("the packed library in a user's own project", () => {
 
     mkdirSync(first, { recursive: true });
     writeFileSync(join(first, 'package.json'), JSON.stringify({ name: 'platform', private: true }, null, 2));
-    writeFileSync(join(first, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+    writeFileSync(join(first, 'tsconfig.json'), JSON.stringify(INIT_TSCONFIG, null, 2));
     writeFileSync(join(first, 'cdktf.json'), readmeBlock('cdktf.json') + '\n');
     writeFileSync(join(first, 'main.ts'), MAIN_TS);
     writeFileSync(join(first, 'tls.yaml'), 'name: secure\nprimaries: 1\ntls: { dir: pki }\nports: { primaryBase: 23811, secondaryBase: 27791 }\n');

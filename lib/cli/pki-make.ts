@@ -319,7 +319,7 @@ export async function liveTrust(topology: Topology, state: PkiState): Promise<Li
   const seen = await Promise.all(
     pkiContainersOf(topology).map(async (c): Promise<ContainerFiles> => {
       try {
-        const r = await readFilesIn(c.name, c.files, c.docker ?? {});
+        const r = await readFilesIn(c.name, c.files, c.docker);
         return r.absent ? { name: c.name, absent: true } : { name: c.name, files: r.files };
       } catch (e) {
         return { name: c.name, error: (e as Error).message };

@@ -40,7 +40,8 @@ const metricsUrl = z
 const tls = z.object({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }).nullable();
 const auth = z.object({ user: z.literal('root'), passwordEnv: z.string().min(1) }).nullable();
 /** A Docker host as the provider reaches it (`unix://...`, `tcp://...`, `ssh://user@host`). */
-const dockerHost = z.object({ host: z.string().min(1), sshOpts: z.array(z.string()) });
+/** A Docker host as the provider reaches it (`unix://`, `tcp://`, `ssh://user@host` with its ssh options); the one shape everywhere. */
+export const dockerHost = z.object({ host: z.string().min(1), sshOpts: z.array(z.string()) });
 const semver = z.string().regex(/^\d+\.\d+\.\d+$/, { error: 'must be a version like 3.5.21' });
 
 export const targetPrimarySchema = z.object({

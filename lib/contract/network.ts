@@ -5,7 +5,7 @@
  * environment: moving the ssh options of a host must not replace a network).
  */
 import { z } from 'zod';
-import { ContractError } from './index';
+import { ContractError, dockerHost, type DockerHost } from './index';
 
 export const NETWORK_KIND = 'cdktf-etcd-cluster/network';
 /** The network, as JSON: the network step's `triggers_replace`. */
@@ -27,8 +27,8 @@ export const networkSchema = z.object({
 /** One Docker network of a cluster, as the network step declares it. */
 export type NetworkDef = z.infer<typeof networkSchema>;
 
-export const networkDockerSchema = z.object({ host: z.string().min(1), sshOpts: z.array(z.string()) });
-export type NetworkDocker = z.infer<typeof networkDockerSchema>;
+export const networkDockerSchema = dockerHost;
+export type NetworkDocker = DockerHost;
 
 function parse<T>(schema: z.ZodType<T>, text: string | undefined, source: string, what: string): T {
   if (!text) throw new ContractError(`${source}: not set (the network step sets it)`);

@@ -18,6 +18,7 @@
 import { constants as bufferLimits } from 'node:buffer';
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
+import type { DockerHost } from '../contract';
 import { DockerHostError } from './errors';
 import { untarFirst } from './member-data';
 
@@ -28,16 +29,14 @@ export interface VolumeInfo {
   readonly createdAt?: string;
 }
 
-export interface DockerHost {
-  readonly host?: string | null;
-  readonly sshOpts?: string[];
-}
+/** A Docker host (the contract's shape); null or undefined: the machine's own (DOCKER_HOST, else the local socket). */
+export type HostOrDefault = DockerHost | null | undefined;
 
 export type HttpTarget = { socketPath: string } | { host: string; port: number };
 
 /** How to reach a Docker host's API over HTTP, or its CLI over ssh. */
-export function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTarget; where: string } | { ssh: string[]; where: string } {
-  const where = d.host || env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+export function targetOf(d: HostOrDefault, env: NodeJS.ProcessEnv): { http: HttpTarget; where: string } | { ssh: string[]; where: string } {
+  const where = d?.host || env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   if (where.startsWith('unix://')) return { http: { socketPath: where.slice('unix://'.length) }, where };
   if (where.startsWith('tcp://') || where.startsWith('http://')) {
     const u = new URL(where.replace(/^tcp:/, 'http:'));
@@ -45,7 +44,7 @@ export function targetOf(d: DockerHost, env: NodeJS.ProcessEnv): { http: HttpTar
   }
   if (where.startsWith('ssh://')) {
     const u = new URL(where);
-    return { ssh: [...(d.sshOpts ?? []), ...(u.port ? ['-p', u.port] : []), `${u.username ? `${u.username}@` : ''}${u.hostname}`], where };
+    return { ssh: [...(d?.sshOpts ?? []), ...(u.port ? ['-p', u.port] : []), `${u.username ? `${u.username}@` : ''}${u.hostname}`], where };
   }
   throw new DockerHostError(`${where}: not a Docker host this check understands (unix://, tcp://, ssh://)`);
 }
@@ -105,13 +104,8 @@ function sshBuffer(args: string[], where: string): Promise<{ code: number; stdou
 }
 
 /** The volume, or undefined when the host has none of that name. */
-export async function findVolume(
-  name: string,
-  host: string | null | undefined,
-  sshOpts: string[] = [],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<VolumeInfo | undefined> {
-  const t = targetOf({ host, sshOpts }, env);
+export async function findVolume(name: string, d: HostOrDefault, env: NodeJS.ProcessEnv = process.env): Promise<VolumeInfo | undefined> {
+  const t = targetOf(d, env);
   if ('ssh' in t) {
     const r = await ssh([...t.ssh, remote('docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', name)], t.where);
     if (r.code === 0) {
@@ -136,7 +130,7 @@ export async function findVolume(
 export async function execIn(
   container: string,
   cmd: string[],
-  d: DockerHost,
+  d: HostOrDefault,
   env: NodeJS.ProcessEnv = process.env,
   /** Environment variables of the command inside the container. */
   vars: Record<string, string> = {},
@@ -157,16 +151,7 @@ export async function execIn(
   if (created.status !== 201) throw new DockerHostError(`${t.where}: container ${container}: ${jsonMessage(created.data)}`);
   const id = (JSON.parse(created.data.toString()) as { Id: string }).Id;
   const started = await call(t.http, t.where, 'POST', `/exec/${id}/start`, { Detach: false, Tty: false }, 120_000);
-  // Docker's multiplexed stream: 8-byte frame headers (stream 1 or 2, 0, 0, 0, size as big-endian uint32).
-  let stdout = '';
-  let stderr = '';
-  for (let i = 0; i + 8 <= started.data.length;) {
-    const size = started.data.readUInt32BE(i + 4);
-    const text = started.data.subarray(i + 8, i + 8 + size).toString('utf8');
-    if (started.data[i] === 2) stderr += text;
-    else stdout += text;
-    i += 8 + size;
-  }
+  const [stdout, stderr] = demux(started.data);
   const info = await call(t.http, t.where, 'GET', `/exec/${id}/json`);
   return { exitCode: (JSON.parse(info.data.toString()) as { ExitCode: number }).ExitCode, stdout, stderr };
 }
@@ -212,7 +197,7 @@ const firstLine = (text: string) => text.trim().split('\n')[0];
 export class DockerEngine {
   private readonly t: ReturnType<typeof targetOf>;
 
-  constructor(d: DockerHost = {}, env: NodeJS.ProcessEnv = process.env) {
+  constructor(d: HostOrDefault = null, env: NodeJS.ProcessEnv = process.env) {
     this.t = targetOf(d, env);
   }
 
@@ -342,21 +327,31 @@ export class DockerEngine {
   }
 }
 
-/** Docker's multiplexed stream (8-byte frame headers) as text; a TTY stream as it is. */
-function demux(data: Buffer): [string, string] {
-  let stdout = '';
-  let stderr = '';
-  if (data.length >= 8 && data[0] <= 2 && data[1] === 0 && data[2] === 0 && data[3] === 0) {
-    for (let i = 0; i + 8 <= data.length;) {
-      const size = data.readUInt32BE(i + 4);
-      const text = data.subarray(i + 8, i + 8 + size).toString('utf8');
-      if (data[i] === 2) stderr += text;
-      else stdout += text;
-      i += 8 + size;
-    }
-    return [stdout, stderr];
+/**
+ * Docker's multiplexed stream as its frames, in order: 8-byte headers (stream 1 or 2, 0, 0, 0, the size as
+ * a big-endian uint32), then the text. A TTY stream (no headers) is one stdout frame. The one demultiplexer:
+ * the tests' harness reads exec output and logs through it too.
+ */
+export function frames(data: Buffer): { stream: 1 | 2; text: string }[] {
+  if (!(data.length >= 8 && data[0] <= 2 && data[1] === 0 && data[2] === 0 && data[3] === 0)) return [{ stream: 1, text: data.toString('utf8') }];
+  const out: { stream: 1 | 2; text: string }[] = [];
+  for (let i = 0; i + 8 <= data.length;) {
+    const size = data.readUInt32BE(i + 4);
+    out.push({ stream: data[i] === 2 ? 2 : 1, text: data.subarray(i + 8, i + 8 + size).toString('utf8') });
+    i += 8 + size;
   }
-  return [data.toString('utf8'), ''];
+  return out;
+}
+
+/** The stream as [stdout, stderr] text. */
+export function demux(data: Buffer): [string, string] {
+  const f = frames(data);
+  const of = (stream: 1 | 2) =>
+    f
+      .filter((x) => x.stream === stream)
+      .map((x) => x.text)
+      .join('');
+  return [of(1), of(2)];
 }
 
 /**
@@ -367,7 +362,7 @@ function demux(data: Buffer): [string, string] {
 export async function readFilesIn(
   container: string,
   paths: readonly string[],
-  d: DockerHost,
+  d: HostOrDefault,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ absent: true } | { absent: false; files: Record<string, string | null> }> {
   const t = targetOf(d, env);

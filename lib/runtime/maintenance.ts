@@ -215,10 +215,7 @@ export async function maintenanceLog(e: Expectation): Promise<MaintenanceRun[]> 
   if (!e.backup) {
     throw new DockerHostError(`cluster ${e.target.cluster} has no backup container, where the scheduled defragmenter runs (add backup to its spec)`);
   }
-  const r = await execIn(e.backup.container, ['/usr/local/bin/etcd-backup', 'log', '--dir=/backups'], {
-    host: e.backup.docker?.host,
-    sshOpts: e.backup.docker?.sshOpts,
-  });
+  const r = await execIn(e.backup.container, ['/usr/local/bin/etcd-backup', 'log', '--dir=/backups'], e.backup.docker);
   if (r.exitCode !== 0) {
     const said = (r.stderr || r.stdout).trim().split('\n')[0];
     if (/unknown command "log"/.test(said)) {

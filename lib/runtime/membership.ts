@@ -137,7 +137,7 @@ async function addLearner(s: ClusterSession, op: MemberOp, me: ReturnType<typeof
 async function requireNoVolume(me: ReturnType<typeof self>): Promise<void> {
   let found;
   try {
-    found = await findVolume(me.volume, me.docker?.host, me.docker?.sshOpts);
+    found = await findVolume(me.volume, me.docker);
   } catch (e) {
     if (e instanceof DockerHostError) throw new MembershipError(`refusing to add ${me.name}: cannot check for a leftover data volume: ${e.message}`);
     throw e;

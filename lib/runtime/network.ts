@@ -133,7 +133,7 @@ export interface NetworkResult {
 
 /** Makes the network unless it exists as declared; refuses one of that name that is not. */
 export async function ensureNetwork(def: NetworkDef, docker: NetworkDocker | undefined, env: NodeJS.ProcessEnv = process.env): Promise<NetworkResult> {
-  const t = targetOf({ host: docker?.host, sshOpts: docker?.sshOpts }, env);
+  const t = targetOf(docker, env);
   let found = await inspect(def.name, t);
   if (!found) {
     const id = await create(def, t);
@@ -158,7 +158,7 @@ export async function removeNetwork(
   docker: NetworkDocker | undefined,
   opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<NetworkResult> {
-  const t = targetOf({ host: docker?.host, sshOpts: docker?.sshOpts }, opts.env ?? process.env);
+  const t = targetOf(docker, opts.env ?? process.env);
   const until = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
     const found = await inspect(def.name, t);

@@ -37,7 +37,7 @@ export async function findSnapshot(
 }
 
 export async function copyBackup(e: Expectation, source: string, file: string): Promise<void> {
-  const docker = new DockerEngine({ host: e.backup!.docker?.host, sshOpts: e.backup!.docker?.sshOpts });
+  const docker = new DockerEngine(e.backup!.docker);
   const path = source.slice(source.indexOf(':') + 1);
   const data = untarFirst(await docker.archive(e.backup!.container, path));
   const tmp = `${file}.part`;

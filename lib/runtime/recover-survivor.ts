@@ -63,9 +63,9 @@ export function forceNewClusterCommand(command: string[]): string[] {
  */
 export async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: SurvivorStepOptions): Promise<void> {
   const { say } = opts;
-  const engine = (p: StackPrimary) => new DockerEngine({ host: p.docker?.host, sshOpts: p.docker?.sshOpts }, opts.env);
+  const engine = (p: StackPrimary) => new DockerEngine(p.docker, opts.env);
   const p = stack.primaries.find((x) => x.name === from)!;
-  if (!(await findVolume(p.volume, p.docker?.host, p.docker?.sshOpts, opts.env))) {
+  if (!(await findVolume(p.volume, p.docker, opts.env))) {
     throw new MembershipError(
       `refusing to restart ${p.name} with --force-new-cluster: its volume ${p.volume} is gone since the survey (Docker would create it empty, and etcd found a new, empty cluster on it); run recover again once the volume is back`,
     );
@@ -93,7 +93,7 @@ export async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: 
   const offInterrupt = onInterrupt(() => stopAndRemove(docker, name));
   try {
     await docker.start(name);
-    const d = { host: p.docker?.host, sshOpts: p.docker?.sshOpts };
+    const d = p.docker;
     // As root with auth: etcd 3.5.28+ and 3.6 answer Status and MemberList only to a known user, and the
     // one-off has no TLS (so no certificate names one). A login works: the one-member cluster has its quorum.
     const password = opts.password?.();
@@ -140,7 +140,7 @@ async function stopAndRemove(docker: DockerEngine, name: string): Promise<void> 
 /** The survivor's own container back (started, or created by Terraform when it was gone), answering as the only member. */
 export async function bringBack(stack: RecoveryStack, from: string, opts: SurvivorStepOptions, tf: TerraformDriver): Promise<void> {
   const p = stack.primaries.find((x) => x.name === from)!;
-  const docker = new DockerEngine({ host: p.docker?.host, sshOpts: p.docker?.sshOpts }, opts.env);
+  const docker = new DockerEngine(p.docker, opts.env);
   const c = await docker.container(p.name);
   if (c && !c.running) {
     opts.say(`starting ${p.name}'s own container`);

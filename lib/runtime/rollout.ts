@@ -304,7 +304,7 @@ async function handOver(e: Expectation, name: string, opts: RolloutOptions): Pro
     opts.say(`${name} leads and leadership could not be moved (${moved}); Terraform stops it gracefully, and etcd hands leadership over itself`);
     return;
   }
-  const docker = new DockerEngine(me.docker ?? {});
+  const docker = new DockerEngine(me.docker);
   // A container already stopped or gone is Terraform's to recreate.
   if (!(await docker.container(name))?.running) return;
   opts.say(`stopping ${name} (SIGTERM; killed after ${HANDOVER_GRACE_SECONDS} s if clients still hold streams to it)`);

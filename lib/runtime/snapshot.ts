@@ -85,10 +85,7 @@ export interface BackupEntry {
 /** What the backup container has taken, oldest first. */
 export async function listBackups(e: Expectation): Promise<BackupEntry[]> {
   if (!e.backup) throw new InvalidRequest(`cluster ${e.target.cluster} has no backup container (add backup to its spec)`);
-  const r = await execIn(e.backup.container, ['/usr/local/bin/etcd-backup', 'list', '--dir=/backups'], {
-    host: e.backup.docker?.host,
-    sshOpts: e.backup.docker?.sshOpts,
-  });
+  const r = await execIn(e.backup.container, ['/usr/local/bin/etcd-backup', 'list', '--dir=/backups'], e.backup.docker);
   if (r.exitCode !== 0) throw new DockerHostError(`${e.backup.container}: etcd-backup list failed: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
   return JSON.parse(r.stdout) as BackupEntry[];
 }

@@ -25,7 +25,7 @@ type Look = { readonly state: 'running' | 'stopped' | 'waiting'; readonly detail
 
 /** One look at the container: running; exited or dead (its start failed, or it was stopped); else wait. */
 async function look(m: StaggerMessage, env: NodeJS.ProcessEnv): Promise<Look> {
-  const c = await new DockerEngine(m.docker ?? {}, env).container(m.after);
+  const c = await new DockerEngine(m.docker, env).container(m.after);
   if (c?.running) return { state: 'running' };
   if (c && (c.status === 'exited' || c.status === 'dead')) return { state: 'stopped', detail: `it is ${c.status}` };
   return { state: 'waiting', detail: c ? `it is ${c.status}` : 'it does not exist yet' };

@@ -209,11 +209,11 @@ export async function aloneAndLeading(stack: RecoveryStack, p: StackPrimary, pas
 /** A primary that does not answer: its container's state, and what its volume holds. */
 async function offline(stack: RecoveryStack, p: StackPrimary, why: string, env?: NodeJS.ProcessEnv): Promise<SurvivorRow> {
   const base = { name: p.name, index: p.index };
-  const docker = new DockerEngine({ host: p.docker?.host, sshOpts: p.docker?.sshOpts }, env);
+  const docker = new DockerEngine(p.docker, env);
   try {
     const container = await docker.container(p.name);
     const { findVolume } = await import('./docker');
-    const volume = await findVolume(p.volume, p.docker?.host, p.docker?.sshOpts, env);
+    const volume = await findVolume(p.volume, p.docker, env);
     if (!volume) return { ...base, state: 'lost', error: `no volume ${p.volume}` };
     const state: SurvivorState = !container ? 'volume only' : container.running ? 'silent' : 'stopped';
     try {

@@ -46,7 +46,7 @@ export function verdictOf(exitCode: number, output: string): Pick<V2StoreResult,
 
 /** Checks one member's data: read-only, in a one-off container of the image it runs, removed afterwards. */
 export async function checkMemberV2Store(m: V2StoreMember, env: NodeJS.ProcessEnv = process.env): Promise<V2StoreResult> {
-  const docker = new DockerEngine({ host: m.docker?.host, sshOpts: m.docker?.sshOpts }, env);
+  const docker = new DockerEngine(m.docker, env);
   const name = `${m.name}-v2store-check`;
   try {
     if (!m.volume) return { member: m.name, verdict: 'failed', reason: 'its data volume is not recorded in this stack (synthesize it with this release)' };

@@ -3,6 +3,7 @@
  * the kreuzwerker/docker provider does (the CLI cannot express exec-form healthchecks, among others).
  */
 import { request } from 'node:http';
+import { frames } from '../../lib/runtime/docker';
 
 export class DockerApiError extends Error {
   constructor(
@@ -248,13 +249,9 @@ export class DockerApi {
   }
 }
 
-/** Docker's multiplexed stream as text: 8-byte frame headers (stream, 0, 0, 0, size as big-endian uint32). */
+/** Docker's multiplexed stream as text, stdout and stderr in the order they came (the runtime's one demultiplexer). */
 function demultiplex(raw: Buffer): string {
-  let output = '';
-  for (let i = 0; i + 8 <= raw.length;) {
-    const size = raw.readUInt32BE(i + 4);
-    output += raw.subarray(i + 8, i + 8 + size).toString('utf8');
-    i += 8 + size;
-  }
-  return output;
+  return frames(raw)
+    .map((f) => f.text)
+    .join('');
 }

@@ -6,6 +6,7 @@
 import { request, type ClientRequest } from 'node:http';
 import { LABEL_CLUSTER } from '../../lib/model';
 import type { DockerApi } from './docker-api';
+import { frames } from '../../lib/runtime/docker';
 
 interface Followed {
   readonly name: string;
@@ -80,13 +81,9 @@ export class LogWatch {
   }
 }
 
-/** Docker's multiplexed log stream as text (8-byte frame headers: stream, 0, 0, 0, size as big-endian uint32). */
+/** Docker's multiplexed stream as text, stdout and stderr in the order they came (the runtime's one demultiplexer). */
 function demultiplex(raw: Buffer): string {
-  let out = '';
-  for (let i = 0; i + 8 <= raw.length;) {
-    const size = raw.readUInt32BE(i + 4);
-    out += raw.subarray(i + 8, i + 8 + size).toString('utf8');
-    i += 8 + size;
-  }
-  return out;
+  return frames(raw)
+    .map((f) => f.text)
+    .join('');
 }

@@ -16,6 +16,7 @@ import { planExitCode, stripAnsi as strip } from '../harness/cli';
 import { DockerApi } from '../harness/docker-api';
 import { clusterName, dockerSkipReason, freePortRange, RUN_TAG, TEST_IMAGE } from '../harness/env';
 import { QUIET_TERRAFORM_ENV, REPO_ROOT, run, type TfJson } from '../helpers/synth';
+import { INIT_TSCONFIG } from '../helpers/user-project';
 
 jest.setTimeout(900_000);
 
@@ -47,36 +48,6 @@ async function ok(cmd: string, args: string[], cwd: string, timeoutMs = 600_000)
     );
   return r;
 }
-
-/** What `cdktn init --template typescript` writes. */
-const TSCONFIG = {
-  compilerOptions: {
-    alwaysStrict: true,
-    declaration: true,
-    experimentalDecorators: true,
-    inlineSourceMap: true,
-    inlineSources: true,
-    lib: ['es2018'],
-    module: 'CommonJS',
-    noEmitOnError: true,
-    noFallthroughCasesInSwitch: true,
-    noImplicitAny: true,
-    noImplicitReturns: true,
-    noImplicitThis: true,
-    noUnusedLocals: true,
-    noUnusedParameters: true,
-    resolveJsonModule: true,
-    strict: true,
-    strictNullChecks: true,
-    strictPropertyInitialization: true,
-    stripInternal: true,
-    target: 'ES2018',
-    incremental: true,
-    skipLibCheck: true,
-  },
-  include: ['**/*.ts'],
-  exclude: ['node_modules', 'cdktf.out'],
-};
 
 /** `cdktn init`'s cdktf.json, with the Docker provider added as `cdktn provider add kreuzwerker/docker` adds it where no prebuilt bindings are served. */
 const CDKTF_JSON = {
@@ -179,7 +150,7 @@ describeCdktn('a cdktn project deploys cdktn-etcd-cluster with cdktn synth, depl
       },
     };
     writeFileSync(join(project, 'package.json'), JSON.stringify(manifest, null, 2));
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(INIT_TSCONFIG, null, 2));
     writeFileSync(join(project, 'cdktf.json'), JSON.stringify(CDKTF_JSON, null, 2));
     writeFileSync(join(project, 'main.ts'), mainTs(props));
     await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
