@@ -186,11 +186,12 @@ export class EtcdCluster extends Construct {
       },
     });
 
-    // Primaries in order: a joiner waits for the member before it to be promoted, so they join one at a time,
-    // and for every earlier primary's container, so that none is being replaced while membership changes.
+    // Primaries in order: a joiner waits for every earlier primary's membership record (promoted), so they
+    // join one at a time even when an earlier one is not joining (a recovery from primary 2 rejoins 1 and 3:
+    // waiting only for the one before, 3's add raced 1's promotion and etcd refused a second learner), and
+    // for every earlier primary's container, so that none is being replaced while membership changes.
     this.primaries = [];
     for (const node of t.primaries) {
-      const previous = this.primaries[this.primaries.length - 1];
       const stagger = staggerOf(t, node);
       const after = stagger && t.primaries.find((p) => p.name === stagger.after)!;
       this.primaries.push(
@@ -203,7 +204,7 @@ export class EtcdCluster extends Construct {
             command: cli,
             timeoutSeconds: t.verify.timeoutSeconds,
             addressStem: stem(node.index),
-            after: [...(previous ? [previous.member] : []), ...this.primaries.map((p) => p.container)],
+            after: [...this.primaries.map((p) => p.member), ...this.primaries.map((p) => p.container)],
           },
           // The Docker host of the founder it waits for, as that host's provider names it (read at synth).
           ...(stagger && {

@@ -15,7 +15,7 @@ export interface MembershipProps {
   /** Terraform address stem of this member's hooks: `<stem>_join` and `<stem>_member`. */
   readonly addressStem: string;
   /**
-   * What must be complete before this member joins: the previous member's promotion, and every earlier
+   * What must be complete before this member joins: every earlier member's promotion, and every earlier
    * primary's container (one the same deploy replaces must be back before membership changes).
    */
   readonly after: ITerraformDependable[];
