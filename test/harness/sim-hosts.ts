@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { REPO_ROOT, run } from '../helpers/synth';
 import { DockerApi } from './docker-api';
-import { RUN_TAG, tagHash } from './env';
+import { claim, RUN_TAG, tagHash } from './env';
 
 const SCRIPT = join(REPO_ROOT, 'scripts', 'sim-hosts.sh');
 
@@ -38,8 +38,12 @@ export class SimHosts {
    */
   static async up(count: number, suffix: string, opts: { ssh?: number[] } = {}): Promise<SimHosts> {
     const tag = `${RUN_TAG.slice(0, 8 - suffix.length)}${suffix}`;
-    // The subnet follows the tag, so that two sets of hosts of one run (or of parallel runs) differ.
-    const third = tagHash(tag, 250);
+    // The subnet starts from the tag's hash and is claimed (a lock file, like the test ports and subnets),
+    // so that two sets of hosts of one run, or of two runs on one machine, never share one.
+    const start = tagHash(tag, 250);
+    const free = Array.from({ length: 250 }, (_, k) => (start + k) % 250).find((n) => claim(`simhosts-10.213.${n}`));
+    if (free === undefined) throw new Error('no free subnet of 10.213.0.0/16 for simulated hosts: every one is claimed by a live run');
+    const third = free;
     const out = await script(['up', tag, String(count), `10.213.${third}`, ...(opts.ssh?.length ? [opts.ssh.join(',')] : [])]);
     const hosts = out
       .trim()
