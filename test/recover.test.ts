@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import * as YAML from 'yaml';
 import type { Expectation } from '../lib/contract';
 import { buildTopology, SpecError, validateSpec } from '../lib/model';
-import { editSpecText, propsText, snapshotChanges, survivorChanges } from '../lib/model/recovery';
+import { editSpecText, forceNewClusterCommand, propsText, snapshotChanges, survivorChanges } from '../lib/model/recovery';
 import { readWal, untar, walFilesOf } from '../lib/runtime/member-data';
 import { interrupted, onInterrupt, trapInterrupts } from '../lib/runtime/interrupt';
 import { recover, RECOVER_STATE_FILE } from '../lib/runtime/recover';
-import { forceNewClusterCommand, unsafeForceNewCluster } from '../lib/runtime/recover-survivor';
+import { unsafeForceNewCluster } from '../lib/runtime/recover-survivor';
 import type { RecoveryStack } from '../lib/runtime/recover-stack';
 import { decide, type Survey, type SurvivorRow } from '../lib/runtime/survivors';
 import { scratchDir } from './helpers/synth';
@@ -304,7 +304,7 @@ describe('the rejoiners a recovery records', () => {
 describe("the survivor's one-off run", () => {
   test('its own flags without listeners, bootstrap and TLS flags, plus --force-new-cluster on loopback', () => {
     const t = buildTopology(validateSpec({ name: 'd', primaries: 3, etcd: { extraFlags: ['--max-request-bytes=262144'] } }));
-    expect(forceNewClusterCommand(t.primaries[0].command)).toEqual([
+    expect(forceNewClusterCommand(t.primaries[0].command, false)).toEqual([
       '/usr/local/bin/etcd',
       '--name=d-primary-1',
       '--data-dir=/var/lib/etcd/data',
@@ -317,18 +317,21 @@ describe("the survivor's one-off run", () => {
       '--listen-peer-urls=http://127.0.0.1:2380',
       '--force-new-cluster',
     ]);
-    const tls = forceNewClusterCommand([
-      'etcd',
-      '--name=x',
-      '--advertise-client-urls=https://x:2379',
-      '--cert-file=/c',
-      '--key-file=/k',
-      '--trusted-ca-file=/ca',
-      '--client-cert-auth',
-      '--peer-cert-file=/c',
-      '--peer-client-cert-auth',
-      '--listen-metrics-urls=http://0.0.0.0:2381',
-    ]);
+    const tls = forceNewClusterCommand(
+      [
+        'etcd',
+        '--name=x',
+        '--advertise-client-urls=https://x:2379',
+        '--cert-file=/c',
+        '--key-file=/k',
+        '--trusted-ca-file=/ca',
+        '--client-cert-auth',
+        '--peer-cert-file=/c',
+        '--peer-client-cert-auth',
+        '--listen-metrics-urls=http://0.0.0.0:2381',
+      ],
+      true,
+    );
     expect(tls).toEqual([
       'etcd',
       '--name=x',
@@ -369,7 +372,6 @@ describe('a run that resumes a recorded recovery', () => {
       timeoutMs: 1000,
       say: () => undefined,
       confirm: async () => true,
-      reload: async () => e,
       ...extra,
     }).then(
       () => 'finished',
@@ -388,12 +390,12 @@ describe('a run that resumes a recorded recovery', () => {
     expect(readFileSync(specFile, 'utf8')).toBe(before);
     expect(existsSync(join(dir, RECOVER_STATE_FILE))).toBe(true);
     // The recorded choice, by name or number, is no other choice: the run goes on (to the stack, missing here).
-    expect(await run(dir, { from: '1' })).toMatch(/^InvalidRequest: .* holds no cdk\.tf\.json/);
+    expect(await run(dir, { from: '1' })).toMatch(/^ContractError: .* holds no cdk\.tf\.json/);
   });
 
   test('stopped between recording the state and writing the spec: the spec is written on resume', async () => {
     const { dir, specFile } = recorded(original);
-    expect(await run(dir)).toMatch(/^InvalidRequest: .* holds no cdk\.tf\.json/);
+    expect(await run(dir)).toMatch(/^ContractError: .* holds no cdk\.tf\.json/);
     expect(YAML.parse(readFileSync(specFile, 'utf8'))).toMatchObject({ replace: { 2: 1, 3: 1 }, recoveries: [{ from: 1, rejoined: { 2: 1, 3: 1 } }] });
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

@@ -13,9 +13,10 @@
  * A command that needs a stack directory (rollout runs Terraform there) uses `--stack`, else
  * `cdktf.out/stacks/<name>` of the spec chosen by 2 or 4, else the one stack under `cdktf.out/stacks`.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { EXPECTATION_ENV, EXPECTATION_KIND, parseExpectation, parseExpectationText, withTlsPaths, type Expectation } from '../contract';
+import { EXPECTATION_ENV, parseExpectationText, withTlsPaths, type Expectation } from '../contract';
+import { SynthesizedStack } from '../contract/stack';
 import { InputError } from './errors';
 import type { SourceOptions } from './options';
 
@@ -29,22 +30,7 @@ async function expectationOfSpecFile(file: string): Promise<Expectation> {
 
 /** Every cluster expectation in a synthesized stack (`cdktf.out/stacks/<name>`); TLS files resolved against it. */
 export function expectationsFromStack(dir: string): Expectation[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--stack: ${dir} is not a directory (run cdktf synth first)`);
-  const file = join(dir, 'cdk.tf.json');
-  if (!existsSync(file)) throw new InputError(`--stack: ${dir} holds no cdk.tf.json (run cdktf synth first)`);
-  let tf: { resource?: Record<string, Record<string, { input?: unknown }>> };
-  try {
-    tf = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new InputError(`${file}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const hooks = Object.values(tf.resource?.terraform_data ?? {}).filter(
-    (r) => r && typeof r.input === 'object' && (r.input as { kind?: unknown }).kind === EXPECTATION_KIND,
-  );
-  if (hooks.length === 0) throw new InputError(`${file}: holds no etcd cluster verification hook (was verify.enabled false?)`);
-  // TLS files are named relative to the stack directory, where Terraform (and so the hook) runs.
-  const inStack = (p: string) => (isAbsolute(p) ? p : join(dir, p));
-  return hooks.map((h) => withTlsPaths(parseExpectation(h.input, file), inStack));
+  return SynthesizedStack.read(dir).expectations();
 }
 
 /** An expectation as text that does not depend on where its TLS files are, nor on the order of its keys. */
@@ -65,7 +51,7 @@ function canonical(e: Expectation): string {
 /** The cluster of this name in the stack synthesized from the spec, or why there is none to use. */
 function stackOfSpec(cwd: string, name: string): { dir: string; expectation?: Expectation; why?: string } {
   const dir = join(cwd, 'cdktf.out', 'stacks', name);
-  if (!existsSync(join(dir, 'cdk.tf.json'))) return { dir };
+  if (!SynthesizedStack.exists(dir)) return { dir };
   try {
     const found = expectationsFromStack(dir).find((e) => e.target.cluster === name);
     return found ? { dir, expectation: found } : { dir, why: `it holds no cluster ${name}` };
@@ -83,7 +69,13 @@ function synthesizedStacks(cwd: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root)
     .map((name) => join(root, name))
-    .filter((dir) => existsSync(join(dir, 'cdk.tf.json')) && readFileSync(join(dir, 'cdk.tf.json'), 'utf8').includes(EXPECTATION_KIND));
+    .filter((dir) => {
+      try {
+        return SynthesizedStack.read(dir).holdsCluster();
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** The spec file of the working directory (`cluster.yaml`, or ETCD_CLUSTER_CONFIG), if there is one. */
@@ -172,7 +164,7 @@ export async function loadStack(
     if (specFile) {
       const { name } = (await import('../model')).loadSpecFile(specFile);
       dir = join(cwd, 'cdktf.out', 'stacks', name);
-      if (!existsSync(join(dir, 'cdk.tf.json')))
+      if (!SynthesizedStack.exists(dir))
         throw new InputError(`no stack ${relative(cwd, dir)} for the spec ${relative(cwd, specFile)} (run cdktf synth first, or pass --stack <dir>)`);
       say(`using the stack ${relative(cwd, dir)} of the spec ${relative(cwd, specFile)} (choose another with --stack)`);
     } else {

@@ -5,9 +5,8 @@
  * cluster's bootstrap record. The stack is what Terraform deploys, so it is also what the recovery must
  * agree with.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { MEMBER_OP_KIND, type DockerHost, type Expectation } from '../contract';
+import type { DockerHost, Expectation } from '../contract';
+import { SynthesizedStack } from '../contract/stack';
 import { InvalidRequest } from './errors';
 
 export interface StackPrimary {
@@ -39,34 +38,17 @@ export interface RecoveryStack {
   readonly expectation: Expectation;
 }
 
-interface TfJson {
-  resource?: Record<string, Record<string, Record<string, unknown>>>;
-}
-
 const generationOf = (volume: string) => Number(/-data-r(\d+)$/.exec(volume)?.[1] ?? 0);
 
 /** The primaries of cluster `e` as the stack in `dir` deploys them. */
 export function readRecoveryStack(dir: string, e: Expectation): RecoveryStack {
-  const file = join(dir, 'cdk.tf.json');
-  if (!existsSync(file)) throw new InvalidRequest(`${dir} holds no cdk.tf.json (run cdktf synth first)`);
+  const stack = SynthesizedStack.read(dir);
   const t = e.target;
   if (!t.image || t.primaries.some((p) => !p.volume)) {
-    throw new InvalidRequest(`${file}: synthesized by an older release (its hooks do not name the volumes); synthesize it again`);
+    throw new InvalidRequest(`${stack.file}: synthesized by an older release (its hooks do not name the volumes); synthesize it again`);
   }
-  const tf = JSON.parse(readFileSync(file, 'utf8')) as TfJson;
-  const data = tf.resource?.terraform_data ?? {};
-  const containers = tf.resource?.docker_container ?? {};
-  // The membership records have fixed addresses, `<stem>_primary-<i>_member`: the stem names the cluster's
-  // other resources (its bootstrap record) too.
-  const record = Object.entries(data).find(([key, r]) => {
-    const input = r.input as { kind?: string; target?: { cluster?: string } } | undefined;
-    return key.endsWith('_member') && input?.kind === MEMBER_OP_KIND && input.target?.cluster === t.cluster;
-  });
-  const stem = record?.[0].replace(/_primary-\d+_member$/, '');
   const primaries = t.primaries.map((p): StackPrimary => {
-    const entry = Object.entries(containers).find(([, c]) => c.name === p.name);
-    if (!entry) throw new InvalidRequest(`${file}: no container named ${p.name}`);
-    const [key, c] = entry;
+    const c = stack.container(p.name);
     return {
       name: p.name,
       index: p.index,
@@ -74,18 +56,23 @@ export function readRecoveryStack(dir: string, e: Expectation): RecoveryStack {
       docker: p.docker,
       volume: p.volume!,
       generation: generationOf(p.volume!),
-      containerAddress: `docker_container.${key}`,
-      command: (c.command as string[]) ?? [],
+      containerAddress: c.address,
+      command: c.command,
       image: t.image!.ref,
     };
   });
-  const bootstrap = stem ? Object.keys(data).find((k) => k.startsWith(`${stem}_bootstrap`)) : undefined;
+  const bootstrap = stack.bootstrapAddress(t.cluster);
   return {
     dir,
     cluster: t.cluster,
     primaries,
     ...(t.image!.version ? { etcdVersion: t.image!.version } : {}),
-    ...(bootstrap ? { bootstrapAddress: `terraform_data.${bootstrap}` } : {}),
+    ...(bootstrap ? { bootstrapAddress: bootstrap } : {}),
     expectation: e,
   };
+}
+
+/** The stack in `dir` as it is now (after synthesizing again): cluster `cluster`'s primaries. */
+export function rereadRecoveryStack(dir: string, cluster: string): RecoveryStack {
+  return readRecoveryStack(dir, SynthesizedStack.read(dir).expectation(cluster));
 }

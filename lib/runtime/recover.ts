@@ -21,7 +21,7 @@ import { editSpecText, propsText, snapshotChanges, survivorChanges, type SpecCha
 import { InvalidRequest, NotConfirmed, RecoveryRefused, TerraformFailed } from './errors';
 import { takeLock, writeAtomically } from './files';
 import { shell, trapInterrupts, unlessInterrupted } from './interrupt';
-import { readRecoveryStack, type RecoveryStack } from './recover-stack';
+import { readRecoveryStack, rereadRecoveryStack, type RecoveryStack } from './recover-stack';
 import { copyBackup, findSnapshot } from './recover-snapshot';
 import { bringBack, rebuildSurvivor, unsafeForceNewCluster } from './recover-survivor';
 import { decide, quorumVia, survey, type Decision, type Survey, type SurvivorRow } from './survivors';
@@ -75,8 +75,6 @@ export interface RecoverOptions {
   /** Shows the survivors and what will be lost, then asks; false stops before anything changes. */
   readonly confirm: (s: Survey, d: Decision, loss: string) => Promise<boolean>;
   readonly env?: NodeJS.ProcessEnv;
-  /** The cluster's expectation read again from the stack directory (after synthesizing). */
-  readonly reload: () => Promise<Expectation>;
 }
 
 export interface RecoverResult {
@@ -153,7 +151,7 @@ export async function recover(e: Expectation, opts: RecoverOptions): Promise<Rec
       say(`synthesizing: ${opts.synth}`);
       const r = await shell(opts.synth, opts.env);
       if (r.code !== 0) throw new TerraformFailed(`synthesizing failed (${opts.synth}), nothing in the cluster changed yet:\n${lastLines(r.output)}`);
-      stack = readRecoveryStack(dir, await opts.reload());
+      stack = rereadRecoveryStack(dir, e.target.cluster);
     }
     if (!reflects(stack, state)) {
       const what = state.specFile

@@ -19,8 +19,9 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Expectation } from '../contract';
+import { SynthesizedStack } from '../contract/stack';
 import { DockerEngine } from './docker';
-import { ClusterUnreachable, InvalidRequest, MembershipError, NotConfirmed } from './errors';
+import { ClusterUnreachable, MembershipError, NotConfirmed } from './errors';
 import { hex } from './live';
 import { retryUntil } from './retry';
 import { withSession, type SessionOptions } from './session';
@@ -107,7 +108,7 @@ export function versionCheck(target: Expectation['target'], liveVersions: string
 
 export async function rollout(e: Expectation, opts: RolloutOptions): Promise<RolloutResult> {
   const { dir, say } = opts;
-  if (!existsSync(join(dir, 'cdk.tf.json'))) throw new InvalidRequest(`${dir} holds no cdk.tf.json (run cdktf synth first)`);
+  SynthesizedStack.read(dir); // one line when there is no stack to apply
   const statePath = join(dir, STATE_FILE);
   const resumed = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { stoppedAt?: string }) : {};
 

@@ -4,34 +4,9 @@
  * every network of a synthesized stack, chosen as for every command (`--stack`, `--spec`, ./cluster.yaml),
  * e.g. to bring back a network deleted out of band (the next deploy then replaces the containers onto it).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { NETWORK_DOCKER_ENV, NETWORK_ENV, NETWORK_KIND, parseNetwork, parseNetworkDocker, type NetworkDef, type NetworkDocker } from '../../contract/network';
+import { NETWORK_DOCKER_ENV, NETWORK_ENV, parseNetwork, parseNetworkDocker } from '../../contract/network';
+import { SynthesizedStack, type StackNetwork } from '../../contract/stack';
 import { defineCommand } from '../command';
-import { InputError } from '../errors';
-
-interface Step {
-  readonly def: NetworkDef;
-  readonly docker?: NetworkDocker;
-}
-
-/** Every network step of a synthesized stack, with the Docker host its provisioners name. */
-export function networksOfStack(dir: string): Step[] {
-  const file = join(dir, 'cdk.tf.json');
-  if (!existsSync(file)) throw new InputError(`--stack: ${dir} holds no cdk.tf.json (run cdktf synth first)`);
-  let tf: { resource?: { terraform_data?: Record<string, { triggers_replace?: { kind?: string }; provisioner?: unknown[] }> } };
-  try {
-    tf = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new InputError(`${file}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const steps = Object.values(tf.resource?.terraform_data ?? {}).filter((r) => r?.triggers_replace?.kind === NETWORK_KIND);
-  if (!steps.length) throw new InputError(`${file}: holds no network of an etcd cluster`);
-  return steps.map((r) => {
-    const env = (r.provisioner as { 'local-exec'?: { environment?: Record<string, string> } }[] | undefined)?.[0]?.['local-exec']?.environment ?? {};
-    return { def: parseNetwork(JSON.stringify(r.triggers_replace), file), docker: parseNetworkDocker(env[NETWORK_DOCKER_ENV], file) };
-  });
-}
 
 const GROUP = "make or remove the cluster's Docker networks: network create | remove (run by the network step)";
 
@@ -44,9 +19,9 @@ function networkCommand(verb: 'create' | 'remove', description: string) {
       const env = ctx.io.env;
       // The step's environment names one network; else every network of the stack chosen by the CLI's one
       // rule (--stack, --spec, ./cluster.yaml's stack, the one stack), said on stderr.
-      const steps: Step[] = env[NETWORK_ENV]
+      const steps: StackNetwork[] = env[NETWORK_ENV]
         ? [{ def: parseNetwork(env[NETWORK_ENV], NETWORK_ENV), docker: parseNetworkDocker(env[NETWORK_DOCKER_ENV], NETWORK_DOCKER_ENV) }]
-        : networksOfStack(ctx.opts.stack ?? (await ctx.stack()).dir);
+        : SynthesizedStack.read(ctx.opts.stack ?? (await ctx.stack()).dir).networks();
       const { ensureNetwork, removeNetwork } = await import('../../runtime/network');
       const results = [];
       for (const s of steps) results.push(verb === 'create' ? await ensureNetwork(s.def, s.docker, env) : await removeNetwork(s.def, s.docker, { env }));

@@ -93,7 +93,6 @@ export default defineCommand<RecoverOptions>({
       },
       env: specFile ? { ...io.env, [SPEC_FILE_ENV]: specFile } : io.env,
       say: ctx.progress,
-      reload: async () => (await loadStack({ stack: dir, cluster: e.target.cluster }, io.env, () => undefined, cwd)).expectation,
       confirm: async (s, d, loss) => {
         new TablePrinter(io.err).records(columns(d.kind === 'survivor' ? d.from.name : undefined), s.rows);
         io.err(`${loss}\n`);

@@ -4,10 +4,9 @@
  * comes before the primaries' containers are replaced: the deployed cluster from the hook's recorded input
  * (ETCD_CLUSTER_EXPECTED), the new image from the configuration in the directory Terraform runs in.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { SynthesizedStack } from '../../contract/stack';
 import { defineCommand } from '../command';
-import { expectationsFromStack } from '../sources';
 
 export default defineCommand<{ next?: string }>({
   path: ['upgrade-check'],
@@ -23,7 +22,11 @@ export default defineCommand<{ next?: string }>({
     }
     const deployed = await ctx.cluster();
     const dir = resolve(ctx.io.cwd ?? process.cwd(), ctx.opts.next ?? ctx.opts.stack ?? '.');
-    const next = existsSync(join(dir, 'cdk.tf.json')) ? expectationsFromStack(dir).find((e) => e.target.cluster === deployed.target.cluster) : undefined;
+    const next = SynthesizedStack.exists(dir)
+      ? SynthesizedStack.read(dir)
+          .expectations()
+          .find((e) => e.target.cluster === deployed.target.cluster)
+      : undefined;
     ctx.io.out(`${await upgradeCheck(deployed, next, { password: ctx.password(deployed.target) })}\n`);
   },
 });
