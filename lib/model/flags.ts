@@ -31,6 +31,17 @@ export const PRIMARY_FLAGS: Record<string, string> = {
   '--quota-backend-bytes': 'set etcd.quotaBackendBytes',
 };
 
+/**
+ * Flags of a primary that its survivor's one-off `--force-new-cluster` run leaves out: it listens on
+ * loopback only, is no longer bootstrapping, and runs without TLS (no network, so no one else can reach it).
+ * `--auto-tls` and `--peer-auto-tls` are not ours, but an extra flag may add them.
+ */
+export const ONE_OFF_DROPPED: readonly string[] = [
+  ...Object.keys(PRIMARY_FLAGS).filter((f) => /^--(listen-|initial-)/.test(f) || PRIMARY_FLAGS[f] === 'TLS comes from tls.dir'),
+  '--auto-tls',
+  '--peer-auto-tls',
+];
+
 /** Flags of the grpc-proxy secondaries, with what sets them. */
 export const PROXY_FLAGS: Record<string, string> = {
   '--endpoints': 'the proxy talks to every primary',

@@ -7,6 +7,7 @@
  * everything else stay as the user wrote them.
  */
 import * as YAML from 'yaml';
+import { flagName, ONE_OFF_DROPPED } from './flags';
 import type { ClusterSpec } from './props';
 
 /** How far a recovery from a snapshot raises the revision: above anything the old cluster can have served since. */
@@ -109,4 +110,17 @@ export function propsText(changes: SpecChanges): string {
     ].join('\n');
   }
   return [`restore: ${JSON.stringify(changes.restore)},`, '// and remove replace, recoveries and initialPrimaries'].join('\n');
+}
+
+/**
+ * The survivor's one-off run: its container's command minus the flags `ONE_OFF_DROPPED` names, listening on
+ * loopback, with `--force-new-cluster`. With TLS (`tls`) its advertised client URLs become plain until its
+ * own container starts and advertises its own again.
+ */
+export function forceNewClusterCommand(command: readonly string[], tls: boolean): string[] {
+  const [bin, ...flags] = command;
+  const kept = flags
+    .filter((f) => !ONE_OFF_DROPPED.includes(flagName(f)))
+    .map((f) => (tls && flagName(f) === '--advertise-client-urls' ? f.replace(/https:\/\//g, 'http://') : f));
+  return [bin, ...kept, '--listen-client-urls=http://127.0.0.1:2379', '--listen-peer-urls=http://127.0.0.1:2380', '--force-new-cluster'];
 }

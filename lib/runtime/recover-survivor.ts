@@ -3,6 +3,7 @@
  * one-member cluster in a one-off container on its volume (no network: no old member can reach it), and
  * its own container back, answering as the only voting member.
  */
+import { forceNewClusterCommand } from '../model/recovery';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../model/topology/types';
 import { DockerEngine, execIn, findVolume } from './docker';
 import { ClusterUnreachable, MembershipError, RecoveryRefused } from './errors';
@@ -45,18 +46,6 @@ export function unsafeForceNewCluster(stack: RecoveryStack, from: SurvivorRow): 
   );
 }
 
-/** Flags of the survivor's one-off run: its own, minus listeners, bootstrap and TLS flags, plus --force-new-cluster. */
-export function forceNewClusterCommand(command: string[]): string[] {
-  const [bin, ...flags] = command;
-  const drop = /^--(listen-(client|peer|metrics)-urls|initial-[a-z-]+|(peer-)?(cert-file|key-file|trusted-ca-file|client-cert-auth|auto-tls))(=|$)/;
-  const tls = flags.some((f) => f.startsWith('--cert-file'));
-  const kept = flags
-    .filter((f) => !drop.test(f))
-    // Without TLS in the one-off, it advertises plain URLs until its own container starts and publishes its own again.
-    .map((f) => (tls && f.startsWith('--advertise-client-urls=') ? f.replace(/https:\/\//g, 'http://') : f));
-  return [bin, ...kept, '--listen-client-urls=http://127.0.0.1:2379', '--listen-peer-urls=http://127.0.0.1:2380', '--force-new-cluster'];
-}
-
 /**
  * Stops every primary, then runs the survivor once with `--force-new-cluster` in a one-off container on its
  * volume (no network: no old member can reach it), until it leads a cluster of itself alone.
@@ -85,7 +74,7 @@ export async function rebuildSurvivor(stack: RecoveryStack, from: string, opts: 
   await docker.create({
     name,
     image: p.image,
-    cmd: forceNewClusterCommand(p.command),
+    cmd: forceNewClusterCommand(p.command, stack.expectation.target.tls !== null),
     volume: p.volume,
     mountPath: '/var/lib/etcd',
     labels: { [LABEL_CLUSTER]: stack.cluster, [LABEL_ROLE]: 'recover' },
