@@ -17,14 +17,14 @@ import {
   CA_OLD_CERT,
   CA_OLD_KEY,
   certFile,
-  CLIENT_CN,
-  CLIENT_NAME,
   issuedBy,
   keyFile,
+  leavesOf,
+  type Leaf,
   pemCertificates,
   PkiError,
   type PkiNode,
-  UPSTREAM_NAME,
+  validUntil,
 } from '../model/pki';
 import {
   liveTrustOf,
@@ -70,29 +70,10 @@ export interface PkiResult {
   readonly kept: string[];
 }
 
-const DAY_MS = 86_400_000;
-
 /** A CA that can sign: its certificate and private key. */
 export interface SigningCa {
   readonly cert: x509.X509Certificate;
   readonly key: CryptoKey;
-}
-
-/** A leaf certificate to make: its file stem, Common Name and the names it covers. */
-export interface Leaf {
-  readonly file: string;
-  readonly cn: string;
-  readonly dns: string[];
-  readonly ips: string[];
-}
-
-/** Every leaf of a cluster: one per node, the verifier's (`client`), the grpc-proxies' (`upstream`, no CN). */
-export function leavesOf(nodes: PkiNode[]): Leaf[] {
-  return [
-    ...nodes.map((n) => ({ file: n.name, cn: n.name, dns: [n.name, ...(n.dns ?? []), 'localhost'], ips: ['127.0.0.1', ...n.ips] })),
-    { file: CLIENT_NAME, cn: CLIENT_CN, dns: [], ips: [] },
-    { file: UPSTREAM_NAME, cn: '', dns: [], ips: [] },
-  ];
 }
 
 /** Files to write into a directory: all under temporary names first, then renamed into place. */
@@ -122,7 +103,7 @@ async function makeCa(name: string, days: number): Promise<SigningCa> {
     serialNumber: serial(),
     name,
     notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + days * DAY_MS),
+    notAfter: validUntil(days),
     signingAlgorithm: ALG,
     keys,
     extensions: [
@@ -194,7 +175,7 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
     pending.commit();
     created.push(CA_CERT);
   }
-  const notAfter = new Date(Date.now() + days * DAY_MS);
+  const notAfter = validUntil(days);
   for (const leaf of leavesOf(nodes)) {
     if (existsSync(join(dir, certFile(leaf.file))) && existsSync(join(dir, keyFile(leaf.file)))) {
       kept.push(certFile(leaf.file));
@@ -212,7 +193,7 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
 
 /** New certificates and keys for every node, the verifier and the proxies, from the CA that issues now; written together. */
 async function reissueAll(dir: string, ca: SigningCa, nodes: PkiNode[], days: number, pending: Pending): Promise<string[]> {
-  const notAfter = new Date(Date.now() + days * DAY_MS);
+  const notAfter = validUntil(days);
   const files: string[] = [];
   for (const leaf of leavesOf(nodes)) {
     const made = await issueLeaf(ca, leaf, { notAfter });
