@@ -2,7 +2,7 @@
  * Certificates for a TLS cluster: where each file lives (in the directory on the deploying machine and
  * inside the containers), and the synth-time check of them, with node:crypto, before a single resource is
  * rendered; which certificates a cluster has (`leavesOf`) and until when a new one is valid. `etcd-cluster pki`
- * makes them (lib/cli/pki-make.ts).
+ * makes them (lib/runtime/pki.ts).
  *
  * Layout of the directory: `ca.crt` and `ca.key` (the CA key never leaves the directory), one
  * `<node>.crt` / `<node>.key` pair per primary and secondary (serverAuth and clientAuth; SANs: the

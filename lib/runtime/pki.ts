@@ -1,13 +1,15 @@
 /**
  * `etcd-cluster pki`, `pki renew` and `pki rotate-ca`: make the CA and certificates of a TLS cluster with
- * @peculiar/x509 (no hand-written ASN.1). Kept apart from lib/model/pki.ts so that synthesis never loads the
- * X.509 library. Private keys are written 0600, and every command writes its files under temporary names
- * first and renames them into place at the end: a failure leaves the directory as it was.
+ * @peculiar/x509 (no hand-written ASN.1), and read what the containers trust and present. The rules (which
+ * certificates a cluster has, which phase a directory is in, what each phase needs) are the model's
+ * (lib/model/pki.ts, pki-rotation.ts), which synthesis loads without the X.509 library. Private keys are
+ * written 0600, and every command writes its files under temporary names first and renames them into place
+ * at the end: a failure leaves the directory as it was.
  */
 import 'reflect-metadata';
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import {
   CA_CERT,
@@ -36,8 +38,8 @@ import {
   type PkiState,
   type RotationCommand,
 } from '../model/pki-rotation';
-import type { Topology } from '../model/topology';
-import { InputError } from './errors';
+import type { Topology } from '../model/topology/types';
+import { readFilesIn } from './docker';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -275,28 +277,11 @@ export async function dropOldCa(dir: string, nodes: PkiNode[]): Promise<string[]
   return files;
 }
 
-// --- What the pki commands share ------------------------------------------------------------------------
-
-/**
- * The PKI directory and the topology a `pki` command works on: the spec's, its tls.dir or `--out` (relative
- * to the working directory). One line when the spec has neither.
- */
-export async function pkiOfSpec(specFile: string | undefined, out: string | undefined, cwd: string): Promise<{ dir: string; topology: Topology }> {
-  if (!specFile) throw new InputError('--spec: give the cluster spec (its tls.dir is the PKI directory unless --out names another)');
-  const { buildTopology, DEFAULTS, loadSpecFile } = await import('../model');
-  // As given when it names the same file from here, so its errors name the spec as the user wrote it.
-  const spec = loadSpecFile(resolve(cwd, specFile) === resolve(specFile) ? specFile : resolve(cwd, specFile));
-  const dir = out ? resolve(cwd, out) : spec.tls?.dir;
-  if (!dir) throw new InputError(`${specFile}: has no tls.dir; add one, or pass --out <dir>`);
-  return { dir, topology: buildTopology({ ...spec, tls: { expiryWarningDays: DEFAULTS.expiryWarningDays, ...spec.tls, dir } }) };
-}
-
 /**
  * What every container of the cluster trusts and presents, read through its Docker host; a container that
  * cannot be read says why (never throws).
  */
 export async function liveTrust(topology: Topology, state: PkiState): Promise<LiveTrust[]> {
-  const { readFilesIn } = await import('../runtime/docker');
   const seen = await Promise.all(
     pkiContainersOf(topology).map(async (c): Promise<ContainerFiles> => {
       try {
