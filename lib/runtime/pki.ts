@@ -8,7 +8,7 @@
  */
 import 'reflect-metadata';
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import {
@@ -40,6 +40,7 @@ import {
 } from '../model/pki-rotation';
 import type { Topology } from '../model/topology/types';
 import { readFilesIn } from './docker';
+import { PendingFiles } from './files';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -76,26 +77,6 @@ export interface PkiResult {
 export interface SigningCa {
   readonly cert: x509.X509Certificate;
   readonly key: CryptoKey;
-}
-
-/** Files to write into a directory: all under temporary names first, then renamed into place. */
-class Pending {
-  private readonly files: { name: string; content: string; mode: number }[] = [];
-  constructor(private readonly dir: string) {}
-  add(name: string, content: string, mode = 0o644): void {
-    this.files.push({ name, content, mode });
-  }
-  commit(): string[] {
-    const tmp = (name: string) => join(this.dir, `.${name}.${process.pid}.tmp`);
-    try {
-      for (const f of this.files) writeFileSync(tmp(f.name), f.content, { mode: f.mode });
-    } catch (e) {
-      for (const f of this.files) rmSync(tmp(f.name), { force: true });
-      throw e;
-    }
-    for (const f of this.files) renameSync(tmp(f.name), join(this.dir, f.name));
-    return this.files.map((f) => f.name);
-  }
 }
 
 /** A new self-signed CA, valid for `days`. */
@@ -171,7 +152,7 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
     throw new PkiError(`${dir}: has only one of ${CA_CERT} and ${CA_KEY}; restore the other or remove both to start a new CA`);
   } else {
     ca = await makeCa('CN=cdktf-etcd-cluster CA', 2 * days);
-    const pending = new Pending(dir);
+    const pending = new PendingFiles(dir);
     pending.add(CA_KEY, await exportKey(ca.key), 0o600);
     pending.add(CA_CERT, ca.cert.toString('pem') + '\n');
     pending.commit();
@@ -184,7 +165,7 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
       continue;
     }
     const made = await issueLeaf(ca, leaf, { notAfter });
-    const pending = new Pending(dir);
+    const pending = new PendingFiles(dir);
     pending.add(keyFile(leaf.file), made.key, 0o600);
     pending.add(certFile(leaf.file), made.cert);
     pending.commit();
@@ -194,7 +175,7 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
 }
 
 /** New certificates and keys for every node, the verifier and the proxies, from the CA that issues now; written together. */
-async function reissueAll(dir: string, ca: SigningCa, nodes: PkiNode[], days: number, pending: Pending): Promise<string[]> {
+async function reissueAll(dir: string, ca: SigningCa, nodes: PkiNode[], days: number, pending: PendingFiles): Promise<string[]> {
   const notAfter = validUntil(days);
   const files: string[] = [];
   for (const leaf of leavesOf(nodes)) {
@@ -212,7 +193,7 @@ async function reissueAll(dir: string, ca: SigningCa, nodes: PkiNode[], days: nu
  */
 export async function renewPki(dir: string, nodes: PkiNode[], days = 825): Promise<string[]> {
   readPkiState(dir); // a directory that fits no phase is refused, with what does not fit
-  const pending = new Pending(dir);
+  const pending = new PendingFiles(dir);
   const renewed = await reissueAll(dir, await issuingCa(dir), nodes, days, pending);
   pending.commit();
   return renewed;
@@ -229,7 +210,7 @@ export async function trustNewCa(dir: string, days = 1650): Promise<{ files: str
   const old = readFileSync(join(dir, CA_CERT), 'utf8');
   const subject = `CN=cdktf-etcd-cluster CA ${new Date().toISOString().slice(0, 10)} ${serial().slice(0, 8)}`;
   const ca = await makeCa(subject, days);
-  const pending = new Pending(dir);
+  const pending = new PendingFiles(dir);
   pending.add(CA_NEW_KEY, await exportKey(ca.key), 0o600);
   pending.add(CA_NEW_CERT, ca.cert.toString('pem') + '\n');
   pending.add(CA_CERT, pemCertificates(old).join('') + ca.cert.toString('pem') + '\n');
@@ -244,7 +225,7 @@ export async function trustNewCa(dir: string, days = 1650): Promise<{ files: str
 export async function reissueFromNewCa(dir: string, nodes: PkiNode[], days = 825): Promise<string[]> {
   refuseOutOfOrder(dir, 'reissue');
   const state = readPkiState(dir);
-  const pending = new Pending(dir);
+  const pending = new PendingFiles(dir);
   const renewed = await reissueAll(dir, await issuingCa(dir, CA_NEW_CERT, CA_NEW_KEY), nodes, days, pending);
   pending.add(CA_OLD_CERT, state.issuing.toString());
   pending.add(CA_OLD_KEY, readFileSync(join(dir, CA_KEY), 'utf8'), 0o600);
@@ -270,7 +251,7 @@ export async function dropOldCa(dir: string, nodes: PkiNode[]): Promise<string[]
       throw new PkiError(`pki rotate-ca drop-old: ${path} is not from the new CA; run etcd-cluster pki renew --spec <spec>, roll it out, then drop-old`);
     }
   }
-  const pending = new Pending(dir);
+  const pending = new PendingFiles(dir);
   pending.add(CA_CERT, state.issuing.toString());
   const files = pending.commit();
   rmSync(join(dir, CA_OLD_KEY));
