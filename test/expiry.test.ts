@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitOfReport } from '../lib/cli/exit-codes';
-import { issueLeaf, issuingCa, ensurePki } from '../lib/cli/pki-make';
+import { issueLeaf, issuingCa, ensurePki } from '../lib/runtime/pki';
 import { certificatesTable, JsonPrinter, membersTable, TablePrinter } from '../lib/cli/printers';
 import { parseExpectation, withTlsPaths } from '../lib/contract';
 import { buildTopology, CLIENT_CN, expectationOf, validateSpec } from '../lib/model';

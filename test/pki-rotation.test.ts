@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dropOldCa, ensurePki, reissueFromNewCa, renewPki, trustNewCa } from '../lib/cli/pki-make';
+import { dropOldCa, ensurePki, reissueFromNewCa, renewPki, trustNewCa } from '../lib/runtime/pki';
 import {
   buildTopology,
   checkPki,

@@ -2,7 +2,7 @@
 import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
-import { ensurePki } from '../lib/cli/pki-make';
+import { ensurePki } from '../lib/runtime/pki';
 import * as x509 from '@peculiar/x509';
 import { Testing, TerraformStack } from 'cdktf';
 import { EtcdCluster } from '../constructs/etcd-cluster';

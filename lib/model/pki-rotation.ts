@@ -16,8 +16,8 @@
  *                                    new CA alone; `ca-old.key` deleted (`ca-old.crt` stays). Roll.
  *   phase 0  one CA (the new one)
  *
- * Pure apart from reading the directory (node:crypto); the CLI makes the certificates (lib/cli/pki-make.ts)
- * and reads what the containers hold (lib/runtime/docker.ts).
+ * Pure apart from reading the directory (node:crypto); the runtime makes the certificates and reads what the
+ * containers hold (lib/runtime/pki.ts, through lib/runtime/docker.ts).
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';

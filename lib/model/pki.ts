@@ -1,7 +1,8 @@
 /**
  * Certificates for a TLS cluster: where each file lives (in the directory on the deploying machine and
  * inside the containers), and the synth-time check of them, with node:crypto, before a single resource is
- * rendered. `etcd-cluster pki` makes them (lib/cli/pki-make.ts).
+ * rendered; which certificates a cluster has (`leavesOf`) and until when a new one is valid. `etcd-cluster pki`
+ * makes them (lib/runtime/pki.ts).
  *
  * Layout of the directory: `ca.crt` and `ca.key` (the CA key never leaves the directory), one
  * `<node>.crt` / `<node>.key` pair per primary and secondary (serverAuth and clientAuth; SANs: the
@@ -57,6 +58,28 @@ export interface PkiNode {
   /** DNS names it must cover besides its own name (the primaries' shared name, for the backup container). */
   readonly dns?: string[];
 }
+
+/** A leaf certificate to make: its file stem, Common Name and the names it covers. */
+export interface Leaf {
+  readonly file: string;
+  readonly cn: string;
+  readonly dns: string[];
+  readonly ips: string[];
+}
+
+/** Every leaf of a cluster: one per node, the verifier's (`client`), the grpc-proxies' (`upstream`, no CN). */
+export function leavesOf(nodes: PkiNode[]): Leaf[] {
+  return [
+    ...nodes.map((n) => ({ file: n.name, cn: n.name, dns: [n.name, ...(n.dns ?? []), 'localhost'], ips: ['127.0.0.1', ...n.ips] })),
+    { file: CLIENT_NAME, cn: CLIENT_CN, dns: [], ips: [] },
+    { file: UPSTREAM_NAME, cn: '', dns: [], ips: [] },
+  ];
+}
+
+const DAY_MS = 86_400_000;
+
+/** The end of a validity of `days` days from `now`. */
+export const validUntil = (days: number, now = Date.now()): Date => new Date(now + days * DAY_MS);
 
 /** A checked pair: paths on the deploying machine and content hashes (for `source_hash`). */
 export interface CheckedPair {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { noop } from 'cockatiel';
-import { ensurePki } from '../../lib/cli/pki-make';
+import { ensurePki } from '../../lib/runtime/pki';
 import { describeEngine } from '../harness/describe-engine';
 import { etcdCluster } from '../harness/cli';
 import { putOutcome, refusedFor } from '../harness/probes';

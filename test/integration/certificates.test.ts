@@ -11,7 +11,7 @@
 import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
-import { issueLeaf, issuingCa } from '../../lib/cli/pki-make';
+import { issueLeaf, issuingCa } from '../../lib/runtime/pki';
 import { CLIENT_CN } from '../../lib/model';
 import { connect } from '../../lib/runtime/etcd-client';
 import { describeEngine } from '../harness/describe-engine';

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { noop } from 'cockatiel';
-import { ensurePki } from '../../lib/cli/pki-make';
+import { ensurePki } from '../../lib/runtime/pki';
 import { EXPECTATION_ENV } from '../../lib/contract';
 import { verifyCluster, type Report } from '../../lib/runtime/verify';
 import { scratchDir } from '../helpers/synth';

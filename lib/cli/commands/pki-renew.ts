@@ -1,6 +1,7 @@
 /** `etcd-cluster pki renew`: new certificates and keys for every member, the verifier and the proxies, from the same CA. */
 import { defineCommand } from '../command';
 import { pkiOptions, validityDays } from '../options';
+import { pkiOfSpec } from '../pki-spec';
 
 export default defineCommand<{ spec?: string; out?: string; days: number }>({
   path: ['pki', 'renew'],
@@ -10,7 +11,7 @@ export default defineCommand<{ spec?: string; out?: string; days: number }>({
   options: (cmd) => pkiOptions(cmd).option('--days <n>', 'validity of the new certificates in days', validityDays, 825),
   async run(ctx) {
     const { opts, io } = ctx;
-    const { pkiOfSpec, renewPki } = await import('../pki-make');
+    const { renewPki } = await import('../../runtime/pki');
     const { dir, topology } = await pkiOfSpec(opts.spec, opts.out, io.cwd ?? process.cwd());
     const renewed = await renewPki(dir, topology.tls!.nodes, opts.days);
     const next = 'next: cdktf synth, then etcd-cluster rollout (the primaries one at a time, followers first; the secondaries after)';

@@ -7,6 +7,7 @@ import type { Topology } from '../../model/topology';
 import type { PkiState, RotationCommand } from '../../model/pki-rotation';
 import { defineCommand } from '../command';
 import { pkiOptions, validityDays } from '../options';
+import { pkiOfSpec } from '../pki-spec';
 
 const GROUP = 'replace the CA in three phases, each rolled out before the next: trust-new, reissue, drop-old';
 
@@ -19,7 +20,7 @@ async function prepare(
   cwd: string,
   progress: (line: string) => void,
 ): Promise<{ dir: string; topology: Topology; state: PkiState }> {
-  const { liveTrust, pkiOfSpec } = await import('../pki-make');
+  const { liveTrust } = await import('../../runtime/pki');
   const { notRolledOut, outOfOrder, readPkiState } = await import('../../model/pki-rotation');
   const { PkiError } = await import('../../model/pki');
   const { DockerHostError, MembershipError } = await import('../../runtime/errors');
@@ -47,7 +48,7 @@ export const rotateTrustNew = defineCommand<Opts>({
   options: (cmd) => pkiOptions(cmd).option('--days <n>', 'validity of the new CA in days', validityDays, 1650),
   async run(ctx) {
     const { dir } = await prepare('trust-new', ctx.opts, ctx.io.cwd ?? process.cwd(), ctx.progress);
-    const { trustNewCa } = await import('../pki-make');
+    const { trustNewCa } = await import('../../runtime/pki');
     const r = await trustNewCa(dir, ctx.opts.days);
     const next = NEXT('etcd-cluster pki rotate-ca reissue');
     ctx.printer.result(`${dir}: made the new CA ${r.subject} (ca-new.crt, ca-new.key); ca.crt now trusts the old and the new CA\n${next}`, {
@@ -67,7 +68,7 @@ export const rotateReissue = defineCommand<Opts>({
   options: (cmd) => pkiOptions(cmd).option('--days <n>', 'validity of the new certificates in days', validityDays, 825),
   async run(ctx) {
     const { dir, topology } = await prepare('reissue', ctx.opts, ctx.io.cwd ?? process.cwd(), ctx.progress);
-    const { reissueFromNewCa } = await import('../pki-make');
+    const { reissueFromNewCa } = await import('../../runtime/pki');
     const renewed = await reissueFromNewCa(dir, topology.tls!.nodes, ctx.opts.days);
     const next = NEXT('etcd-cluster pki rotate-ca drop-old');
     ctx.printer.result(`${dir}: reissued ${renewed.join(', ')} from the new CA, which issues from now on (ca.key); the old CA is ca-old.crt\n${next}`, {
@@ -87,7 +88,7 @@ export const rotateDropOld = defineCommand<Opts>({
   options: pkiOptions,
   async run(ctx) {
     const { dir, topology } = await prepare('drop-old', ctx.opts, ctx.io.cwd ?? process.cwd(), ctx.progress);
-    const { dropOldCa } = await import('../pki-make');
+    const { dropOldCa } = await import('../../runtime/pki');
     await dropOldCa(dir, topology.tls!.nodes);
     const next = 'next: cdktf synth, then etcd-cluster rollout; the rollover is done once it has rolled out (etcd-cluster pki status)';
     ctx.printer.result(`${dir}: ca.crt trusts the new CA alone; the old CA's key is deleted (its certificate stays as ca-old.crt)\n${next}`, {

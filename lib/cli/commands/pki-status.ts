@@ -2,6 +2,7 @@
 import { defineCommand } from '../command';
 import { table } from '../printers';
 import { pkiOptions } from '../options';
+import { pkiOfSpec } from '../pki-spec';
 
 export default defineCommand<{ spec?: string; out?: string }>({
   path: ['pki', 'status'],
@@ -10,7 +11,7 @@ export default defineCommand<{ spec?: string; out?: string }>({
   options: pkiOptions,
   async run(ctx) {
     const { opts, io } = ctx;
-    const { liveTrust, pkiOfSpec } = await import('../pki-make');
+    const { liveTrust } = await import('../../runtime/pki');
     const { nextStep, PHASE_NAMES, readPkiState, summaryOf } = await import('../../model/pki-rotation');
     const { dir, topology } = await pkiOfSpec(opts.spec, opts.out, io.cwd ?? process.cwd());
     const state = readPkiState(dir);

@@ -1,13 +1,15 @@
 /**
  * `etcd-cluster pki`, `pki renew` and `pki rotate-ca`: make the CA and certificates of a TLS cluster with
- * @peculiar/x509 (no hand-written ASN.1). Kept apart from lib/model/pki.ts so that synthesis never loads the
- * X.509 library. Private keys are written 0600, and every command writes its files under temporary names
- * first and renames them into place at the end: a failure leaves the directory as it was.
+ * @peculiar/x509 (no hand-written ASN.1), and read what the containers trust and present. The rules (which
+ * certificates a cluster has, which phase a directory is in, what each phase needs) are the model's
+ * (lib/model/pki.ts, pki-rotation.ts), which synthesis loads without the X.509 library. Private keys are
+ * written 0600, and every command writes its files under temporary names first and renames them into place
+ * at the end: a failure leaves the directory as it was.
  */
 import 'reflect-metadata';
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import {
   CA_CERT,
@@ -17,14 +19,14 @@ import {
   CA_OLD_CERT,
   CA_OLD_KEY,
   certFile,
-  CLIENT_CN,
-  CLIENT_NAME,
   issuedBy,
   keyFile,
+  leavesOf,
+  type Leaf,
   pemCertificates,
   PkiError,
   type PkiNode,
-  UPSTREAM_NAME,
+  validUntil,
 } from '../model/pki';
 import {
   liveTrustOf,
@@ -36,8 +38,9 @@ import {
   type PkiState,
   type RotationCommand,
 } from '../model/pki-rotation';
-import type { Topology } from '../model/topology';
-import { InputError } from './errors';
+import type { Topology } from '../model/topology/types';
+import { readFilesIn } from './docker';
+import { PendingFiles } from './files';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -70,49 +73,10 @@ export interface PkiResult {
   readonly kept: string[];
 }
 
-const DAY_MS = 86_400_000;
-
 /** A CA that can sign: its certificate and private key. */
 export interface SigningCa {
   readonly cert: x509.X509Certificate;
   readonly key: CryptoKey;
-}
-
-/** A leaf certificate to make: its file stem, Common Name and the names it covers. */
-export interface Leaf {
-  readonly file: string;
-  readonly cn: string;
-  readonly dns: string[];
-  readonly ips: string[];
-}
-
-/** Every leaf of a cluster: one per node, the verifier's (`client`), the grpc-proxies' (`upstream`, no CN). */
-export function leavesOf(nodes: PkiNode[]): Leaf[] {
-  return [
-    ...nodes.map((n) => ({ file: n.name, cn: n.name, dns: [n.name, ...(n.dns ?? []), 'localhost'], ips: ['127.0.0.1', ...n.ips] })),
-    { file: CLIENT_NAME, cn: CLIENT_CN, dns: [], ips: [] },
-    { file: UPSTREAM_NAME, cn: '', dns: [], ips: [] },
-  ];
-}
-
-/** Files to write into a directory: all under temporary names first, then renamed into place. */
-class Pending {
-  private readonly files: { name: string; content: string; mode: number }[] = [];
-  constructor(private readonly dir: string) {}
-  add(name: string, content: string, mode = 0o644): void {
-    this.files.push({ name, content, mode });
-  }
-  commit(): string[] {
-    const tmp = (name: string) => join(this.dir, `.${name}.${process.pid}.tmp`);
-    try {
-      for (const f of this.files) writeFileSync(tmp(f.name), f.content, { mode: f.mode });
-    } catch (e) {
-      for (const f of this.files) rmSync(tmp(f.name), { force: true });
-      throw e;
-    }
-    for (const f of this.files) renameSync(tmp(f.name), join(this.dir, f.name));
-    return this.files.map((f) => f.name);
-  }
 }
 
 /** A new self-signed CA, valid for `days`. */
@@ -122,7 +86,7 @@ async function makeCa(name: string, days: number): Promise<SigningCa> {
     serialNumber: serial(),
     name,
     notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + days * DAY_MS),
+    notAfter: validUntil(days),
     signingAlgorithm: ALG,
     keys,
     extensions: [
@@ -188,20 +152,20 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
     throw new PkiError(`${dir}: has only one of ${CA_CERT} and ${CA_KEY}; restore the other or remove both to start a new CA`);
   } else {
     ca = await makeCa('CN=cdktf-etcd-cluster CA', 2 * days);
-    const pending = new Pending(dir);
+    const pending = new PendingFiles(dir);
     pending.add(CA_KEY, await exportKey(ca.key), 0o600);
     pending.add(CA_CERT, ca.cert.toString('pem') + '\n');
     pending.commit();
     created.push(CA_CERT);
   }
-  const notAfter = new Date(Date.now() + days * DAY_MS);
+  const notAfter = validUntil(days);
   for (const leaf of leavesOf(nodes)) {
     if (existsSync(join(dir, certFile(leaf.file))) && existsSync(join(dir, keyFile(leaf.file)))) {
       kept.push(certFile(leaf.file));
       continue;
     }
     const made = await issueLeaf(ca, leaf, { notAfter });
-    const pending = new Pending(dir);
+    const pending = new PendingFiles(dir);
     pending.add(keyFile(leaf.file), made.key, 0o600);
     pending.add(certFile(leaf.file), made.cert);
     pending.commit();
@@ -211,8 +175,8 @@ export async function ensurePki(dir: string, nodes: PkiNode[], days = 825): Prom
 }
 
 /** New certificates and keys for every node, the verifier and the proxies, from the CA that issues now; written together. */
-async function reissueAll(dir: string, ca: SigningCa, nodes: PkiNode[], days: number, pending: Pending): Promise<string[]> {
-  const notAfter = new Date(Date.now() + days * DAY_MS);
+async function reissueAll(dir: string, ca: SigningCa, nodes: PkiNode[], days: number, pending: PendingFiles): Promise<string[]> {
+  const notAfter = validUntil(days);
   const files: string[] = [];
   for (const leaf of leavesOf(nodes)) {
     const made = await issueLeaf(ca, leaf, { notAfter });
@@ -229,7 +193,7 @@ async function reissueAll(dir: string, ca: SigningCa, nodes: PkiNode[], days: nu
  */
 export async function renewPki(dir: string, nodes: PkiNode[], days = 825): Promise<string[]> {
   readPkiState(dir); // a directory that fits no phase is refused, with what does not fit
-  const pending = new Pending(dir);
+  const pending = new PendingFiles(dir);
   const renewed = await reissueAll(dir, await issuingCa(dir), nodes, days, pending);
   pending.commit();
   return renewed;
@@ -246,7 +210,7 @@ export async function trustNewCa(dir: string, days = 1650): Promise<{ files: str
   const old = readFileSync(join(dir, CA_CERT), 'utf8');
   const subject = `CN=cdktf-etcd-cluster CA ${new Date().toISOString().slice(0, 10)} ${serial().slice(0, 8)}`;
   const ca = await makeCa(subject, days);
-  const pending = new Pending(dir);
+  const pending = new PendingFiles(dir);
   pending.add(CA_NEW_KEY, await exportKey(ca.key), 0o600);
   pending.add(CA_NEW_CERT, ca.cert.toString('pem') + '\n');
   pending.add(CA_CERT, pemCertificates(old).join('') + ca.cert.toString('pem') + '\n');
@@ -261,7 +225,7 @@ export async function trustNewCa(dir: string, days = 1650): Promise<{ files: str
 export async function reissueFromNewCa(dir: string, nodes: PkiNode[], days = 825): Promise<string[]> {
   refuseOutOfOrder(dir, 'reissue');
   const state = readPkiState(dir);
-  const pending = new Pending(dir);
+  const pending = new PendingFiles(dir);
   const renewed = await reissueAll(dir, await issuingCa(dir, CA_NEW_CERT, CA_NEW_KEY), nodes, days, pending);
   pending.add(CA_OLD_CERT, state.issuing.toString());
   pending.add(CA_OLD_KEY, readFileSync(join(dir, CA_KEY), 'utf8'), 0o600);
@@ -287,27 +251,11 @@ export async function dropOldCa(dir: string, nodes: PkiNode[]): Promise<string[]
       throw new PkiError(`pki rotate-ca drop-old: ${path} is not from the new CA; run etcd-cluster pki renew --spec <spec>, roll it out, then drop-old`);
     }
   }
-  const pending = new Pending(dir);
+  const pending = new PendingFiles(dir);
   pending.add(CA_CERT, state.issuing.toString());
   const files = pending.commit();
   rmSync(join(dir, CA_OLD_KEY));
   return files;
-}
-
-// --- What the pki commands share ------------------------------------------------------------------------
-
-/**
- * The PKI directory and the topology a `pki` command works on: the spec's, its tls.dir or `--out` (relative
- * to the working directory). One line when the spec has neither.
- */
-export async function pkiOfSpec(specFile: string | undefined, out: string | undefined, cwd: string): Promise<{ dir: string; topology: Topology }> {
-  if (!specFile) throw new InputError('--spec: give the cluster spec (its tls.dir is the PKI directory unless --out names another)');
-  const { buildTopology, DEFAULTS, loadSpecFile } = await import('../model');
-  // As given when it names the same file from here, so its errors name the spec as the user wrote it.
-  const spec = loadSpecFile(resolve(cwd, specFile) === resolve(specFile) ? specFile : resolve(cwd, specFile));
-  const dir = out ? resolve(cwd, out) : spec.tls?.dir;
-  if (!dir) throw new InputError(`${specFile}: has no tls.dir; add one, or pass --out <dir>`);
-  return { dir, topology: buildTopology({ ...spec, tls: { expiryWarningDays: DEFAULTS.expiryWarningDays, ...spec.tls, dir } }) };
 }
 
 /**
@@ -315,7 +263,6 @@ export async function pkiOfSpec(specFile: string | undefined, out: string | unde
  * cannot be read says why (never throws).
  */
 export async function liveTrust(topology: Topology, state: PkiState): Promise<LiveTrust[]> {
-  const { readFilesIn } = await import('../runtime/docker');
   const seen = await Promise.all(
     pkiContainersOf(topology).map(async (c): Promise<ContainerFiles> => {
       try {
