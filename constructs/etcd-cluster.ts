@@ -23,6 +23,7 @@ import { EtcdSecondary, type SecondaryResources } from './secondary';
 import { addressStemOf, addToStack } from './stack-clusters';
 import { VerifyHook, type VerifyHookResources } from './verify-hook';
 import { EtcdBackup, type BackupResources } from './backup';
+import { StateGuard } from './guard';
 import { dockerOf, EtcdNetwork } from './network';
 
 /** Terraform that runs what this construct synthesizes: provisioners in `removed` blocks arrived in 1.9. */
@@ -108,6 +109,11 @@ export class EtcdCluster extends Construct {
    * a founder's address or the scheme changed) fails `terraform plan`, before anything is touched.
    */
   public readonly bootstrap: DataResource;
+  /**
+   * The state guard (`guard`): the first step of a first deploy, which refuses when the cluster runs already
+   * and the state does not know it (constructs/guard.ts).
+   */
+  public readonly guard: DataResource;
 
   constructor(scope: Construct, id: string, props: EtcdClusterProps) {
     super(scope, id);
@@ -221,6 +227,22 @@ export class EtcdCluster extends Construct {
       (node) => new EtcdSecondary(this, `secondary-${node.index}`, { node, ...on(node), image: on(node).secondaryImage, files }),
     );
     if (t.backup) this.backup = new EtcdBackup(this, 'backup', { node: t.backup, network: on(t.backup).network, provider: on(t.backup).provider, files });
+
+    // Before anything that creates, adopts or changes something: the networks' steps, the volumes, the
+    // joins' `member add` and the bootstrap record (the containers come after their network and volumes).
+    const guard = new StateGuard(this, 'guard', {
+      cluster: t.name,
+      command: cli,
+      providers: [...this.hosts.values()].map((h) => h.provider),
+      address: `${addressStemOf(this)}_guard`,
+    });
+    this.guard = guard.resource;
+    guard.before(
+      this.bootstrap,
+      ...[...this.hosts.values()].map((h) => h.network.step),
+      ...this.primaries.flatMap((p) => [p.volume, p.join]),
+      this.backup?.volume,
+    );
 
     if (t.verify.enabled) {
       this.hook = new VerifyHook(this, 'verify', {

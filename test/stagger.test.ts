@@ -84,9 +84,9 @@ describe('what the stack renders', () => {
     expect(volumeSteps(synthStack({ name: 's', primaries: 3, restore: { snapshot: SNAPSHOT } })).every(([, p]) => p.length === 0)).toBe(true);
     const volumes = [...resourcesOf(synthStack({ name: 's', primaries: 3 })).entries()].filter(([k]) => k.startsWith('docker_volume.'));
     expect(volumes.map(([, v]) => ((v.depends_on as string[] | undefined) ?? []).map((d) => d.replace(/_[0-9A-F]{8}$/, '')))).toEqual([
-      [],
-      ['docker_image.cluster_image', 'terraform_data.cluster_network_id'],
-      ['docker_image.cluster_image', 'terraform_data.cluster_network_id'],
+      ['terraform_data.cluster_guard'],
+      ['docker_image.cluster_image', 'terraform_data.cluster_network_id', 'terraform_data.cluster_guard'],
+      ['docker_image.cluster_image', 'terraform_data.cluster_network_id', 'terraform_data.cluster_guard'],
     ]);
   });
 

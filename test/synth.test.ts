@@ -37,8 +37,9 @@ describe('synthesized resources', () => {
         .map((c) => c.name)
         .sort(),
     ).toEqual(['c-primary-1', 'c-primary-2', 'c-primary-3', 'c-secondary-1', 'c-secondary-2'].sort());
-    // The verification hook, the bootstrap record, one membership record per primary, the network's step and ID.
-    expect(ofType('terraform_data')).toHaveLength(1 + 1 + 3 + 2);
+    // The verification hook, the bootstrap record, one membership record per primary, the network's step and
+    // ID, the state guard.
+    expect(ofType('terraform_data')).toHaveLength(1 + 1 + 3 + 2 + 1);
   });
 
   test('construct IDs give stable Terraform addresses', () => {
@@ -54,6 +55,7 @@ describe('synthesized resources', () => {
         'docker_volume.cluster_primary-2_data',
         'docker_volume.cluster_primary-3_data',
         'terraform_data.cluster_bootstrap',
+        'terraform_data.cluster_guard',
         'terraform_data.cluster_network_id',
         'terraform_data.cluster_network_step',
         'terraform_data.cluster_primary-1_member',
@@ -170,8 +172,12 @@ describe('membership of primaries', () => {
     const containers = (n: number) =>
       [...five.keys()].filter((k) => /^docker_container\.cluster_primary-\d_container/.test(k) && Number(k.split('-')[1][0]) <= n).sort();
     const members = (n: number) => Array.from({ length: n }, (_, i) => `terraform_data.cluster_primary-${i + 1}_member`);
-    expect([...(five.get('terraform_data.cluster_primary-4_join')!.depends_on as string[])].sort()).toEqual([...containers(3), ...members(3)].sort());
-    expect([...(five.get('terraform_data.cluster_primary-5_join')!.depends_on as string[])].sort()).toEqual([...containers(4), ...members(4)].sort());
+    expect([...(five.get('terraform_data.cluster_primary-4_join')!.depends_on as string[])].sort()).toEqual(
+      [...containers(3), ...members(3), 'terraform_data.cluster_guard'].sort(),
+    );
+    expect([...(five.get('terraform_data.cluster_primary-5_join')!.depends_on as string[])].sort()).toEqual(
+      [...containers(4), ...members(4), 'terraform_data.cluster_guard'].sort(),
+    );
     expect((five.get('terraform_data.cluster_primary-4_member')!.provisioner as object[])[0]).toEqual({
       'local-exec': {
         command: `node -e 'require("cdktf-etcd-cluster/cli").main(process.argv.slice(1))' member promote --timeout 60`,
@@ -191,7 +197,10 @@ describe('membership of primaries', () => {
     moved.target.primaries[1].volume = 'g-primary-2-data-r1';
     expect(record3(after)).toEqual(moved);
     const get = (prefix: string) => [...after.entries()].find(([k]) => k.startsWith(prefix))![1];
-    expect(get('docker_volume.cluster_primary-2_data')).toMatchObject({ name: 'g-primary-2-data-r1', depends_on: ['terraform_data.cluster_primary-2_join'] });
+    expect(get('docker_volume.cluster_primary-2_data')).toMatchObject({
+      name: 'g-primary-2-data-r1',
+      depends_on: ['terraform_data.cluster_primary-2_join', 'terraform_data.cluster_guard'],
+    });
     expect(get('docker_container.cluster_primary-2_container').command).toEqual(
       expect.arrayContaining([
         '--initial-cluster-state=existing',

@@ -318,6 +318,15 @@ function parseJson(text: string | undefined, source: string): unknown {
   }
 }
 
+/**
+ * A message in an environment variable (`source`), by its schema: one line when it is not set (`setBy` says
+ * who sets it), not JSON, or not of the schema (naming the field).
+ */
+export function parseMessage<T>(schema: z.ZodType<T>, text: string | undefined, source: string, what: string, setBy: string): T {
+  if (!text) throw new ContractError(`${source}: not set (${setBy} sets it)`);
+  return parseWith(schema, parseJson(text, source), source, what);
+}
+
 const versionOf = (data: unknown) => (data && typeof data === 'object' ? (data as { version?: unknown }).version : undefined);
 
 /** An expectation of version 2, or of version 1 converted. */
@@ -340,8 +349,7 @@ export function parseMemberOp(text: string | undefined, source: string): MemberO
 
 /** A founder's stagger message, as its volume step sets it. */
 export function parseStagger(text: string | undefined, source: string): StaggerMessage {
-  if (!text) throw new ContractError(`${source}: not set (a founder's volume step sets it)`);
-  return parseWith(staggerSchema, parseJson(text, source), source, 'stagger');
+  return parseMessage(staggerSchema, text, source, 'stagger', "a founder's volume step");
 }
 
 /** The message with its TLS file paths mapped (relative to the stack directory, or back to absolute), its certificate files' too. */

@@ -5,7 +5,7 @@
  * environment: moving the ssh options of a host must not replace a network).
  */
 import { z } from 'zod';
-import { ContractError, dockerHost, type DockerHost } from './index';
+import { dockerHost, parseMessage, type DockerHost } from './index';
 
 export const NETWORK_KIND = 'cdktf-etcd-cluster/network';
 /** The network, as JSON: the network step's `triggers_replace`. */
@@ -30,27 +30,11 @@ export type NetworkDef = z.infer<typeof networkSchema>;
 export const networkDockerSchema = dockerHost;
 export type NetworkDocker = DockerHost;
 
-function parse<T>(schema: z.ZodType<T>, text: string | undefined, source: string, what: string): T {
-  if (!text) throw new ContractError(`${source}: not set (the network step sets it)`);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new ContractError(`${source}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const r = schema.safeParse(data);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new ContractError(`${source}: malformed ${what}: ${issue.path.map(String).join('.') || what}: ${issue.message}`);
-  }
-  return r.data;
-}
-
 export function parseNetwork(text: string | undefined, source: string): NetworkDef {
-  return parse(networkSchema, text, source, 'network');
+  return parseMessage(networkSchema, text, source, 'network', 'the network step');
 }
 
 /** The Docker host of a network step; undefined when it names none (DOCKER_HOST or the local socket). */
 export function parseNetworkDocker(text: string | undefined, source: string): NetworkDocker | undefined {
-  return text ? parse(networkDockerSchema, text, source, 'docker host') : undefined;
+  return text ? parseMessage(networkDockerSchema, text, source, 'docker host', 'the network step') : undefined;
 }

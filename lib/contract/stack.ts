@@ -31,6 +31,7 @@ export interface StackNetwork {
 type Resource = Record<string, unknown>;
 interface TfJson {
   resource?: Record<string, Record<string, Resource>>;
+  terraform?: { backend?: Record<string, { path?: string }> };
 }
 
 const kindOf = (v: unknown) => (v && typeof v === 'object' ? (v as { kind?: unknown }).kind : undefined);
@@ -119,5 +120,33 @@ export class SynthesizedStack {
     const stem = record?.[0].replace(/_primary-\d+_member$/, '');
     const key = stem ? data.map(([k]) => k).find((k) => k.startsWith(`${stem}_bootstrap`)) : undefined;
     return key ? `terraform_data.${key}` : undefined;
+  }
+
+  /**
+   * The state file of a local backend (the default when the stack names no backend), resolved against the
+   * stack directory; null when the stack keeps its state in another backend.
+   */
+  localStateFile(): string | null {
+    const backend = this.json.terraform?.backend ?? {};
+    const [kind, config] = Object.entries(backend)[0] ?? ['local', {}];
+    if (kind !== 'local') return null;
+    const path = config?.path ?? 'terraform.tfstate';
+    return isAbsolute(path) ? path : join(this.dir, path);
+  }
+
+  /**
+   * The containers and volumes whose labels carry `label` = `value` (a cluster's, by the naming contract's
+   * label), and the networks its network steps make: everything of it the stack creates on a Docker host.
+   */
+  objectsLabelled(label: string, value: string): { containers: string[]; volumes: string[]; networks: string[] } {
+    const labelled = (type: string) =>
+      this.of(type)
+        .filter(([, r]) => ((r.labels as { label?: string; value?: string }[] | undefined) ?? []).some((l) => l.label === label && l.value === value))
+        .map(([, r]) => String(r.name));
+    const networks = this.of('terraform_data')
+      .map(([, r]) => r.triggers_replace as { kind?: string; cluster?: string; name?: string } | undefined)
+      .filter((t) => t?.kind === NETWORK_KIND && t.cluster === value && t.name)
+      .map((t) => t!.name!);
+    return { containers: labelled('docker_container'), volumes: labelled('docker_volume'), networks: [...new Set(networks)] };
   }
 }

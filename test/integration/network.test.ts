@@ -67,7 +67,12 @@ describeEngine('a cluster deployed with the docker_network resource (0.2.0) upgr
     const before = await containerIds(cluster);
     const network = await cluster.docker.inspect('networks', cluster.topology.network.name);
     const plan = await cluster.deployment.plan(cluster.synth());
-    expect(addressesOf(plan.actions, 'create')).toEqual(['terraform_data.cluster_network_id', 'terraform_data.cluster_network_step']);
+    // And the state guard, new in this release: it runs once, and passes (the state knows the cluster).
+    expect(addressesOf(plan.actions, 'create')).toEqual([
+      'terraform_data.cluster_guard',
+      'terraform_data.cluster_network_id',
+      'terraform_data.cluster_network_step',
+    ]);
     // Besides the network: the hooks' input is this release's contract (version 2), so the member records
     // and the verify hook are updated in place (test/integration/upgrade.test.ts); nothing else changes.
     const hooks = [

@@ -1,15 +1,18 @@
 /**
  * README, "The state file lost or moved", the lost case as a user meets it: a 1+1 cluster deployed and then
- * scaled to 1+2, its state file deleted. The next deploy fails on Docker's name conflict and leaves the
- * running cluster as it was, but the state it wrote records the data volume (the reason the README says
- * not to destroy from such a state). `terraform.tfstate.backup` still holds the state before the last apply
- * that changed something: copied back, it is one change behind (the plan creates the third secondary again;
- * removing that secondary's container and deploying converges, as the README says). A copy of the state
- * itself, copied back, plans nothing.
+ * scaled to 1+2, its state file deleted. The next deploy is refused by the cluster's state guard before it
+ * creates, adopts or changes anything: the refusal names what runs and `etcd-cluster import`; the containers,
+ * the data volume and the network are the very same objects, and the state that deploy wrote holds none of
+ * them (no volume adopted: a destroy from it deletes nothing of the cluster). The refusal says that
+ * `terraform.tfstate.backup` still knows the cluster and to copy it now; a second try refuses again (and has
+ * replaced the .backup). The .backup, copied aside at the first refusal, holds the state before the last
+ * apply that changed something: copied back, it is one change behind (the plan creates the third secondary again; removing that secondary's
+ * container and deploying converges, as the README says). A copy of the state itself, copied back, plans
+ * nothing.
  */
 import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApplyFailed } from '../harness/deployment';
+import { applyFailure } from '../harness/cli';
 import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
 import { scratchDir } from '../helpers/synth';
@@ -37,30 +40,38 @@ describeEngine('the state file lost', () => {
     const before = await containers();
     const member = (await cluster.member(cluster.topology.primaries[0].name))?.ID;
 
+    const volume = await cluster.docker.inspect('volumes', cluster.topology.primaries[0].volume);
+    const network = (await cluster.docker.inspect('networks', cluster.topology.network.name)).Id;
+
+    const backupCopy = join(scratchDir('state-backup'), 'terraform.tfstate.backup');
     rmSync(state);
-    let failure: unknown;
-    try {
-      await cluster.apply();
-    } catch (e) {
-      failure = e;
+    for (const attempt of [1, 2]) {
+      const output = (await applyFailure(cluster.apply(), `deploy ${attempt} without the state`)).output;
+      expect(output).toContain(`refusing to deploy ${cluster.name}: it runs already, and this Terraform state knows nothing of it`);
+      for (const n of [...cluster.topology.primaries, ...cluster.topology.secondaries]) expect(output).toContain(n.name);
+      expect(output).toContain(cluster.topology.primaries[0].volume);
+      // The first refusal points at the .backup, which still knows the cluster; the retry replaced it.
+      if (attempt === 1) {
+        expect(output).toContain(`${state}.backup knows it: copy it over ${state} now (the next deploy replaces the .backup) and deploy`);
+        copyFileSync(join(dir, 'terraform.tfstate.backup'), backupCopy);
+      } else expect(output).toContain('copy back the state that deployed it, then deploy');
+      expect(output).not.toContain('Conflict. The container name');
+      // Nothing changed: the same containers, volume, network and member.
+      expect(await containers()).toEqual(before);
+      expect(await cluster.docker.inspect('volumes', cluster.topology.primaries[0].volume)).toEqual(volume);
+      expect((await cluster.docker.inspect('networks', cluster.topology.network.name)).Id).toBe(network);
+      expect((await cluster.member(cluster.topology.primaries[0].name))?.ID).toBe(member);
+      // And nothing adopted: the state that deploy wrote knows no container, volume or network of the cluster.
+      expect(addresses(state).filter((a) => /^docker_(volume|container)\./.test(a))).toEqual([]);
     }
-    expect(failure).toBeInstanceOf(ApplyFailed);
-    const output = (failure as ApplyFailed).output;
-    for (const n of [...cluster.topology.primaries, ...cluster.topology.secondaries])
-      expect(output).toContain(`Conflict. The container name "/${n.name}" is already in use`);
-    // The cluster runs on, untouched.
-    expect(await containers()).toEqual(before);
-    expect((await cluster.member(cluster.topology.primaries[0].name))?.ID).toBe(member);
-    // The state that deploy wrote holds the data volume, adopted: a destroy from it would delete the data.
-    expect(addresses(state).filter((a) => a.startsWith('docker_volume.'))).toEqual([expect.stringMatching(/^docker_volume\.cluster_primary-1_data/)]);
-    expect(addresses(state).filter((a) => a.startsWith('docker_container.'))).toEqual([]);
 
     // A copy of the state itself: nothing to change.
     copyFileSync(copy, state);
     expect((await cluster.deployment.plan()).code).toBe(0);
 
-    // The backup instead: the state before the last apply that changed something (1+1), one change behind.
-    copyFileSync(join(dir, 'terraform.tfstate.backup'), state);
+    // The backup instead (as copied aside when the guard said so): the state before the last apply that
+    // changed something (1+1), one change behind.
+    copyFileSync(backupCopy, state);
     const behind = await cluster.deployment.plan();
     expect(behind.actions.filter((a) => a.kind !== 'keep').map((a) => `${a.kind} ${a.address}`)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^create docker_container\.cluster_secondary-2_container/)]),

@@ -67,7 +67,12 @@ describeEngine('a cluster deployed by 0.2.0, planned with this release', () => {
     // the Docker objects are the same after the apply (below).
     expect(planned.actions.filter((a) => a.address.startsWith('docker_') && a.kind === 'keep').length).toBeGreaterThanOrEqual(3 + 2 + 3 + 1);
     expect(planned.actions.filter((a) => a.address.startsWith('docker_network.'))).toEqual([]);
-    expect(addressesOf(planned.actions, 'create')).toEqual(['terraform_data.cluster_network_id', 'terraform_data.cluster_network_step']);
+    // And the state guard, new in this release: it runs once, and passes (the state knows the cluster).
+    expect(addressesOf(planned.actions, 'create')).toEqual([
+      'terraform_data.cluster_guard',
+      'terraform_data.cluster_network_id',
+      'terraform_data.cluster_network_step',
+    ]);
     // The hooks' input changed: the three member records and the verify hook are updated in place.
     expect(addressesOf(planned.actions, 'update')).toEqual([
       'terraform_data.cluster_primary-1_member',

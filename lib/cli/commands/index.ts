@@ -7,6 +7,7 @@ import { alarmDisarm, alarmList } from './alarm';
 import backups from './backups';
 import compact from './compact';
 import defrag from './defrag';
+import guard from './guard';
 import maintenanceLog from './maintenance';
 import { memberAdd, memberPromote, memberRemove, memberStagger } from './member';
 import members from './members';
@@ -47,6 +48,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   memberStagger,
   networkCreate,
   networkRemove,
+  guard,
   pki,
   pkiStatus,
   pkiRenew,
