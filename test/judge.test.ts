@@ -171,3 +171,19 @@ test('a restored cluster must serve at least the revision of its snapshot', () =
     `${p3.name}: serves revision 7, older than the snapshot the cluster was restored from (1001)`,
   ]);
 });
+
+test('many registered secondaries silent at once name the host as the likely cause; a few do not', () => {
+  const many = expectationOf(buildTopology(validateSpec({ name: 'j', primaries: 3, secondaries: 30, ports: { primaryBase: 30001, secondaryBase: 30101 } })));
+  const look = (silent: number): Observation => ({
+    ...healthy(),
+    registrations: { list: many.secondaries.map((s) => ({ key: s.registrationKey!, ttlSeconds: 8 })) },
+    secondaryReads: Object.fromEntries(many.secondaries.map((s, k) => [s.name, k < silent ? { error: 'no answer before the deadline' } : { value: 'v1' }])),
+  });
+  const hint = (o: Observation) => judge(many, o).problems.filter((p) => p.subject === 'cluster' && /neighbor table overflow/.test(p.message));
+  expect(hint(look(20)).map((p) => p.message)).toEqual([
+    '20 registered secondaries do not answer through their published ports: with hundreds of containers on one host, look for "neighbor table overflow" in dmesg and raise net.ipv4.neigh.default.gc_thresh1/2/3 (README, "Hundreds of secondaries")',
+  ]);
+  expect(hint(look(19))).toEqual([]);
+  // Each silent one is still named.
+  expect(judge(many, look(20)).problems.filter((p) => /does not serve reads/.test(p.message))).toHaveLength(20);
+});

@@ -8,6 +8,8 @@ import type { CertificatesObservation } from './certificates';
 import { judgeExpiry, type CertificateReport } from './expiry';
 import { hex, type LiveMember } from './live';
 
+/** How many unreachable registered secondaries make the verdict name the host's neighbour table as a likely cause. */
+export const SILENT_SECONDARIES_HINT = 20;
 export type { CertificateReport } from './expiry';
 
 export type { LiveMember } from './live';
@@ -256,6 +258,15 @@ export function judge(e: Expectation, o: Observation, opts: JudgeOptions = {}): 
       } else if (read.value !== o.probe!.value) problem(s.name, `a read through ${s.endpoint} did not return the value just written`);
     }
     members.push({ name: s.name, role: 'secondary', state, endpoint: s.endpoint, ttlSeconds, ...(s.metrics ? { metrics: s.metrics } : {}) });
+  }
+  // Many registered secondaries that accept no read before the deadline at once: on one host that is the
+  // kernel's neighbour table, not the proxies (README, "Hundreds of secondaries").
+  const silent = members.filter((m) => m.role === 'secondary' && m.state === 'unreachable').length;
+  if (silent >= SILENT_SECONDARIES_HINT) {
+    problem(
+      'cluster',
+      `${silent} registered secondaries do not answer through their published ports: with hundreds of containers on one host, look for "neighbor table overflow" in dmesg and raise net.ipv4.neigh.default.gc_thresh1/2/3 (README, "Hundreds of secondaries")`,
+    );
   }
   const declared = new Set(e.secondaries.map((s) => s.registrationKey));
   for (const r of registrations ?? []) {

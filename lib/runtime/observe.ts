@@ -5,6 +5,7 @@
  * their published port.
  */
 import { randomBytes } from 'node:crypto';
+import { bulkhead } from 'cockatiel';
 import type { Etcd3 } from 'etcd3';
 import type { Expectation } from '../contract';
 import { observeCertificates } from './certificates';
@@ -14,6 +15,13 @@ import { withSession, type SessionOptions } from './session';
 
 /** The root password and the deadline of each call (2 s unless said). */
 export type ObserveOptions = SessionOptions;
+
+/**
+ * How many secondaries are read through at once. Each read is a connection and a Range through a
+ * grpc-proxy; hundreds at once on a small machine made every one of them miss its deadline (3+200 on two
+ * cores: 147 of 200 "no answer before the deadline", all running). A deadline counts from a read's start.
+ */
+export const SECONDARY_READS_AT_ONCE = 16;
 
 const read = async (c: Etcd3, key: string): Promise<ReadObservation> => {
   try {
@@ -53,8 +61,10 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
     const w = session.client(endpointOf(writer.name));
     const key = `${e.verifyPrefix}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const value = randomBytes(8).toString('hex');
-    // A short lease: the probe key goes away by itself even if the revoke below never happens.
-    const lease = w.lease(10, { autoKeepAlive: false });
+    // A short lease: the probe key goes away by itself even if the revoke below never happens; long enough
+    // for every read, the secondaries taking their turns.
+    const rounds = Math.ceil(e.secondaries.length / SECONDARY_READS_AT_ONCE);
+    const lease = w.lease(10 + Math.ceil((rounds * (opts.callTimeoutMs ?? 2000)) / 1000), { autoKeepAlive: false });
     let writeError: string | undefined;
     try {
       await lease.put(key).value(value).exec();
@@ -68,9 +78,10 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
     const secondaryReads: Record<string, ReadObservation> = {};
     const readAll = async (): Promise<void> => {
       if (writeError !== undefined) return;
+      const turns = bulkhead(SECONDARY_READS_AT_ONCE, Infinity);
       await Promise.all([
         ...inCluster.map(async (p) => (reads[p.name] = await read(session.client(endpointOf(p.name)), key))),
-        ...e.secondaries.map(async (s) => (secondaryReads[s.name] = await read(session.client(s.endpoint), key))),
+        ...e.secondaries.map((s) => turns.execute(async () => (secondaryReads[s.name] = await read(session.client(s.endpoint), key)))),
       ]);
       await lease.revoke().catch(() => undefined);
     };
