@@ -3,7 +3,7 @@
  * nothing here passes or fails on time. Deploys go through real Terraform and the real Docker provider, as
  * users deploy; everything talks only to 127.0.0.1 and to containers of the local engine.
  *
- * Usage: npm run bench [-- --runs 5] [-- --only verify,deploy,synth,diff,scaling,rollout,upgrade,throughput,recover]
+ * Usage: npm run bench [-- --runs 5] [-- --only verify,deploy,synth,diff,scaling,rollout,upgrade,throughput,recover,many]
  *
  * This file is the runner; each target is a module of its own (bench/<target>.ts), what they share is in
  * bench/shared.ts. A new target: one module exporting `(bench: Bench) => Promise<void>`, and one entry below.
@@ -17,6 +17,7 @@ import { benchDeploy } from './deploy';
 import { benchDiff } from './diff';
 import { benchRecover } from './recover';
 import { benchRollout } from './rollout';
+import { benchMany } from './many';
 import { benchScaling } from './scaling';
 import { f, log, type Bench } from './shared';
 import { benchSynth } from './synth';
@@ -35,6 +36,7 @@ const TARGETS: Record<string, (bench: Bench) => Promise<void>> = {
   upgrade: benchUpgrade,
   throughput: benchThroughput,
   recover: benchRecover,
+  many: benchMany,
 };
 
 const args = process.argv.slice(2);
