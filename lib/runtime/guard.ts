@@ -11,6 +11,7 @@
  * its guard in the state, so the next deploy goes on.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { GuardMessage } from '../contract/guard';
 import { NETWORK_KIND } from '../contract/network';
 import { SynthesizedStack } from '../contract/stack';
@@ -153,7 +154,10 @@ export async function guard(m: GuardMessage, opts: { dir: string; env?: NodeJS.P
   const env = opts.env ?? process.env;
   const stack = SynthesizedStack.read(opts.dir);
   const declared = stack.objectsLabelled(LABEL_CLUSTER, m.cluster);
-  const stateFile = stack.localStateFile();
+  // The backend's `path` is the default workspace's; another workspace's state is Terraform's to find.
+  const environment = join(opts.dir, '.terraform', 'environment');
+  const workspace = env.TF_WORKSPACE || (existsSync(environment) ? readFileSync(environment, 'utf8').trim() : '') || 'default';
+  const stateFile = workspace === 'default' ? stack.localStateFile() : null;
   const known = stateKnows(await readState(stateFile, opts.dir), m.cluster, declared);
   if (known) return `guard: this state knows ${m.cluster} (${known}); deploying`;
   const findings = await declaredOnHosts(m.hosts, declared, env);
