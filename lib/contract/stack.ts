@@ -22,6 +22,13 @@ export interface StackContainer {
   readonly command: string[];
 }
 
+/** The Docker objects of a cluster, by name. */
+export interface StackObjects {
+  readonly containers: string[];
+  readonly volumes: string[];
+  readonly networks: string[];
+}
+
 /** A network step of the stack and the Docker host its provisioners name (undefined: the default). */
 export interface StackNetwork {
   readonly def: NetworkDef;
@@ -138,7 +145,7 @@ export class SynthesizedStack {
    * The containers and volumes whose labels carry `label` = `value` (a cluster's, by the naming contract's
    * label), and the networks its network steps make: everything of it the stack creates on a Docker host.
    */
-  objectsLabelled(label: string, value: string): { containers: string[]; volumes: string[]; networks: string[] } {
+  objectsLabelled(label: string, value: string): StackObjects {
     const labelled = (type: string) =>
       this.of(type)
         .filter(([, r]) => ((r.labels as { label?: string; value?: string }[] | undefined) ?? []).some((l) => l.label === label && l.value === value))

@@ -2,8 +2,8 @@
  * `etcd-cluster guard`: the first step of a cluster's first deploy. A deploy whose state does not know a
  * cluster that runs would adopt its data volumes (Docker hands back a volume that exists) and then fail on
  * its container names: a `destroy` from the state it left would delete the data. The guard refuses such a
- * deploy before anything is created, adopted or changed: it lists what the stack declares and the Docker
- * hosts already hold, and the objects the state (as it was before this apply) does not know.
+ * deploy before anything is created, adopted or changed: when the state knows nothing of the cluster, it
+ * looks on the cluster's Docker hosts for the containers and volumes the stack declares.
  *
  * Runs only when the guard is created: on the first deploy (nothing of the cluster exists yet: it passes), on
  * a deploy whose state was lost (it refuses), and on the first deploy of a release that added it to a
@@ -14,17 +14,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GuardMessage } from '../contract/guard';
 import { NETWORK_KIND } from '../contract/network';
-import { SynthesizedStack } from '../contract/stack';
+import { SynthesizedStack, type StackObjects } from '../contract/stack';
 import { call, remote, ssh, targetOf, type HostOrDefault } from './docker';
 import { LABEL_CLUSTER } from '../model/topology/types';
 import { DockerHostError, MembershipError } from './errors';
 import { lastLines, TerraformDriver, terraformBinary } from './terraform';
 
-interface Names {
-  readonly containers: string[];
-  readonly volumes: string[];
-  readonly networks: string[];
-}
+type Names = StackObjects;
 
 /** Every container (running or not), volume and network a Docker host holds, by name. */
 export async function namesOnHost(d: HostOrDefault, env: NodeJS.ProcessEnv = process.env): Promise<Names & { where: string }> {
@@ -64,28 +60,28 @@ interface StateJson {
   resources?: { type: string; instances?: { attributes?: Record<string, unknown> }[] }[];
 }
 
-/** A state file's JSON; empty when there is no file or it is empty. */
-function stateOfFile(file: string): StateJson {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+/** A state's JSON from its text (`where` names it in errors); empty text: no state. */
+function parseState(text: string, where: string): StateJson {
   if (!text.trim()) return {};
   try {
     return JSON.parse(text) as StateJson;
   } catch (e) {
-    throw new MembershipError(`guard: the state ${file} is not JSON: ${(e as Error).message.split('\n')[0]}`);
+    throw new MembershipError(`guard: the state ${where} is not JSON: ${(e as Error).message.split('\n')[0]}`);
   }
 }
 
-/** The state as it was before this apply: the local backend's file, else `terraform state pull` (empty: no state). */
+/** A state file's JSON; empty when there is no file or it is empty. */
+const stateOfFile = (file: string): StateJson => parseState(existsSync(file) ? readFileSync(file, 'utf8') : '', file);
+
+/**
+ * The state as Terraform has it while this apply runs (it may already have written some of the apply's
+ * changes): the local backend's file, else `terraform state pull` (empty: no state).
+ */
 async function readState(stateFile: string | null, dir: string): Promise<StateJson> {
   if (stateFile) return stateOfFile(stateFile);
   const r = await new TerraformDriver(dir).run(['state', 'pull']);
   if (r.code !== 0) throw new MembershipError(`guard: could not read the state (${terraformBinary()} state pull): ${lastLines(r.output, 1)}`);
-  if (!r.stdout.trim()) return {};
-  try {
-    return JSON.parse(r.stdout) as StateJson;
-  } catch (e) {
-    throw new MembershipError(`guard: the state (${terraformBinary()} state pull) is not JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
+  return parseState(r.stdout, `(${terraformBinary()} state pull)`);
 }
 
 /**
