@@ -13,6 +13,7 @@
 import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyFailure } from '../harness/cli';
+import { finishAfter, Writer } from '../harness/writer';
 import { describeEngine } from '../harness/describe-engine';
 import { TestCluster } from '../harness/test-cluster';
 import { scratchDir } from '../helpers/synth';
@@ -25,9 +26,13 @@ const addresses = (file: string) =>
 
 describeEngine('the state file lost', () => {
   let cluster: TestCluster;
-  afterAll(async () => cluster?.teardown());
+  let writer: Writer | undefined;
+  afterAll(async () => {
+    await writer?.stop();
+    await cluster?.teardown();
+  });
 
-  test('the next deploy fails on the names and changes no container; the backup is one change behind; the state copied back plans nothing', async () => {
+  test('the next deploy is refused by the guard and changes nothing, a writer losing nothing; the backup is one change behind; the state copied back plans nothing', async () => {
     cluster = await TestCluster.create('stlost', { primaries: 1, secondaries: 1 });
     await cluster.apply();
     await cluster.apply({ secondaries: 2 });
@@ -44,6 +49,9 @@ describeEngine('the state file lost', () => {
     const network = (await cluster.docker.inspect('networks', cluster.topology.network.name)).Id;
 
     const backupCopy = join(scratchDir('state-backup'), 'terraform.tfstate.backup');
+    // A writer through the refused deploys: the cluster serves on, and loses nothing.
+    const writerClient = cluster.client();
+    writer = new Writer(writerClient, '/it/stlost/').start();
     rmSync(state);
     for (const attempt of [1, 2]) {
       const output = (await applyFailure(cluster.apply(), `deploy ${attempt} without the state`)).output;
@@ -64,6 +72,11 @@ describeEngine('the state file lost', () => {
       // And nothing adopted: the state that deploy wrote knows no container, volume or network of the cluster.
       expect(addresses(state).filter((a) => /^docker_(volume|container)\./.test(a))).toEqual([]);
     }
+    const w = await finishAfter(writer, writerClient, Date.now(), (l) => cluster.say(l));
+    writerClient.close();
+    expect(w.acknowledged).toBeGreaterThan(10);
+    expect(w.lost).toEqual([]);
+    expect(w.lastAckAt).toBeGreaterThan(w.ended);
 
     // A copy of the state itself: nothing to change.
     copyFileSync(copy, state);
