@@ -21,6 +21,7 @@ export { EtcdClusterStack, DOCKER_PROVIDER_VERSIONS, type EtcdClusterStackProps 
 export type {
   AuthProps,
   BackupProps,
+  BackupStoreProps,
   ClusterSpec,
   DefragProps,
   EtcdClusterProps,

@@ -50,7 +50,11 @@ export class EtcdBackup extends Construct implements BackupResources {
       labels: labelList(node.labels),
       networksAdvanced: [{ name: props.network.id, aliases: node.aliases }],
       lifecycle: props.network.containerLifecycle,
-      volumes: [this.volume ? { volumeName: this.volume.name, containerPath: BACKUP_DIR } : { hostPath: node.hostPath!, containerPath: BACKUP_DIR }],
+      volumes: [
+        this.volume ? { volumeName: this.volume.name, containerPath: BACKUP_DIR } : { hostPath: node.hostPath!, containerPath: BACKUP_DIR },
+        // The store's credentials and CA: files of the Docker host, read-only; Terraform holds their paths only.
+        ...node.binds.map((b) => ({ hostPath: b.hostPath, containerPath: b.containerPath, readOnly: true })),
+      ],
       upload: node.uploads.length
         ? node.uploads.map((u) => {
             const f = props.files?.(u.source);

@@ -3,7 +3,7 @@
 # etcd snapshots on a schedule into a directory and keeps the newest few. Built from the Go module proxy
 # (go.mod and go.sum are in tools/etcd-backup), statically, into an image of its own:
 #
-#   bash scripts/backup-image.sh                 # -> cdktf-etcd-cluster/etcd-backup:2 on this Docker engine
+#   bash scripts/backup-image.sh                 # -> cdktf-etcd-cluster/etcd-backup:3 on this Docker engine
 #   DOCKER_HOST=ssh://me@host bash scripts/backup-image.sh   # on another engine
 #
 # Every Docker host that runs a cluster's backup container needs the image: build it there, or push it to
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE="${BACKUP_IMAGE:-cdktf-etcd-cluster/etcd-backup:2}"
+IMAGE="${BACKUP_IMAGE:-cdktf-etcd-cluster/etcd-backup:3}"
 say() { printf 'backup-image: %s\n' "$*" >&2; }
 SOURCE="$(cd tools/etcd-backup && find . \( -name '*.go' ! -name '*_test.go' \) -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)"
 if have="$(docker image inspect -f '{{index .Config.Labels "cdktf-etcd-cluster.source"}}' "$IMAGE" 2>/dev/null)"; then

@@ -26,6 +26,8 @@ command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 [ -x /usr/bin/etcd ] || need_pkgs+=(etcd-server)
 [ -x /usr/bin/etcdctl ] || need_pkgs+=(etcd-client)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+# scripts/sim-hosts.sh s3 makes the store's bucket with curl's --aws-sigv4.
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 # Only `npm run bench` uses it: the real deploy is measured against Docker Compose (Debian's docker-compose).
@@ -139,3 +141,6 @@ say "image $TOOLBOX is ready"
 
 # The backup container's image (spec `backup`), built from tools/etcd-backup.
 bash scripts/backup-image.sh
+
+# The S3-compatible store of the backup suite (spec backup.store), SeaweedFS built from the module proxy.
+bash scripts/s3-store.sh build

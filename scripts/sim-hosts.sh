@@ -16,6 +16,11 @@
 #                                            CLI would find its own); their line is
 #                                            <name> <address> ssh://root@<address> <private key file>
 #   sim-hosts.sh link <tag> <i> up|down      cut host i off the network, or bring it back
+#   sim-hosts.sh load <tag> <image>          load an image of this machine's engine into every host
+#   sim-hosts.sh s3 <tag> <i> <key id> <secret> <bucket>
+#                                            an S3-compatible store on host i (scripts/s3-store.sh's
+#                                            SeaweedFS) at http://<address>:8333, with one identity and
+#                                            one bucket; prints that URL
 #   sim-hosts.sh down <tag>                  remove everything `up` made (containers, volumes, daemons,
 #                                            namespaces, bridge, the FORWARD rule, state directories)
 #   sim-hosts.sh sweep                       `down` for every tag left by an earlier run (not those whose
@@ -143,6 +148,43 @@ link() {
   ip link set "$(veth_of "$tag" "$i")" "$state"
 }
 
+load() {
+  local tag=$1 image=$2
+  check_tag "$tag"
+  [ -f "$STATE_ROOT/$tag/count" ] || die "tag $tag has no hosts"
+  local tarball="$STATE_ROOT/$tag/load.tar" i
+  docker save "$image" -o "$tarball"
+  for i in $(seq 1 "$(cat "$STATE_ROOT/$tag/count")"); do
+    docker -H "unix://$STATE_ROOT/$tag/h$i/docker.sock" load -q -i "$tarball" >/dev/null
+  done
+  rm -f "$tarball"
+}
+
+s3() {
+  local tag=$1 i=$2 key=$3 secret=$4 bucket=$5
+  check_tag "$tag"
+  local dir="$STATE_ROOT/$tag/h$i" weed
+  [ -e "$dir" ] || die "host $i of $tag does not exist"
+  weed="$(bash "$(dirname "$0")/s3-store.sh" path)"
+  [ -x "$weed" ] || die "s3: $weed is missing (run scripts/prepare-machine.sh)"
+  local addr; addr="$(cat "$STATE_ROOT/$tag/prefix").$((10 + i))"
+  mkdir -p "$DATA_ROOT/$tag/h$i/s3"
+  printf '{"identities":[{"name":"backup","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]}]}\n' \
+    "$key" "$secret" >"$dir/s3.json"
+  # Its own namespace: the ports are the host's own, nothing of this machine's.
+  (cd "$DATA_ROOT/$tag/h$i/s3" && nsenter --net="/run/netns/$(ns_of "$tag" "$i")" setsid "$weed" server \
+    -dir="$DATA_ROOT/$tag/h$i/s3" -ip="$addr" -ip.bind="$addr" -volume.max=8 \
+    -s3 -s3.port=8333 -s3.config="$dir/s3.json" >"$dir/s3.log" 2>&1 </dev/null & echo $! >"$dir/s3.pid")
+  local ok=""
+  for _ in $(seq 1 120); do
+    if curl -s -o /dev/null --max-time 2 --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" -X PUT "http://$addr:8333/$bucket" \
+      && curl -s -f -o /dev/null --max-time 2 --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" "http://$addr:8333/$bucket?list-type=2"; then ok=1; break; fi
+    sleep 0.5
+  done
+  [ -n "$ok" ] || { tail -20 "$dir/s3.log" >&2; die "host $i: the S3 store did not answer within 60 s (log: $dir/s3.log)"; }
+  echo "http://$addr:8333"
+}
+
 down() {
   local tag=$1
   check_tag "$tag"
@@ -159,6 +201,12 @@ down() {
       docker -H "$sock" network prune -f >/dev/null 2>&1 || true
     fi
     if [ -f "$h/sshd.pid" ]; then kill "$(cat "$h/sshd.pid")" 2>/dev/null || true; fi
+    if [ -f "$h/s3.pid" ]; then
+      local spid; spid=$(cat "$h/s3.pid")
+      kill "$spid" 2>/dev/null || true
+      for _ in $(seq 1 20); do kill -0 "$spid" 2>/dev/null || break; sleep 0.5; done
+      kill -9 "$spid" 2>/dev/null || true
+    fi
     if [ -f "$h/dockerd.pid" ]; then
       local pid; pid=$(cat "$h/dockerd.pid")
       kill "$pid" 2>/dev/null || true
@@ -197,6 +245,8 @@ sweep() {
 case "${1:-}" in
   up) [ $# -eq 4 ] || [ $# -eq 5 ] || die "usage: sim-hosts.sh up <tag> <count> <prefix> [<ssh-hosts>]"; up "$2" "$3" "$4" "${5:-}" ;;
   link) [ $# -eq 4 ] || die "usage: sim-hosts.sh link <tag> <i> up|down"; link "$2" "$3" "$4" ;;
+  load) [ $# -eq 3 ] || die "usage: sim-hosts.sh load <tag> <image>"; load "$2" "$3" ;;
+  s3) [ $# -eq 6 ] || die "usage: sim-hosts.sh s3 <tag> <i> <key id> <secret> <bucket>"; s3 "$2" "$3" "$4" "$5" "$6" ;;
   down) [ $# -eq 2 ] || die "usage: sim-hosts.sh down <tag>"; down "$2" ;;
   sweep) sweep ;;
   *) die "usage: sim-hosts.sh up|link|down|sweep ..." ;;

@@ -47,7 +47,7 @@ describe('the backup container', () => {
     const t = topo({ primaries: 3, secondaries: 1, backup: { every: '30m', keep: 48 } });
     expect(t.backup).toMatchObject({
       name: 'b-backup',
-      image: 'cdktf-etcd-cluster/etcd-backup:2',
+      image: 'cdktf-etcd-cluster/etcd-backup:3',
       command: [
         'run',
         '--endpoints=http://b-primaries:2379',

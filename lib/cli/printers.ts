@@ -118,6 +118,12 @@ export function summary(r: Report): string {
   return lines.join('\n') + '\n' + warningLines(r);
 }
 
+/** With a backup store: what reached it, as the backup container last said. */
+export function storeLine(r: Pick<Report, 'backupStore'>): string {
+  const s = r.backupStore;
+  return s ? `backup store: revision ${s.revision} stored (reported ${s.at})${s.behindSince ? `, behind since ${s.behindSince}` : ''}\n` : '';
+}
+
 /** Warnings: they do not fail verification, but each is a line of its own. */
 export function warningLines(r: Pick<Report, 'warnings'>): string {
   return (r.warnings ?? []).map((w) => `warning: ${w.subject}: ${w.message}\n`).join('');
@@ -141,9 +147,14 @@ export class TablePrinter implements Printer {
     if (lead === 'verdict') {
       // A deploy's hook prints this: the whole certificate table only when one needs attention.
       const attention = certs.some((c) => c.state !== 'ok');
-      this.out(summary(r) + (r.ok ? '' : '\n' + membersTable(r)) + (attention ? '\n' + certificatesTable(certs) : certs.length ? certificatesLine(certs) : ''));
+      this.out(
+        summary(r) +
+          (r.ok ? '' : '\n' + membersTable(r)) +
+          (attention ? '\n' + certificatesTable(certs) : certs.length ? certificatesLine(certs) : '') +
+          storeLine(r),
+      );
     } else {
-      this.out(membersTable(r) + (certs.length ? '\n' + certificatesTable(certs) : '') + (r.ok ? warningLines(r) : '\n' + summary(r)));
+      this.out(membersTable(r) + (certs.length ? '\n' + certificatesTable(certs) : '') + storeLine(r) + (r.ok ? warningLines(r) : '\n' + summary(r)));
     }
   }
 

@@ -108,7 +108,24 @@ export const expectationSchema = z.object({
   /** The revision a cluster restored from a snapshot must serve at least. */
   minRevision: z.string().regex(/^\d+$/).nullable(),
   /** The backup container, where `etcd-cluster backups` asks for the snapshots. */
-  backup: z.object({ container: z.string().min(1), docker: dockerHost.nullable() }).nullable(),
+  backup: z
+    .object({
+      container: z.string().min(1),
+      docker: dockerHost.nullable(),
+      /**
+       * The object store (`backup.store`): the image and flags of `etcd-backup` that reach it, the host
+       * files they mount, and how far it may trail before verify warns. Absent without a store.
+       */
+      store: z
+        .object({
+          image: z.string().min(1),
+          args: z.array(z.string().min(1)),
+          binds: z.array(z.object({ hostPath: z.string().min(1), containerPath: z.string().min(1) })),
+          maxBehind: z.string().min(1),
+        })
+        .optional(),
+    })
+    .nullable(),
   /**
    * The quota and etcd's defragmentation rule (`defrag --if-needed`, `reclaim`), and how often the backup
    * container applies it (null: it does not). Absent from the messages of releases before it (read as null).

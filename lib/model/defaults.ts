@@ -53,7 +53,11 @@ export const DEFAULTS = {
   /** Scheduled backups: a snapshot an hour, the last day's kept, by the image scripts/backup-image.sh builds. */
   backupEvery: '1h',
   backupKeep: 24,
-  backupImage: 'cdktf-etcd-cluster/etcd-backup:2',
+  backupImage: 'cdktf-etcd-cluster/etcd-backup:3',
+  /** The object store (`backup.store`): deltas every second, a warning when it trails by more than 30 s. */
+  storeRegion: 'us-east-1',
+  storeDeltaEvery: '1s',
+  storeMaxBehind: '30s',
   /**
    * The scheduled defragmenter (in the backup container): a look every 5 minutes, and etcd's rule:
    * defragment a member whose database exceeds 80 % of the quota, or from which 200 MiB can be reclaimed.

@@ -69,7 +69,16 @@ export function expectationOf(t: Topology): ExpectationMessage {
       metrics: s.hostMetricsUrl ?? null,
     })),
     minRevision: t.restore ? String(t.restore.revision) : null,
-    backup: t.backup ? { container: t.backup.name, docker: hostOf(t, t.backup) } : null,
+    backup: t.backup
+      ? {
+          container: t.backup.name,
+          docker: hostOf(t, t.backup),
+          // Only with a store: a stack without it keeps the hook input it had.
+          ...(t.backup.store
+            ? { store: { image: t.backup.image, args: t.backup.store.args, binds: t.backup.binds, maxBehind: t.backup.store.maxBehind } }
+            : {}),
+        }
+      : null,
     space: { ...t.space },
     // Only with TLS: a stack without it keeps the hook input it had.
     ...(t.tls ? { certificates: certificatesOf(t) } : {}),

@@ -4,6 +4,9 @@
  * after validation, every default filled in (`ClusterSpec`). Interfaces only: the schema (`schema.ts`)
  * checks the props, and the compiler checks that the two never drift apart.
  */
+import type { BackupStoreProps } from './props-store';
+
+export type { BackupStoreProps };
 
 /** Props of `EtcdCluster`, and the keys of a spec file. */
 export interface EtcdClusterProps {
@@ -228,10 +231,16 @@ export interface BackupProps {
   readonly every?: string;
   /** How many snapshots to keep; older ones are removed. @default 24 */
   readonly keep?: number;
-  /** Image of the backup container (`scripts/backup-image.sh` builds it). @default 'cdktf-etcd-cluster/etcd-backup:2' */
+  /** Image of the backup container (`scripts/backup-image.sh` builds it). @default 'cdktf-etcd-cluster/etcd-backup:3' */
   readonly image?: string;
   /** An absolute directory on the Docker host for the snapshots, instead of the volume `<name>-backups`. @default - the volume */
   readonly hostPath?: string;
+  /**
+   * An S3-compatible object store off the host: every full snapshot goes there too, and between them the
+   * watch stream's events every `deltaEvery`, so that a lost host costs seconds of writes.
+   * @default - none: the snapshots stay on the Docker host
+   */
+  readonly store?: BackupStoreProps;
 }
 
 /**
@@ -354,7 +363,12 @@ export interface ClusterSpec {
   /** Limits of every primary. */
   readonly resources?: ResourcesProps;
   /** Scheduled snapshots, with `backup` in the spec. */
-  readonly backup?: BackupProps & { readonly every: string; readonly keep: number; readonly image: string };
+  readonly backup?: Omit<BackupProps, 'store'> & {
+    readonly every: string;
+    readonly keep: number;
+    readonly image: string;
+    readonly store?: BackupStoreProps & { readonly region: string; readonly pathStyle: boolean; readonly deltaEvery: string; readonly maxBehind: string };
+  };
   /** The scheduled defragmenter's settings, with `defrag` in the spec (without it: the defaults, on with `backup`). */
   readonly defrag?: DefragProps & { readonly every: string; readonly quotaPercent: number; readonly reclaimableMiB: number };
   /** The snapshot a new cluster starts from; its path is absolute after `loadSpecFile`. */

@@ -149,6 +149,16 @@ function backupProblem({ spec }: SpecFacts): string | undefined {
     const ms = goDurationMs(spec.backup.every);
     if (ms < 1000) return `backup.every: must be at least 1s (got ${JSON.stringify(spec.backup.every)})`;
     if (spec.auth) return 'backup: not available with auth yet: the backup container would need the root password in the Terraform state';
+    const store = spec.backup.store;
+    if (store) {
+      if (store.caFile && store.endpoint.startsWith('http:'))
+        return `backup.store.caFile: only for an https endpoint (got endpoint ${JSON.stringify(store.endpoint)})`;
+      const delta = goDurationMs(store.deltaEvery);
+      if (delta < 100 || delta > 60_000) return `backup.store.deltaEvery: must be from 100ms to 1m (got ${JSON.stringify(store.deltaEvery)})`;
+      if (goDurationMs(store.maxBehind) < Math.max(1000, 2 * delta)) {
+        return `backup.store.maxBehind: must be at least 1s and twice deltaEvery (got ${JSON.stringify(store.maxBehind)}, deltaEvery ${JSON.stringify(store.deltaEvery)})`;
+      }
+    }
   }
   if (spec.defrag && spec.defrag.enabled !== false) {
     if (goDurationMs(spec.defrag.every) < 1000) return `defrag.every: must be at least 1s (got ${JSON.stringify(spec.defrag.every)})`;

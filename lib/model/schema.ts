@@ -158,6 +158,40 @@ export const specSchema = z.strictObject({
         .string()
         .regex(/^\/\S*$/, { error: 'must be an absolute directory on the Docker host' })
         .optional(),
+      store: z
+        .strictObject({
+          endpoint: z.string().regex(/^https?:\/\/[^/\s?#]+\/?$/, { error: "must be the store's URL, http://host:port or https://host:port, with no path" }),
+          bucket: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name: 3 to 63 lowercase letters, digits, dots or hyphens' }),
+          prefix: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, {
+              error: 'must be words of letters, digits, dots, hyphens or underscores joined by /, without a leading or trailing /',
+            })
+            .optional(),
+          region: z
+            .string()
+            .regex(/^[a-z0-9-]{1,32}$/, { error: 'must be a region name like us-east-1' })
+            .default(DEFAULTS.storeRegion),
+          pathStyle: z.boolean().default(true),
+          credentialsFile: z
+            .string()
+            .regex(/^\/\S*$/, { error: 'must be an absolute file on the Docker host (AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines)' }),
+          caFile: z
+            .string()
+            .regex(/^\/\S*$/, { error: 'must be an absolute file on the Docker host' })
+            .optional(),
+          deltaEvery: z
+            .string()
+            .regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, { error: 'must be a duration like 1s, 500ms or 5s' })
+            .default(DEFAULTS.storeDeltaEvery),
+          maxBehind: z
+            .string()
+            .regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, { error: 'must be a duration like 30s or 5m' })
+            .default(DEFAULTS.storeMaxBehind),
+        })
+        .optional(),
     })
     .optional(),
   defrag: z

@@ -174,13 +174,17 @@ export interface ContainerInfo {
   readonly image: string;
 }
 
-/** A one-off container: no network, one volume, a command (never restarted). */
+/** A one-off container: no network (unless it says), one volume or host files, a command (never restarted). */
 export interface OneOff {
   readonly name: string;
   readonly image: string;
   readonly cmd: string[];
-  readonly volume: string;
-  readonly mountPath: string;
+  readonly volume?: string;
+  readonly mountPath?: string;
+  /** Files of the Docker host, mounted read-only. */
+  readonly binds?: readonly { readonly hostPath: string; readonly containerPath: string }[];
+  /** Docker's default bridge, to reach something off the host (the backup store). @default none */
+  readonly network?: 'bridge';
   readonly labels: Record<string, string>;
   /** Mount the volume read-only: the container cannot change what is on it. @default false */
   readonly readOnly?: boolean;
@@ -273,11 +277,15 @@ export class DockerEngine {
 
   /** Creates (does not start) a one-off container: no network, the volume mounted. */
   async create(c: OneOff): Promise<void> {
-    const bind = `${c.volume}:${c.mountPath}${c.readOnly ? ':ro' : ''}`;
+    const binds = [
+      ...(c.volume ? [`${c.volume}:${c.mountPath}${c.readOnly ? ':ro' : ''}`] : []),
+      ...(c.binds ?? []).map((b) => `${b.hostPath}:${b.containerPath}:ro`),
+    ];
     if ('ssh' in this.t) {
       const labels = Object.entries(c.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
       const entrypoint = c.entrypoint ? ['--entrypoint', c.entrypoint] : [];
-      const r = await this.cli(['create', '--name', c.name, '--network', 'none', '-v', bind, ...labels, ...entrypoint, c.image, ...c.cmd]);
+      const mounts = binds.flatMap((b) => ['-v', b]);
+      const r = await this.cli(['create', '--name', c.name, '--network', c.network ?? 'none', ...mounts, ...labels, ...entrypoint, c.image, ...c.cmd]);
       if (r.code !== 0) this.fail(`creating ${c.name}`, r.stderr);
       return;
     }
@@ -286,7 +294,7 @@ export class DockerEngine {
       ...(c.entrypoint ? { Entrypoint: [c.entrypoint] } : {}),
       Cmd: c.cmd,
       Labels: c.labels,
-      HostConfig: { NetworkMode: 'none', Binds: [bind] },
+      HostConfig: { NetworkMode: c.network ?? 'none', Binds: binds },
     });
     if (r.status !== 201) this.fail(`creating ${c.name}`, jsonMessage(r.data));
   }

@@ -60,6 +60,11 @@ export interface Observation {
   readonly alarms?: { readonly list: { memberId: string; alarm: string }[] } | { readonly error: string };
   /** With TLS: the certificate files, and what each member served on a TLS handshake. */
   readonly certificates?: CertificatesObservation;
+  /**
+   * With `backup.store`: the backup container's last report (the newest revision in the store, when it
+   * reported, since when it is behind), or why it could not be read.
+   */
+  readonly store?: { readonly position: { readonly revision: number; readonly at: string; readonly behindSince?: string } } | { readonly error: string };
 }
 
 /** How to judge what is not a yes or no. */
@@ -69,6 +74,8 @@ export interface JudgeOptions {
    * `tls.expiryWarningDays`), else 30
    */
   readonly warnDays?: number;
+  /** The time to judge freshness at (the backup store's); tests set it. @default now */
+  readonly now?: number;
 }
 
 /** What to do about an alarm, by its etcd name. */
@@ -120,6 +127,8 @@ export interface Verdict {
   readonly warnings: Problem[];
   /** With TLS: every certificate of the cluster and when it expires. */
   readonly certificates?: CertificateReport[];
+  /** With `backup.store`: the newest revision the backup container stored there, and when it said so. */
+  readonly backupStore?: { readonly revision: number; readonly at: string; readonly behindSince?: string };
 }
 
 /**
@@ -292,7 +301,47 @@ export function judge(e: Expectation, o: Observation, opts: JudgeOptions = {}): 
     leader: leaderMember?.name || undefined,
     members: withCertificates,
     problems,
-    warnings: expiry?.warnings ?? [],
+    warnings: [...(expiry?.warnings ?? []), ...storeWarnings(e, o, opts.now ?? Date.now())],
     ...(expiry ? { certificates: expiry.certificates } : {}),
+    ...(o.store && 'position' in o.store ? { backupStore: o.store.position } : {}),
   };
+}
+
+/** A duration like 1m30s in milliseconds (the spec's form). */
+const durationMs = (text: string) =>
+  [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)].reduce(
+    (sum, m) => sum + Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'],
+    0,
+  );
+
+/**
+ * The store's freshness, as warnings (a store that trails does not fail a deploy; it is named until it
+ * catches up): behind for longer than `backup.store.maxBehind`, a container that stopped reporting, or one
+ * whose report cannot be read.
+ */
+export function storeWarnings(e: Expectation, o: Pick<Observation, 'store'>, now: number): Problem[] {
+  const store = e.backup?.store;
+  if (!store || !o.store) return [];
+  const subject = e.backup!.container;
+  if ('error' in o.store) return [{ subject, message: `its position in the backup store is unknown: ${o.store.error}` }];
+  const limit = durationMs(store.maxBehind);
+  const { revision, at, behindSince } = o.store.position;
+  const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
+  if (behindSince && now - Date.parse(behindSince) > limit) {
+    return [
+      {
+        subject,
+        message: `the backup store is behind since ${behindSince} (${seconds(now - Date.parse(behindSince))}, more than backup.store.maxBehind ${store.maxBehind}): the newest revision there is ${revision}; the store does not take what the container sends (see its logs)`,
+      },
+    ];
+  }
+  if (now - Date.parse(at) > limit) {
+    return [
+      {
+        subject,
+        message: `the backup container last reported its store position at ${at} (${seconds(now - Date.parse(at))} ago, more than backup.store.maxBehind ${store.maxBehind}): is it running?`,
+      },
+    ];
+  }
+  return [];
 }

@@ -31,6 +31,21 @@ const read = async (c: Etcd3, key: string): Promise<ReadObservation> => {
   }
 };
 
+/** The backup container's last report of what reached the store (`etcd-backup position`), or why there is none. */
+async function storePosition(e: Expectation): Promise<Observation['store']> {
+  try {
+    const { execIn } = await import('./docker');
+    const r = await execIn(e.backup!.container, ['/usr/local/bin/etcd-backup', 'position', '--dir=/backups'], e.backup!.docker);
+    if (r.exitCode !== 0) return { error: (r.stderr || r.stdout).trim().split('\n')[0] };
+    const p = JSON.parse(r.stdout) as { revision?: number; at?: string; behindSince?: string };
+    return p.at
+      ? { position: { revision: p.revision ?? 0, at: p.at, ...(p.behindSince ? { behindSince: p.behindSince } : {}) } }
+      : { error: 'it has not reported yet' };
+  } catch (err) {
+    return { error: (err as Error).message.split('\n')[0] };
+  }
+}
+
 /** One look at the live cluster: every question asked once, no retries, no judgement. */
 export async function observe(e: Expectation, opts: ObserveOptions = {}): Promise<Observation> {
   return withSession(e.target, opts, async (session) => {
@@ -38,6 +53,7 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
     // 1. Every primary, directly: its status and its member list; meanwhile the certificates, from their
     //    files and as each member serves its own.
     const certificatesSeen = observeCertificates(e, opts.callTimeoutMs);
+    const storeSeen = e.backup?.store ? storePosition(e) : Promise.resolve(undefined);
     const primaries = (await session.survey()).map((v): PrimaryObservation =>
       v.status && v.members
         ? {
@@ -57,7 +73,7 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
     // 2. A linearizable write on a short lease through the leader (or any primary of the cluster).
     const { inCluster, leaderMember } = consensusOf(primaries);
     const writer = inCluster.find((p) => p.name === leaderMember?.name) ?? inCluster[0];
-    if (!writer) return { primaries, secondaryReads: {}, certificates: await certificatesSeen };
+    if (!writer) return { primaries, secondaryReads: {}, certificates: await certificatesSeen, store: await storeSeen };
     const w = session.client(endpointOf(writer.name));
     const key = `${e.verifyPrefix}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const value = randomBytes(8).toString('hex');
@@ -114,6 +130,14 @@ export async function observe(e: Expectation, opts: ObserveOptions = {}): Promis
       }
     };
     const [, alarms, registrations] = await Promise.all([readAll(), alarmsOf(), registrationsOf()]);
-    return { primaries, probe: { writer: writer.name, value, writeError, reads }, registrations, secondaryReads, alarms, certificates: await certificatesSeen };
+    return {
+      primaries,
+      probe: { writer: writer.name, value, writeError, reads },
+      registrations,
+      secondaryReads,
+      alarms,
+      certificates: await certificatesSeen,
+      store: await storeSeen,
+    };
   });
 }

@@ -7,6 +7,14 @@
 //	                 [--defrag-every=5m --quota-bytes=2147483648 --defrag-quota-percent=80 --defrag-reclaimable-bytes=209715200]
 //	etcd-backup list --dir=/backups
 //	etcd-backup log  --dir=/backups
+//	etcd-backup store-list --store-...            what the store holds (store.go), JSON
+//	etcd-backup position --dir=/backups          the newest revision the container stored, when, and
+//	                                               since when it is behind (JSON; {} before its first report)
+//	etcd-backup fetch --store-... --out=FILE [--revision=N | --time=RFC3339]
+//	                                               a point in time from the store as a snapshot file (pointintime.go)
+//
+// With --store-endpoint (spec `backup.store`) every full snapshot also goes to an S3-compatible object
+// store, and between them the watch stream's events (delta.go).
 //
 // Snapshots and defragmentation take turns in one loop: a member is never defragmented (which blocks it)
 // while a snapshot streams from it.
@@ -31,6 +39,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -44,6 +54,8 @@ type snapshot struct {
 	Bytes    int64  `json:"bytes"`
 	Taken    string `json:"taken"`
 	Revision int64  `json:"revision"`
+	// cluster is the etcd cluster ID of the member it came from (not listed).
+	cluster uint64
 }
 
 func main() {
@@ -57,8 +69,14 @@ func main() {
 		list(os.Args[2:])
 	case "log":
 		printLog(os.Args[2:])
+	case "store-list":
+		storeList(os.Args[2:])
+	case "fetch":
+		fetch(os.Args[2:])
+	case "position":
+		position(os.Args[2:])
 	default:
-		fail("unknown command " + strconv.Quote(os.Args[1]) + " (run, list, log)")
+		fail("unknown command " + strconv.Quote(os.Args[1]) + " (run, list, log, store-list, fetch, position)")
 	}
 }
 
@@ -86,6 +104,9 @@ func run(args []string) {
 	quota := fs.Int64("quota-bytes", 0, "the members' --quota-backend-bytes")
 	quotaPercent := fs.Int64("defrag-quota-percent", 80, "defragment a member whose database exceeds this percentage of the quota")
 	reclaimable := fs.Int64("defrag-reclaimable-bytes", 200<<20, "defragment a member from which at least this much can be reclaimed")
+	deltaEvery := fs.Duration("delta-every", time.Second, "with a store: how often the events seen since the last upload go to it")
+	var so storeOptions
+	so.register(fs)
 	_ = fs.Parse(args)
 	if *endpoints == "" || *every <= 0 || *keep < 1 {
 		fail("run needs --endpoints, a positive --every and --keep of 1 or more")
@@ -109,24 +130,67 @@ func run(args []string) {
 	if *defragEvery > 0 {
 		started["defrag"] = map[string]any{"every": defragEvery.String(), "quotaBytes": r.QuotaBytes, "quotaPercent": r.QuotaPercent, "reclaimableBytes": r.ReclaimableBytes}
 	}
+	var st *store
+	if so.set() {
+		var err error
+		if st, err = openStore(so); err != nil {
+			fail(err.Error())
+		}
+		if *deltaEvery <= 0 {
+			fail("--delta-every must be positive")
+		}
+		started["store"] = map[string]any{"endpoint": so.endpoint, "bucket": so.bucket, "prefix": st.prefix, "deltaEvery": deltaEvery.String()}
+	}
 	logLine(started)
 	jr := newJournal(*dir)
 	var d *defragmenter
+	var busy sync.Mutex
+	var claimed atomic.Bool
+	// full takes a snapshot into the directory and, with a store, uploads it to its cluster's lineage; the
+	// caller holds busy.
+	full := func() (*snapshot, error) {
+		s, err := take(cfg, *dir)
+		if err != nil {
+			logLine(map[string]any{"msg": "snapshot failed", "error": err.Error()})
+			return nil, err
+		}
+		logLine(map[string]any{"msg": "snapshot taken", "file": s.File, "bytes": s.Bytes, "revision": s.Revision})
+		for _, old := range prune(*dir, *keep) {
+			logLine(map[string]any{"msg": "snapshot removed", "file": old})
+		}
+		if st == nil || !claimed.Load() {
+			return s, nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		id := clusterID(s.cluster)
+		name := fullKey(id, s.Revision, time.Now())
+		if err := st.putFile(ctx, name, filepath.Join(*dir, s.File)); err != nil {
+			logLine(map[string]any{"msg": "full snapshot upload failed", "revision": s.Revision, "error": err.Error()})
+			return nil, err
+		}
+		logLine(map[string]any{"msg": "full snapshot stored", "object": st.key(name), "revision": s.Revision})
+		for _, old := range st.retain(ctx, id, *keep) {
+			logLine(map[string]any{"msg": "store object removed", "object": st.key(old)})
+		}
+		return s, nil
+	}
+	if st != nil {
+		f := &follower{cfg: cfg, st: st, every: *deltaEvery, full: full, busy: &busy, statusFile: filepath.Join(*dir, storeStatusFile)}
+		go f.start(context.Background(), so.cluster, &claimed)
+	}
 	nextSnapshot, nextCheck := time.Now(), time.Now()
 	for {
 		if !time.Now().Before(nextSnapshot) {
-			if s, err := take(cfg, *dir); err != nil {
-				logLine(map[string]any{"msg": "snapshot failed", "error": err.Error()})
-			} else {
-				logLine(map[string]any{"msg": "snapshot taken", "file": s.File, "bytes": s.Bytes, "revision": s.Revision})
-				for _, old := range prune(*dir, *keep) {
-					logLine(map[string]any{"msg": "snapshot removed", "file": old})
-				}
-			}
+			busy.Lock()
+			_, _ = full()
+			busy.Unlock()
 			nextSnapshot = time.Now().Add(*every)
 		}
 		if *defragEvery > 0 && !time.Now().Before(nextCheck) {
+			busy.Lock()
 			d = checkOnce(cfg, r, d, jr)
+			busy.Unlock()
 			nextCheck = time.Now().Add(*defragEvery)
 		}
 		next := nextSnapshot
@@ -186,6 +250,11 @@ func take(cfg clientv3.Config, dir string) (*snapshot, error) {
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	// The cluster it belongs to: a snapshot goes to its own cluster's lineage in the store.
+	ml, err := cli.MemberList(ctx)
+	if err != nil {
+		return nil, err
+	}
 	stream, err := cli.Snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -215,26 +284,37 @@ func take(cfg clientv3.Config, dir string) (*snapshot, error) {
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return nil, err
 	}
-	return &snapshot{File: name, Bytes: n, Taken: taken.Format(time.RFC3339), Revision: rev}, nil
+	return &snapshot{File: name, Bytes: n, Taken: taken.Format(time.RFC3339), Revision: rev, cluster: ml.Header.ClusterId}, nil
 }
 
 // revisionOf reads a snapshot's revision: the main revision of the last key in etcd's "key" bucket, as
-// etcdutl snapshot status reports it.
+// etcdutl snapshot status reports it, or the compaction's when that is later (a compaction removes the
+// tombstones at its end), and at least 1, where every etcd cluster starts.
 func revisionOf(path string) (int64, error) {
 	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	var rev int64
+	rev := int64(1)
+	main := func(k []byte) int64 {
+		var n int64
+		for _, c := range k[:8] {
+			n = n<<8 | int64(c)
+		}
+		return n
+	}
 	err = db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("key"))
 		if b == nil {
 			return errors.New("no key bucket")
 		}
-		if k, _ := b.Cursor().Last(); len(k) >= 8 {
-			for _, c := range k[:8] {
-				rev = rev<<8 | int64(c)
+		if k, _ := b.Cursor().Last(); len(k) >= 8 && main(k) > rev {
+			rev = main(k)
+		}
+		if m := tx.Bucket([]byte("meta")); m != nil {
+			if v := m.Get([]byte("finishedCompactRev")); len(v) >= 8 && main(v) > rev {
+				rev = main(v)
 			}
 		}
 		return nil
@@ -307,4 +387,100 @@ func printLog(args []string) {
 	}
 	out, _ := json.Marshal(all)
 	fmt.Println(string(out))
+}
+
+// storeList prints what the store holds for the cluster: full snapshots, deltas, the newest revision, and
+// (when the container's directory is at hand) the follower's own position.
+func storeList(args []string) {
+	fs := flag.NewFlagSet("store-list", flag.ExitOnError)
+	var so storeOptions
+	so.register(fs)
+	dir := fs.String("dir", "", "the backup container's directory, for its position")
+	_ = fs.Parse(args)
+	st, err := openStore(so)
+	if err != nil {
+		fail(err.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	all, err := st.inventory(ctx)
+	if err != nil {
+		fail(err.Error())
+	}
+	out := map[string]any{"prefix": st.prefix, "lineages": orEmpty(all)}
+	if *dir != "" {
+		if body, err := os.ReadFile(filepath.Join(*dir, storeStatusFile)); err == nil {
+			var status storeStatus
+			if json.Unmarshal(body, &status) == nil {
+				out["status"] = status
+			}
+		}
+	}
+	line, _ := json.Marshal(out)
+	fmt.Println(string(line))
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// fetch writes a point in time from the store as a snapshot file.
+func fetch(args []string) {
+	fs := flag.NewFlagSet("fetch", flag.ExitOnError)
+	var so storeOptions
+	so.register(fs)
+	out := fs.String("out", "", "the snapshot file to write")
+	revision := fs.Int64("revision", 0, "the revision to restore to (default: the newest)")
+	at := fs.String("time", "", "the time to restore to, RFC 3339 (default: the newest)")
+	id := fs.String("cluster-id", "", "the lineage (etcd cluster ID, 16 hex digits) to restore from (default: the one with the newest object)")
+	_ = fs.Parse(args)
+	if *out == "" {
+		fail("fetch needs --out")
+	}
+	var t target
+	if *revision < 0 {
+		fail("--revision must be positive")
+	}
+	t.revision = *revision
+	if *at != "" {
+		if *revision > 0 {
+			fail("give --revision or --time, not both")
+		}
+		parsed, err := time.Parse(time.RFC3339Nano, *at)
+		if err != nil {
+			fail(fmt.Sprintf("--time %q: must be RFC 3339, e.g. 2026-12-07T10:00:00Z", *at))
+		}
+		t.time = parsed
+	}
+	st, err := openStore(so)
+	if err != nil {
+		fail(err.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	r, err := pointInTime(ctx, st, *id, t, *out)
+	if err != nil {
+		fail(err.Error())
+	}
+	line, _ := json.Marshal(r)
+	fmt.Println(string(line))
+}
+
+// position prints the follower's last report (store-status.json), or {} when there is none yet.
+func position(args []string) {
+	fs := flag.NewFlagSet("position", flag.ExitOnError)
+	dir := fs.String("dir", "/backups", "the backup container's directory")
+	_ = fs.Parse(args)
+	body, err := os.ReadFile(filepath.Join(*dir, storeStatusFile))
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Println("{}")
+		return
+	}
+	if err != nil {
+		fail(err.Error())
+	}
+	fmt.Println(strings.TrimSpace(string(body)))
 }

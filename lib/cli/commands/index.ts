@@ -4,7 +4,7 @@
  */
 import type { CommandSpec } from '../command';
 import { alarmDisarm, alarmList } from './alarm';
-import backups from './backups';
+import backups, { backupsFetch } from './backups';
 import compact from './compact';
 import defrag from './defrag';
 import guard from './guard';
@@ -41,6 +41,7 @@ export const COMMANDS: readonly CommandSpec<never>[] = [
   snapshotSave,
   snapshotStatus,
   backups,
+  backupsFetch,
   maintenanceLog,
   memberAdd,
   memberPromote,

@@ -10,7 +10,17 @@ import { readSnapshot, SnapshotError } from '../snapshot';
 import { SpecError } from '../messages';
 import { labelsOf, tlsFile, type ClusterContext } from './context';
 import { DEFAULTS } from '../defaults';
-import { CLIENT_PORT, DATA_DIR, STOP_GRACE_SECONDS, type BackupNode, type PrimaryNode, type RestoreStep, type SpaceRule, type Upload } from './types';
+import {
+  CLIENT_PORT,
+  DATA_DIR,
+  STOP_GRACE_SECONDS,
+  type BackupNode,
+  type HostBind,
+  type PrimaryNode,
+  type RestoreStep,
+  type SpaceRule,
+  type Upload,
+} from './types';
 
 /** Where snapshots are inside the backup container, and where a restore finds its snapshot. */
 export const BACKUP_DIR = '/backups';
@@ -46,6 +56,7 @@ export function backupOf(ctx: ClusterContext, primaries: PrimaryNode[]): BackupN
         { file: IN_CONTAINER.key, source: tlsFile(ctx, keyFile(CLIENT_NAME)), permissions: '0600' },
       ]
     : [];
+  const store = storeOf(ctx);
   return {
     name: `${ctx.name}-backup`,
     image: b.image,
@@ -64,6 +75,7 @@ export function backupOf(ctx: ClusterContext, primaries: PrimaryNode[]): BackupN
             `--defrag-reclaimable-bytes=${space.reclaimableBytes}`,
           ]
         : []),
+      ...(store ? [...store.args, `--delta-every=${b.store!.deltaEvery}`] : []),
     ],
     ...(b.hostPath ? { hostPath: b.hostPath } : { volume: `${ctx.name}-backups` }),
     ...(primaries[0].host ? { host: primaries[0].host } : {}),
@@ -72,6 +84,34 @@ export function backupOf(ctx: ClusterContext, primaries: PrimaryNode[]): BackupN
     volumeLabels: labelsOf(ctx, 'backup'),
     uploads,
     stopGraceSeconds: STOP_GRACE_SECONDS,
+    binds: store?.binds ?? [],
+    ...(store ? { store: { args: store.args, maxBehind: b.store!.maxBehind } } : {}),
+  };
+}
+
+/** Where the store's credentials and CA are inside the backup container (and a one-off of its image). */
+export const STORE_CREDENTIALS = '/store/credentials';
+export const STORE_CA = '/store/ca.pem';
+
+/**
+ * The store's flags and the host files they need. The credentials are a file on the Docker host, mounted
+ * read-only: Terraform sees its path, never its content, so no plan or state holds a secret.
+ */
+function storeOf(ctx: ClusterContext): { args: string[]; binds: HostBind[] } | undefined {
+  const s = ctx.spec.backup?.store;
+  if (!s) return undefined;
+  return {
+    args: [
+      `--store-endpoint=${s.endpoint.replace(/\/$/, '')}`,
+      `--store-bucket=${s.bucket}`,
+      `--store-prefix=${s.prefix ?? ctx.name}`,
+      `--store-region=${s.region}`,
+      `--store-path-style=${s.pathStyle}`,
+      `--store-credentials=${STORE_CREDENTIALS}`,
+      ...(s.caFile ? [`--store-ca=${STORE_CA}`] : []),
+      `--cluster=${ctx.name}`,
+    ],
+    binds: [{ hostPath: s.credentialsFile, containerPath: STORE_CREDENTIALS }, ...(s.caFile ? [{ hostPath: s.caFile, containerPath: STORE_CA }] : [])],
   };
 }
 

@@ -160,6 +160,16 @@ export interface BackupNode {
   readonly volumeLabels: Record<string, string>;
   readonly uploads: Upload[];
   readonly stopGraceSeconds: number;
+  /** Files of the Docker host mounted read-only (the store's credentials and CA). */
+  readonly binds: HostBind[];
+  /** With `backup.store`: the store's flags of `etcd-backup`, as the container and a one-off take them. */
+  readonly store?: { readonly args: string[]; readonly maxBehind: string };
+}
+
+/** A file of the Docker host mounted read-only into a container. */
+export interface HostBind {
+  readonly hostPath: string;
+  readonly containerPath: string;
 }
 
 export interface Topology {
