@@ -3,7 +3,7 @@
  * nothing here passes or fails on time. Deploys go through real Terraform and the real Docker provider, as
  * users deploy; everything talks only to 127.0.0.1 and to containers of the local engine.
  *
- * Usage: npm run bench [-- --runs 5] [-- --only verify,deploy,synth,diff,scaling,rollout,upgrade,throughput,recover,many]
+ * Usage: npm run bench [-- --runs 5] [-- --only verify,deploy,synth,diff,scaling,rollout,upgrade,throughput,recover,many,store]
  *
  * This file is the runner; each target is a module of its own (bench/<target>.ts), what they share is in
  * bench/shared.ts. A new target: one module exporting `(bench: Bench) => Promise<void>`, and one entry below.
@@ -19,6 +19,7 @@ import { benchRecover } from './recover';
 import { benchRollout } from './rollout';
 import { benchMany } from './many';
 import { benchScaling } from './scaling';
+import { benchStore } from './store';
 import { f, log, type Bench } from './shared';
 import { benchSynth } from './synth';
 import { benchThroughput } from './throughput';
@@ -37,6 +38,7 @@ const TARGETS: Record<string, (bench: Bench) => Promise<void>> = {
   throughput: benchThroughput,
   recover: benchRecover,
   many: benchMany,
+  store: benchStore,
 };
 
 const args = process.argv.slice(2);

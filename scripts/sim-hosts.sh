@@ -172,9 +172,11 @@ s3() {
   printf '{"identities":[{"name":"backup","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]}]}\n' \
     "$key" "$secret" >"$dir/s3.json"
   # Its own namespace: the ports are the host's own, nothing of this machine's.
-  (cd "$DATA_ROOT/$tag/h$i/s3" && nsenter --net="/run/netns/$(ns_of "$tag" "$i")" setsid "$weed" server \
+  # Every descriptor away from this script's output (the caller reads it to its end).
+  (cd "$DATA_ROOT/$tag/h$i/s3" && exec nsenter --net="/run/netns/$(ns_of "$tag" "$i")" setsid "$weed" server \
     -dir="$DATA_ROOT/$tag/h$i/s3" -ip="$addr" -ip.bind="$addr" -volume.max=8 \
-    -s3 -s3.port=8333 -s3.config="$dir/s3.json" >"$dir/s3.log" 2>&1 </dev/null & echo $! >"$dir/s3.pid")
+    -s3 -s3.port=8333 -s3.config="$dir/s3.json") >"$dir/s3.log" 2>&1 </dev/null &
+  echo $! >"$dir/s3.pid"
   local ok=""
   for _ in $(seq 1 120); do
     if curl -s -o /dev/null --max-time 2 --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" -X PUT "http://$addr:8333/$bucket" \
@@ -213,6 +215,8 @@ down() {
       for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
       kill -9 "$pid" 2>/dev/null || true
     fi
+    # Whatever else still runs in the host's namespace (a store whose pid file was lost) goes with it.
+    ip netns pids "$(ns_of "$tag" "$i")" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$(ns_of "$tag" "$i")" 2>/dev/null || true
     ip link del "$(veth_of "$tag" "$i")" 2>/dev/null || true
   done

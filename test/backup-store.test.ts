@@ -160,3 +160,14 @@ describe('the store freshness warnings', () => {
     expect(storeWarnings(expectationOf(topo({ backup: {} })), { store: { error: 'x' } }, now)).toEqual([]);
   });
 });
+
+describe('a store the backup container cannot use', () => {
+  test('its refusal is the warning, until it works', () => {
+    const e = expectationOf(topo({ backup: { store: STORE } }));
+    const now = Date.parse('2026-12-07T10:00:00Z');
+    const error = 'store http://10.0.0.5:8333: the credentials are refused (InvalidAccessKeyId)';
+    expect(storeWarnings(e, { store: { position: { revision: 0, at: new Date(now).toISOString(), error } } }, now)).toEqual([
+      { subject: 'b-backup', message: `the backup container cannot use its store: ${error}` },
+    ]);
+  });
+});

@@ -64,7 +64,9 @@ export interface Observation {
    * With `backup.store`: the backup container's last report (the newest revision in the store, when it
    * reported, since when it is behind), or why it could not be read.
    */
-  readonly store?: { readonly position: { readonly revision: number; readonly at: string; readonly behindSince?: string } } | { readonly error: string };
+  readonly store?:
+    | { readonly position: { readonly revision: number; readonly at: string; readonly behindSince?: string; readonly error?: string } }
+    | { readonly error: string };
 }
 
 /** How to judge what is not a yes or no. */
@@ -325,13 +327,15 @@ export function storeWarnings(e: Expectation, o: Pick<Observation, 'store'>, now
   const subject = e.backup!.container;
   if ('error' in o.store) return [{ subject, message: `its position in the backup store is unknown: ${o.store.error}` }];
   const limit = durationMs(store.maxBehind);
-  const { revision, at, behindSince } = o.store.position;
+  const { revision, at, behindSince, error } = o.store.position;
   const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
+  if (error && !behindSince) return [{ subject, message: `the backup container cannot use its store: ${error}` }];
   if (behindSince && now - Date.parse(behindSince) > limit) {
+    const why = error ? `: ${error}` : ' (see its logs)';
     return [
       {
         subject,
-        message: `the backup store is behind since ${behindSince} (${seconds(now - Date.parse(behindSince))}, more than backup.store.maxBehind ${store.maxBehind}): the newest revision there is ${revision}; the store does not take what the container sends (see its logs)`,
+        message: `the backup store is behind since ${behindSince} (${seconds(now - Date.parse(behindSince))}, more than backup.store.maxBehind ${store.maxBehind}): the newest revision there is ${revision}; the store does not take what the container sends${why}`,
       },
     ];
   }

@@ -37,10 +37,11 @@ async function storePosition(e: Expectation): Promise<Observation['store']> {
     const { execIn } = await import('./docker');
     const r = await execIn(e.backup!.container, ['/usr/local/bin/etcd-backup', 'position', '--dir=/backups'], e.backup!.docker);
     if (r.exitCode !== 0) return { error: (r.stderr || r.stdout).trim().split('\n')[0] };
-    const p = JSON.parse(r.stdout) as { revision?: number; at?: string; behindSince?: string };
-    return p.at
-      ? { position: { revision: p.revision ?? 0, at: p.at, ...(p.behindSince ? { behindSince: p.behindSince } : {}) } }
-      : { error: 'it has not reported yet' };
+    const p = JSON.parse(r.stdout) as { revision?: number; at?: string; behindSince?: string; error?: string };
+    if (!p.at) return { error: 'it has not reported yet' };
+    return {
+      position: { revision: p.revision ?? 0, at: p.at, ...(p.behindSince ? { behindSince: p.behindSince } : {}), ...(p.error ? { error: p.error } : {}) },
+    };
   } catch (err) {
     return { error: (err as Error).message.split('\n')[0] };
   }

@@ -84,6 +84,16 @@ export class SimHosts {
     await script(['link', this.tag, String(i), state]);
   }
 
+  /** Loads an image of this machine's engine into every host (as a registry would give it to them). */
+  async load(image: string): Promise<void> {
+    await script(['load', this.tag, image]);
+  }
+
+  /** An S3-compatible store (SeaweedFS) on host i (1-based) with one identity and one bucket; its URL. */
+  async s3(i: number, keyId: string, secret: string, bucket: string): Promise<string> {
+    return (await script(['s3', this.tag, String(i), keyId, secret, bucket])).trim();
+  }
+
   async down(): Promise<void> {
     await script(['down', this.tag]);
   }

@@ -24,6 +24,8 @@ export interface WriterResult {
  */
 export class Writer {
   readonly acknowledged: string[] = [];
+  /** When each acknowledged write was acknowledged (ms since the epoch), in the same order. */
+  readonly ackTimes: number[] = [];
   failures = 0;
   /** Longest time between two acknowledged writes, in milliseconds. */
   longestGapMs = 0;
@@ -68,6 +70,7 @@ export class Writer {
           if (!this.firstAckAt) this.firstAckAt = now;
           this.lastAckAt = now;
           this.acknowledged.push(key);
+          this.ackTimes.push(now);
         } catch (err) {
           this.failures++;
           this.failuresSinceAck.push(

@@ -93,6 +93,8 @@ type follower struct {
 	behind time.Time
 	// id is the lineage followed: the cluster ID of the cluster the watch is on.
 	id string
+	// problem is the store's last refusal, reported until an upload or a look at the store works.
+	problem string
 	// statusFile is where the position is written for `etcd-backup status` (and so for verify).
 	statusFile string
 }
@@ -105,6 +107,9 @@ type storeStatus struct {
 	Revision int64  `json:"revision"`
 	At       string `json:"at"`
 	Behind   string `json:"behindSince,omitempty"`
+	// Error is the store's last refusal (credentials, bucket, another cluster's prefix, unreachable), until
+	// it works again.
+	Error string `json:"error,omitempty"`
 }
 
 // start claims the store's prefix (retrying while the store does not answer; refusing, and ending the
@@ -119,8 +124,10 @@ func (f *follower) start(ctx context.Context, cluster string, claimed *atomic.Bo
 		}
 		var refused *claimRefused
 		if errors.As(err, &refused) {
+			f.failed(err)
 			fail(err.Error())
 		}
+		f.failed(err)
 		logLine(map[string]any{"msg": "store unreachable", "error": err.Error()})
 		sleep(ctx, 5*time.Second)
 	}
@@ -131,10 +138,24 @@ func (f *follower) start(ctx context.Context, cluster string, claimed *atomic.Bo
 		if from, err = f.resume(ctx); err == nil {
 			break
 		}
+		f.failed(err)
 		logLine(map[string]any{"msg": "store not ready", "error": err.Error()})
 		sleep(ctx, 5*time.Second)
 	}
 	logLine(map[string]any{"msg": "following", "clusterId": f.id, "from": from + 1})
+	// The position is written every second by itself, so that it stays fresh while an upload hangs.
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				f.writeStatus()
+			}
+		}
+	}()
 	f.run(ctx, from)
 }
 
@@ -164,7 +185,10 @@ func (f *follower) resume(ctx context.Context) (int64, error) {
 
 func (f *follower) writeStatus() {
 	rev, behind := f.position()
-	s := storeStatus{Revision: rev, At: time.Now().UTC().Format(time.RFC3339Nano)}
+	f.mu.Lock()
+	problem := f.problem
+	f.mu.Unlock()
+	s := storeStatus{Revision: rev, At: time.Now().UTC().Format(time.RFC3339Nano), Error: problem}
 	if !behind.IsZero() {
 		s.Behind = behind.UTC().Format(time.RFC3339Nano)
 	}
@@ -183,8 +207,17 @@ func (f *follower) position() (int64, time.Time) {
 
 func (f *follower) setStored(rev int64) {
 	f.mu.Lock()
-	f.stored, f.behind = rev, time.Time{}
+	f.stored, f.behind, f.problem = rev, time.Time{}, ""
 	f.mu.Unlock()
+}
+
+// failed records the store's refusal and writes it out at once (before the follower runs, nothing else
+// writes the position).
+func (f *follower) failed(err error) {
+	f.mu.Lock()
+	f.problem = err.Error()
+	f.mu.Unlock()
+	f.writeStatus()
 }
 
 func (f *follower) lagging(since time.Time) {
@@ -255,11 +288,16 @@ func (f *follower) follow(ctx context.Context) (stop, error) {
 		if len(batch.events) == 0 {
 			return
 		}
+		// Behind from the first event not in the store, until the store has it: an upload that hangs (the
+		// store's host cut off) shows as behind while it hangs.
+		f.lagging(time.UnixMilli(batch.events[0].Time))
 		uctx, ucancel := context.WithTimeout(ctx, 30*time.Second)
 		err := f.st.put(uctx, deltaKey(f.id, batch), batch.encode())
 		ucancel()
 		if err != nil {
-			f.lagging(time.UnixMilli(batch.events[0].Time))
+			f.mu.Lock()
+			f.problem = err.Error()
+			f.mu.Unlock()
 			logLine(map[string]any{"msg": "delta upload failed", "first": batch.first(), "last": batch.last(), "error": err.Error()})
 			return
 		}
@@ -272,7 +310,6 @@ func (f *follower) follow(ctx context.Context) (stop, error) {
 			return stop{}, ctx.Err()
 		case <-tick.C:
 			flush()
-			f.writeStatus()
 			if batch.bytes > heldBackLimit {
 				return stop{reason: "the store was away for too long: the events held back were given up"}, errGap
 			}

@@ -403,6 +403,9 @@ func storeList(args []string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if err := st.checkOwner(ctx, so.cluster); err != nil {
+		fail(err.Error())
+	}
 	all, err := st.inventory(ctx)
 	if err != nil {
 		fail(err.Error())
@@ -461,6 +464,9 @@ func fetch(args []string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
+	if err := st.checkOwner(ctx, so.cluster); err != nil {
+		fail(err.Error())
+	}
 	r, err := pointInTime(ctx, st, *id, t, *out)
 	if err != nil {
 		fail(err.Error())

@@ -204,6 +204,30 @@ func (s *store) claim(ctx context.Context, cluster string) error {
 	return s.put(ctx, "owner.json", owner)
 }
 
+// checkOwner refuses a prefix that another cluster's backups use (for reading: one that has no owner yet is
+// fine, it holds nothing).
+func (s *store) checkOwner(ctx context.Context, cluster string) error {
+	if cluster == "" {
+		return nil
+	}
+	body, err := s.get(ctx, "owner.json")
+	if err != nil {
+		var r minio.ErrorResponse
+		if errors.As(err, &r) && r.Code == "NoSuchKey" {
+			return nil
+		}
+		if errors.As(err, &r) {
+			return s.describe(err)
+		}
+		return err
+	}
+	var owner struct{ Cluster string }
+	if json.Unmarshal(body, &owner) != nil || owner.Cluster != cluster {
+		return fmt.Errorf("store %s: prefix %q holds the backups of cluster %q, not %q", s.endpoint, s.prefix, owner.Cluster, cluster)
+	}
+	return nil
+}
+
 // claimRefused is a prefix that belongs to another cluster: not retried.
 type claimRefused struct{ msg string }
 
