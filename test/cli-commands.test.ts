@@ -173,6 +173,8 @@ describe('every command that works on a cluster, on one that nothing serves: the
     'network remove': { code: EXIT.USAGE, line: /^etcd-cluster: no stack cdktf\.out\/stacks\/dead for the spec cluster\.yaml/ },
     // The backup container's list is asked of its Docker host.
     backups: { code: EXIT.EXTERNAL, line: /^etcd-cluster: .*127\.0\.0\.1:1/ },
+    // A point comes from the backup store, and this spec's backup has none.
+    'backups fetch': { code: EXIT.USAGE, line: /^etcd-cluster: cluster dead has no backup store \(add backup\.store to its spec\)$/ },
   };
   const working = SHAPES.filter((s) => s.options.includes('--stack'));
 

@@ -128,7 +128,7 @@ export const backupsFetch = defineCommand<{ out?: string; revision?: string; tim
   needs: ['backup'],
   options: (cmd) =>
     cmd
-      .requiredOption('--out <file>', 'the snapshot file to write')
+      .option('--out <file>', 'the snapshot file to write (default: <cluster>-from-store.db here)')
       .option('--revision <n>', 'the revision to restore to (the point just before a deletion is its revision - 1)')
       .option('--time <rfc3339>', 'the time to restore to, e.g. 2026-12-07T10:00:00Z')
       .option('--cluster-id <id>', 'the lineage (etcd cluster ID) to take it from; default: the one with the newest object')
@@ -143,8 +143,9 @@ export const backupsFetch = defineCommand<{ out?: string; revision?: string; tim
     if (clusterId !== undefined && !/^[0-9a-f]{16}$/.test(clusterId))
       throw new InputError(`--cluster-id: must be 16 hex digits as backups lists it (got ${JSON.stringify(clusterId)})`);
     const e = await ctx.cluster();
+    if (!e.backup?.store) throw new InputError(`cluster ${e.target.cluster} has no backup store (add backup.store to its spec)`);
     const { fetchPoint } = await import('../../runtime/store');
-    const file = resolve(ctx.io.cwd ?? process.cwd(), ctx.opts.out!);
+    const file = resolve(ctx.io.cwd ?? process.cwd(), ctx.opts.out ?? `${e.target.cluster}-from-store.db`);
     ctx.progress(
       `fetching ${revision ? `revision ${revision}` : time ? `the point at ${time}` : 'the newest point'} of ${e.target.cluster} from its store ...\n`,
     );
