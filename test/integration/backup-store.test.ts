@@ -324,6 +324,41 @@ describeEngine('backups in an object store on another host (issue 36)', () => {
     expect(fetched.code).toBe(0);
   });
 
+  test("recover with no primary holding data takes the store's newest point", async () => {
+    const c = second!.client();
+    let lastRev: number;
+    try {
+      for (let i = 0; i < 10; i++) await c.put(`/it/bs/rec/${i}`).value(String(i));
+      lastRev = Number((await c.put('/it/bs/rec/last').value('x').exec()).header.revision);
+    } finally {
+      c.close();
+    }
+    await eventually(
+      async () => {
+        const l = (await listing()).lineages.pop()!;
+        if (l.newest < lastRev) throw new Error(`the store has revision ${l.newest}, not yet ${lastRev}`);
+      },
+      60_000,
+      1000,
+    );
+    // The only primary's data is gone (its container and its volume): no member holds anything.
+    const p = second!.topology.primaries[0];
+    await sim.engine(1).removeContainer(p.name);
+    // The restore step's one-shot container (exited) holds the volume too.
+    await sim.engine(1).removeContainer(`${p.name}-restore`);
+    await sim.engine(1).removeVolume(p.volume);
+    const r = await second!.recover(['--yes']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/store:[0-9a-f]{16}@\d+/);
+    const after = second!.client();
+    try {
+      expect((await after.getAll().prefix('/it/bs/rec/').keys()).length).toBe(11);
+    } finally {
+      after.close();
+    }
+    expect((await planExitCode(second!.deployment.dir, second!.deployment.env)).code).toBe(0);
+  });
+
   test("bad input, one line each: wrong credentials, a missing bucket, another cluster's prefix, a corrupted object, a gap in the deltas", async () => {
     const variant = (store: Record<string, unknown>) => {
       const file = join(dir, `spec-${randomBytes(3).toString('hex')}.yaml`);
@@ -350,20 +385,22 @@ describeEngine('backups in an object store on another host (issue 36)', () => {
     await one(other, ['backups'], new RegExp(`prefix "${second!.name}" holds the backups of cluster "${second!.name}", not "${otherName}"`));
 
     // A delta in the middle changed: its checksum no longer matches, and the object is named.
-    const l = (await listing()).lineages.pop()!;
+    // In a history with deltas enough (the recovery above started a new one), asked for by its cluster ID.
+    const l = (await listing()).lineages.filter((x) => x.delta.length >= 3).pop()!;
     const prefix = (await listing()).prefix;
     const victim = l.delta[Math.floor(l.delta.length / 2)];
+    const of = ['--cluster-id', l.clusterId];
     expect((await s3('PUT', `${prefix}/${victim.name}`, '{"rev":1}\n')).code).toBe(0);
     await one(
       secondSpec,
-      ['backups', 'fetch', '--out', join(dir, 'x.db')],
+      ['backups', 'fetch', ...of, '--out', join(dir, 'x.db')],
       new RegExp(`object ${prefix}/${victim.name.replace(/[.]/g, '\\.')}: checksum mismatch`),
     );
     // Removed: a gap, named by its revisions.
     expect((await s3('DELETE', `${prefix}/${victim.name}`)).code).toBe(0);
     await one(
       secondSpec,
-      ['backups', 'fetch', '--out', join(dir, 'x.db')],
+      ['backups', 'fetch', ...of, '--out', join(dir, 'x.db')],
       new RegExp(`the deltas have a gap: revisions ${victim.first} to ${victim.last} are missing`),
     );
   });

@@ -85,3 +85,23 @@ func TestCredentialsFile(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+func TestRetentionKeepsTheNewestFullSnapshotsAndTheDeltasTheyNeed(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	l := &lineage{
+		Full:  []fullObject{fullAt(10, t0), fullAt(50, t0), fullAt(90, t0)},
+		Delta: []deltaObject{deltaOf(11, 49, t0, t0), deltaOf(50, 60, t0, t0), deltaOf(61, 95, t0, t0)},
+	}
+	got := retired(l, 2)
+	// The oldest full snapshot and the delta that ends before the oldest kept one (50); the delta that
+	// straddles it and everything later stay.
+	if strings.Join(got, ",") != l.Full[0].Name+",delta/11-49" {
+		t.Fatalf("retired %v", got)
+	}
+	if got := retired(l, 3); got != nil {
+		t.Fatalf("keep 3 of 3: retired %v", got)
+	}
+	if got := retired(l, 1); len(got) != 4 || got[len(got)-1] != "delta/50-60" {
+		t.Fatalf("keep 1: retired %v", got)
+	}
+}

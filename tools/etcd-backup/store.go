@@ -392,30 +392,38 @@ func newest(fulls []fullObject, deltas []deltaObject) int64 {
 	return n
 }
 
-// retain removes all but the newest keep full snapshots and the deltas that only older ones needed.
-// The newest full snapshot, and any delta past the oldest kept one, stay.
-// Only the lineage of id is pruned: the history of an earlier cluster stays until removed by hand.
+// retain removes all but the newest keep full snapshots of the lineage of id and the deltas that only older
+// ones needed (retired); the newest full snapshot, and any delta past the oldest kept one, stay. The
+// history of an earlier cluster stays until removed by hand.
 func (s *store) retain(ctx context.Context, id string, keep int) []string {
 	all, err := s.inventory(ctx)
 	if err != nil {
 		return nil
 	}
-	l := find(all, id)
-	fulls, deltas := l.Full, l.Delta
-	if len(fulls) <= keep {
-		return nil
-	}
-	oldestKept := fulls[len(fulls)-keep].Revision
 	var removed []string
-	for _, f := range fulls[:len(fulls)-keep] {
-		if s.c.RemoveObject(ctx, s.bucket, s.key(f.Name), minio.RemoveObjectOptions{}) == nil {
-			removed = append(removed, f.Name)
-		}
-	}
-	for _, d := range deltas {
-		if d.Last <= oldestKept && s.c.RemoveObject(ctx, s.bucket, s.key(d.Name), minio.RemoveObjectOptions{}) == nil {
-			removed = append(removed, d.Name)
+	for _, name := range retired(find(all, id), keep) {
+		if s.c.RemoveObject(ctx, s.bucket, s.key(name), minio.RemoveObjectOptions{}) == nil {
+			removed = append(removed, name)
 		}
 	}
 	return removed
+}
+
+// retired is what retention removes from a lineage: its full snapshots but the newest keep, and the deltas
+// that end at or before the oldest kept one (a point after it never needs them).
+func retired(l *lineage, keep int) []string {
+	if keep < 1 || len(l.Full) <= keep {
+		return nil
+	}
+	oldestKept := l.Full[len(l.Full)-keep].Revision
+	var out []string
+	for _, f := range l.Full[:len(l.Full)-keep] {
+		out = append(out, f.Name)
+	}
+	for _, d := range l.Delta {
+		if d.Last <= oldestKept {
+			out = append(out, d.Name)
+		}
+	}
+	return out
 }
