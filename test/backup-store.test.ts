@@ -48,7 +48,7 @@ describe('backup.store in the spec', () => {
     expect(expectationOf(t).backup).toEqual({
       container: 'b-backup',
       docker: null,
-      store: { image: 'cdktf-etcd-cluster/etcd-backup:3', args: t.backup!.store!.args, binds: t.backup!.binds, maxBehind: '30s' },
+      store: { image: 'cdktf-etcd-cluster/etcd-backup:3', args: t.backup!.store!.args, binds: t.backup!.binds, maxBehind: '30s', maxBehindMs: 30_000 },
     });
     // Without a store, the hook's input is what it was (no replacement on upgrade).
     expect(expectationOf(topo({ backup: {} })).backup).toEqual({ container: 'b-backup', docker: null });

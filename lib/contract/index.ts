@@ -122,6 +122,8 @@ export const expectationSchema = z.object({
           args: z.array(z.string().min(1)),
           binds: z.array(z.object({ hostPath: z.string().min(1), containerPath: z.string().min(1) })),
           maxBehind: z.string().min(1),
+          /** The same in milliseconds, decided by the model. */
+          maxBehindMs: z.number().int().positive(),
         })
         .optional(),
     })

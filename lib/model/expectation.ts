@@ -16,6 +16,7 @@ import {
 } from '../contract';
 import { CA_CERT, certFile, CLIENT_NAME, IN_CONTAINER, UPSTREAM_NAME } from './pki';
 import type { PrimaryNode, Topology } from './topology';
+import { goDurationMs } from './duration';
 
 /**
  * How long a founder's volume step waits for the founder before it to run. The step starts once that
@@ -75,7 +76,15 @@ export function expectationOf(t: Topology): ExpectationMessage {
           docker: hostOf(t, t.backup),
           // Only with a store: a stack without it keeps the hook input it had.
           ...(t.backup.store
-            ? { store: { image: t.backup.image, args: t.backup.store.args, binds: t.backup.binds, maxBehind: t.backup.store.maxBehind } }
+            ? {
+                store: {
+                  image: t.backup.image,
+                  args: t.backup.store.args,
+                  binds: t.backup.binds,
+                  maxBehind: t.backup.store.maxBehind,
+                  maxBehindMs: goDurationMs(t.backup.store.maxBehind),
+                },
+              }
             : {}),
         }
       : null,

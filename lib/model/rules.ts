@@ -6,6 +6,7 @@
  * spec's facts (where each member runs, what the secondaries are).
  */
 import type { SpecFacts } from './facts';
+import { goDurationMs } from './duration';
 import { etcdVersionOfImage } from './expectation';
 import { envOfFlag, extraFlagsProblem, flagName, PRIMARY_FLAGS, PROXY_FLAGS } from './flags';
 import { peerBaseOf, primaryBaseOf } from './placement';
@@ -180,12 +181,6 @@ function backupProblem({ spec }: SpecFacts): string | undefined {
     }
   }
   return undefined;
-}
-
-/** A duration like 1h30m in milliseconds. */
-function goDurationMs(text: string): number {
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  return [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)].reduce((sum, m) => sum + Number(m[1]) * unit[m[2]], 0);
 }
 
 /** etcd's own advice: an election timeout of at least five heartbeats. */

@@ -309,13 +309,6 @@ export function judge(e: Expectation, o: Observation, opts: JudgeOptions = {}): 
   };
 }
 
-/** A duration like 1m30s in milliseconds (the spec's form). */
-const durationMs = (text: string) =>
-  [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)].reduce(
-    (sum, m) => sum + Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'],
-    0,
-  );
-
 /**
  * The store's freshness, as warnings (a store that trails does not fail a deploy; it is named until it
  * catches up): behind for longer than `backup.store.maxBehind`, a container that stopped reporting, or one
@@ -326,7 +319,7 @@ export function storeWarnings(e: Expectation, o: Pick<Observation, 'store'>, now
   if (!store || !o.store) return [];
   const subject = e.backup!.container;
   if ('error' in o.store) return [{ subject, message: `its position in the backup store is unknown: ${o.store.error}` }];
-  const limit = durationMs(store.maxBehind);
+  const limit = store.maxBehindMs;
   const { revision, at, behindSince, error } = o.store.position;
   const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
   if (error && !behindSince) return [{ subject, message: `the backup container cannot use its store: ${error}` }];
