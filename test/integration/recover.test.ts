@@ -261,7 +261,17 @@ describeEngine('recover: 5 primaries with TLS lose 3 while the two survivors dif
   test('the more advanced survivor is chosen; the lagging one only with --accept-loss', async () => {
     const [p1, , , , p5] = cluster.topology.primaries;
     const lagging = await putAll(cluster, '/it/rec5/a/', 50);
-    // Primary 5 stops first and lags; then 50 more writes, then three primaries are lost.
+    // Primary 5 has applied those writes (a follower may be an entry behind the acknowledgement), stops first
+    // and lags; then 50 more writes, then three primaries are lost.
+    await eventually(async () => {
+      const c5 = cluster.client(p5.hostClientUrl);
+      try {
+        const revision = Number((await c5.maintenance.status()).header.revision);
+        if (revision < lagging) throw new Error(`${p5.name} is at revision ${revision}, not yet ${lagging}`);
+      } finally {
+        c5.close();
+      }
+    }, 30_000);
     await cluster.docker.stop(p5.name, 30);
     const ahead = await putAll(cluster, '/it/rec5/b/', 50);
     for (const i of [2, 3, 4]) await lose(cluster, i);
